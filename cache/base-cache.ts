@@ -1,0 +1,53 @@
+/**
+ * The contract a cache implements. A cache holds the last good flags (a full client-API
+ * body) and the ETag that came with them, so a restarted client serves flags at once and
+ * a client whose server is down keeps serving.
+ *
+ * To write your own, extend `BaseCache` and implement the four storage methods; they may
+ * be synchronous or return promises. Values are plain JSON-serialisable data.
+ */
+import type { FeaturesPayload } from '../lib/types';
+import { parseClientPayload, PayloadError } from '../lib/payload';
+
+/** Cache keys the client uses. */
+export const CacheKeys = {
+  /** The last good full client-API body (`FeaturesPayload`). */
+  FEATURES: 'features',
+  /** The ETag the server sent with it. */
+  ETAG: 'etag',
+} as const;
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export abstract class BaseCache {
+  /** True once flags were put into this cache by one of the `bootstrapFrom*` methods. */
+  bootstrapped = false;
+
+  /** Returns the stored value, or `undefined` when there is none. */
+  abstract get(key: string): MaybePromise<unknown>;
+  /** Stores a JSON-serialisable value under `key`. */
+  abstract set(key: string, value: unknown): MaybePromise<void>;
+  /** Whether a value is stored under `key`. */
+  abstract exists(key: string): MaybePromise<boolean>;
+  /** Releases whatever the cache holds open (connections, timers). Idempotent. */
+  abstract destroy(): MaybePromise<void>;
+
+  /** Stores several values at once. Override when the store can do it in one round trip. */
+  async mset(entries: Record<string, unknown>): Promise<void> {
+    for (const [key, value] of Object.entries(entries)) await this.set(key, value);
+  }
+
+  /**
+   * Seeds the cache with a client-API body (object or JSON text), validated by the same
+   * parser as server responses. Throws `PayloadError` when the body cannot be used.
+   */
+  async bootstrapFromDict(body: unknown): Promise<void> {
+    const { payload } = parseClientPayload(body);
+    if (payload.kind !== 'full') {
+      throw new PayloadError('a bootstrap body must be a full client-API body, not a delta');
+    }
+    const { kind: _kind, ...features } = payload;
+    await this.mset({ [CacheKeys.FEATURES]: features satisfies FeaturesPayload, [CacheKeys.ETAG]: undefined });
+    this.bootstrapped = true;
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The one door untrusted JSON enters through. Server responses, cache files, bootstrap
+ * files, URLs and dicts all pass `parseClientPayload`, which returns typed, normalised
+ * data or throws a `PayloadError`.
+ *
+ * The body as a whole must have the right shape (an object with a `features` array, or a
+ * delta `events` array). Inside it we are lenient on purpose: a malformed constraint or
+ * strategy is kept in a form that evaluates to false, so one bad part never takes the
+ * other flags down with it. Unknown fields are ignored.
+ */
+import type {
+  ClientPayload,
+  ConstraintDefinition,
+  DeltaEvent,
+  Dependency,
+  FeatureDefinition,
+  SegmentDefinition,
+  StrategyDefinition,
+  VariantDefinition,
+  VariantOverride,
+  VariantPayload,
+} from './types';
+
+/** Thrown when a payload cannot be used at all. The message never embeds the payload. */
+export class PayloadError extends Error {
+  override readonly name = 'PayloadError';
+}
+
+/** Marks a constraint that could not be read; it always evaluates to false. */
+export const INVALID_OPERATOR = '__invalid__';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function strings(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const v of value) {
+    const s = str(v);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+function parseConstraint(raw: unknown): ConstraintDefinition {
+  if (!isObject(raw) || typeof raw.contextName !== 'string' || typeof raw.operator !== 'string') {
+    return { contextName: '', operator: INVALID_OPERATOR, values: [] };
+  }
+  const constraint: ConstraintDefinition = {
+    contextName: raw.contextName,
+    operator: raw.operator,
+    values: strings(raw.values),
+    inverted: raw.inverted === true,
+    caseInsensitive: raw.caseInsensitive === true,
+  };
+  // `value` may legitimately be null on the wire (REGEX with a null pattern is false).
+  if (raw.value !== undefined && raw.value !== null) {
+    const value = str(raw.value);
+    if (value === undefined) return { ...constraint, operator: INVALID_OPERATOR };
+    constraint.value = value;
+  } else if (raw.value === null) {
+    constraint.value = undefined;
+  }
+  return constraint;
+}
+
+function parseConstraints(raw: unknown): ConstraintDefinition[] {
+  return Array.isArray(raw) ? raw.map(parseConstraint) : [];
+}
+
+function parsePayloadValue(raw: unknown): VariantPayload | undefined {
+  if (!isObject(raw) || typeof raw.type !== 'string') return undefined;
+  const value = str(raw.value);
+  return { type: raw.type, value: value ?? '' };
+}
+
+function parseOverrides(raw: unknown): VariantOverride[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const out: VariantOverride[] = [];
+  for (const o of raw) {
+    if (isObject(o) && typeof o.contextName === 'string') {
+      out.push({ contextName: o.contextName, values: strings(o.values) });
+    }
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+function parseVariants(raw: unknown): VariantDefinition[] {
+  if (!Array.isArray(raw)) return [];
+  const out: VariantDefinition[] = [];
+  for (const v of raw) {
+    if (!isObject(v) || typeof v.name !== 'string') continue;
+    const weight = typeof v.weight === 'number' ? v.weight : Number(v.weight);
+    const variant: VariantDefinition = {
+      name: v.name,
+      weight: Number.isFinite(weight) && weight > 0 ? Math.floor(weight) : 0,
+    };
+    if (typeof v.weightType === 'string') variant.weightType = v.weightType;
+    if (typeof v.stickiness === 'string' && v.stickiness !== '') variant.stickiness = v.stickiness;
+    const payload = parsePayloadValue(v.payload);
+    if (payload) variant.payload = payload;
+    const overrides = parseOverrides(v.overrides);
+    if (overrides) variant.overrides = overrides;
+    out.push(variant);
+  }
+  return out;
+}
+
+function parseParameters(raw: unknown): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (!isObject(raw)) return params;
+  for (const [key, value] of Object.entries(raw)) {
+    const s = str(value);
+    if (s !== undefined) params[key] = s;
+  }
+  return params;
+}
+
+function parseSegmentIds(raw: unknown): number[] {
+  if (!Array.isArray(raw)) return [];
+  const out: number[] = [];
+  for (const id of raw) {
+    const n = typeof id === 'number' ? id : typeof id === 'string' && id.trim() !== '' ? Number(id) : NaN;
+    // An unreadable reference still has to make the strategy false, so keep it as NaN:
+    // no segment has that id.
+    out.push(Number.isFinite(n) ? n : NaN);
+  }
+  return out;
+}
+
+function parseStrategy(raw: unknown): StrategyDefinition {
+  if (!isObject(raw) || typeof raw.name !== 'string') {
+    // An unreadable strategy must not turn a flag on: an empty name is an unknown strategy.
+    return { name: '', parameters: {}, constraints: [], segments: [], variants: [] };
+  }
+  return {
+    name: raw.name,
+    parameters: parseParameters(raw.parameters),
+    constraints: parseConstraints(raw.constraints),
+    segments: parseSegmentIds(raw.segments),
+    variants: parseVariants(raw.variants),
+  };
+}
+
+function parseDependencies(raw: unknown): Dependency[] {
+  if (!Array.isArray(raw)) return [];
+  const out: Dependency[] = [];
+  for (const d of raw) {
+    if (!isObject(d) || typeof d.feature !== 'string') {
+      // A dependency we cannot read cannot be satisfied.
+      out.push({ feature: '', enabled: true });
+      continue;
+    }
+    const dep: Dependency = { feature: d.feature, enabled: d.enabled !== false };
+    if (Array.isArray(d.variants) && d.variants.length > 0) dep.variants = strings(d.variants);
+    out.push(dep);
+  }
+  return out;
+}
+
+/** Parses one feature; `undefined` when it has no usable name. */
+export function parseFeature(raw: unknown): FeatureDefinition | undefined {
+  if (!isObject(raw) || typeof raw.name !== 'string' || raw.name === '') return undefined;
+  const feature: FeatureDefinition = {
+    name: raw.name,
+    enabled: raw.enabled === true,
+    strategies: Array.isArray(raw.strategies) ? raw.strategies.map(parseStrategy) : [],
+    variants: parseVariants(raw.variants),
+    dependencies: parseDependencies(raw.dependencies),
+    impressionData: raw.impressionData === true,
+  };
+  if (typeof raw.type === 'string') feature.type = raw.type;
+  if (typeof raw.project === 'string') feature.project = raw.project;
+  if (typeof raw.stale === 'boolean') feature.stale = raw.stale;
+  if (typeof raw.description === 'string') feature.description = raw.description;
+  return feature;
+}
+
+/** Parses one segment; `undefined` when it has no usable id. */
+export function parseSegment(raw: unknown): SegmentDefinition | undefined {
+  if (!isObject(raw)) return undefined;
+  const id = typeof raw.id === 'number' ? raw.id : Number(raw.id);
+  if (!Number.isFinite(id)) return undefined;
+  const segment: SegmentDefinition = { id, constraints: parseConstraints(raw.constraints) };
+  if (typeof raw.name === 'string') segment.name = raw.name;
+  return segment;
+}
+
+function parseList<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: string, warnings: string[]): T[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new PayloadError(`"${what}" must be an array`);
+  const out: T[] = [];
+  raw.forEach((item, i) => {
+    const parsed = parse(item);
+    if (parsed === undefined) warnings.push(`${what}[${i}] was ignored: it has no usable name or id`);
+    else out.push(parsed);
+  });
+  return out;
+}
+
+function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent | undefined {
+  if (!isObject(raw) || typeof raw.type !== 'string') {
+    throw new PayloadError(`events[${index}] has no type`);
+  }
+  const eventId = typeof raw.eventId === 'number' ? raw.eventId : 0;
+  switch (raw.type) {
+    case 'hydration':
+      return {
+        type: 'hydration',
+        eventId,
+        features: parseList(raw.features, parseFeature, `events[${index}].features`, warnings),
+        segments: parseList(raw.segments, parseSegment, `events[${index}].segments`, warnings),
+      };
+    case 'feature-updated': {
+      const feature = parseFeature(raw.feature);
+      if (!feature) throw new PayloadError(`events[${index}] (feature-updated) has no usable feature`);
+      return { type: 'feature-updated', eventId, feature };
+    }
+    case 'feature-removed':
+      if (typeof raw.featureName !== 'string') {
+        throw new PayloadError(`events[${index}] (feature-removed) has no featureName`);
+      }
+      return {
+        type: 'feature-removed',
+        eventId,
+        featureName: raw.featureName,
+        ...(typeof raw.project === 'string' ? { project: raw.project } : {}),
+      };
+    case 'segment-updated': {
+      const segment = parseSegment(raw.segment);
+      if (!segment) throw new PayloadError(`events[${index}] (segment-updated) has no usable segment`);
+      return { type: 'segment-updated', eventId, segment };
+    }
+    case 'segment-removed': {
+      const id = typeof raw.segmentId === 'number' ? raw.segmentId : Number(raw.segmentId);
+      if (!Number.isFinite(id)) throw new PayloadError(`events[${index}] (segment-removed) has no segmentId`);
+      return { type: 'segment-removed', eventId, segmentId: id };
+    }
+    default:
+      // Newer servers may add event types; skipping one we do not know is safer than
+      // refusing the whole delta.
+      warnings.push(`events[${index}] has unknown type "${raw.type.slice(0, 40)}" and was ignored`);
+      return undefined;
+  }
+}
+
+/** What `parseClientPayload` returns: the payload and the parts it had to ignore. */
+export interface ParseResult {
+  payload: ClientPayload;
+  warnings: string[];
+}
+
+/**
+ * Validates a client-API body (an object, or JSON text). Accepts version 1 and 2 bodies,
+ * with or without top-level `segments`, and delta bodies (`{ events: [...] }`).
+ * Throws `PayloadError` when the body cannot be used at all.
+ */
+export function parseClientPayload(input: unknown): ParseResult {
+  let body = input;
+  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    try {
+      body = JSON.parse(input.toString());
+    } catch (err) {
+      throw new PayloadError(`payload is not valid JSON (${(err as Error).message.slice(0, 120)})`);
+    }
+  }
+  if (!isObject(body)) {
+    throw new PayloadError(`payload must be a JSON object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
+  }
+  const warnings: string[] = [];
+  if (Array.isArray(body.events) && body.features === undefined) {
+    const events: DeltaEvent[] = [];
+    body.events.forEach((raw, i) => {
+      const event = parseEvent(raw, i, warnings);
+      if (event) events.push(event);
+    });
+    return { payload: { kind: 'delta', events }, warnings };
+  }
+  if (!Array.isArray(body.features)) {
+    throw new PayloadError('payload has no "features" array (nor a delta "events" array)');
+  }
+  const version = typeof body.version === 'number' ? body.version : 1;
+  if (version > 2) warnings.push(`payload version ${version} is newer than this client knows; reading it as version 2`);
+  const payload: ClientPayload = {
+    kind: 'full',
+    version,
+    features: parseList(body.features, parseFeature, 'features', warnings),
+    segments: parseList(body.segments, parseSegment, 'segments', warnings),
+  };
+  if (body.query !== undefined) payload.query = body.query;
+  if (body.meta !== undefined) payload.meta = body.meta;
+  return { payload, warnings };
+}

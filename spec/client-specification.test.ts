@@ -1,0 +1,57 @@
+/**
+ * The official Unleash client specification, every file and every case, as generated
+ * tests named by each case's description.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Engine } from '../lib/engine';
+import { parseClientPayload } from '../lib/payload';
+import type { Context, Variant } from '../lib/types';
+
+interface Case {
+  description: string;
+  context: Context;
+  toggleName: string;
+}
+interface Spec {
+  name: string;
+  state: unknown;
+  tests?: (Case & { expectedResult: boolean })[];
+  variantTests?: (Case & { expectedResult: Variant })[];
+}
+
+const require = createRequire(import.meta.url);
+const dir = join(dirname(require.resolve('@unleash/client-specification/package.json')), 'specifications');
+const files = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as string[];
+
+test('the specification package holds all 22 files', () => {
+  expect(files).toHaveLength(22);
+});
+
+describe.each(files)('%s', (file) => {
+  const spec = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Spec;
+  const engine = new Engine({ hostname: 'spec-host' });
+  engine.load(parseClientPayload(spec.state).payload);
+  const snapshot = engine.snapshot;
+
+  const tests = spec.tests ?? [];
+  const variantTests = spec.variantTests ?? [];
+  test('has cases', () => {
+    expect(tests.length + variantTests.length).toBeGreaterThan(0);
+  });
+
+  if (tests.length > 0) {
+    test.each(tests.map((t) => [t.description, t] as const))('%s', (_description, t) => {
+      const flag = snapshot.get(t.toggleName);
+      expect(flag ? flag.isEnabled(t.context) : false).toBe(t.expectedResult);
+    });
+  }
+  if (variantTests.length > 0) {
+    test.each(variantTests.map((t) => [t.description, t] as const))('%s', (_description, t) => {
+      const flag = snapshot.get(t.toggleName);
+      const variant = flag ? flag.getVariant(t.context) : { name: 'disabled', enabled: false, feature_enabled: false };
+      expect(variant).toEqual(t.expectedResult);
+    });
+  }
+});
