@@ -1,0 +1,218 @@
+import { Engine } from '../../lib/engine';
+import { parseClientPayload } from '../../lib/payload';
+import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
+
+const s = (name: string, parameters: Record<string, string> = {}, extra: Partial<StrategyDefinition> = {}): StrategyDefinition => ({
+  name, parameters, constraints: [], segments: [], variants: [], ...extra,
+});
+const f = (name: string, extra: Partial<FeatureDefinition> = {}): FeatureDefinition => ({
+  name, enabled: true, strategies: [s('default')], variants: [], dependencies: [], impressionData: false, ...extra,
+});
+
+function load(features: FeatureDefinition[], segments = [] as { id: number; constraints: StrategyDefinition['constraints'] }[], warnings: string[] = []) {
+  const engine = new Engine({ onWarning: (m) => warnings.push(m) });
+  engine.load({ kind: 'full', version: 2, features, segments });
+  return engine.snapshot;
+}
+
+describe('flags', () => {
+  test('a disabled flag is off whatever its strategies say', () => {
+    expect(load([f('x', { enabled: false })]).get('x')!.isEnabled({})).toBe(false);
+  });
+
+  test('a flag with no strategies is on', () => {
+    expect(load([f('x', { strategies: [] })]).get('x')!.isEnabled({})).toBe(true);
+  });
+
+  test('strategies are ORed, constraints within a strategy ANDed', () => {
+    const flag = load([
+      f('x', {
+        strategies: [
+          s('default', {}, { constraints: [
+            { contextName: 'a', operator: 'IN', values: ['1'] },
+            { contextName: 'b', operator: 'IN', values: ['1'] },
+          ] }),
+          s('userWithId', { userIds: 'vip' }),
+        ],
+      }),
+    ]).get('x')!;
+    expect(flag.isEnabled({ properties: { a: '1', b: '1' } })).toBe(true);
+    expect(flag.isEnabled({ properties: { a: '1', b: '2' } })).toBe(false);
+    expect(flag.isEnabled({ userId: 'vip', properties: { a: '1', b: '2' } })).toBe(true);
+  });
+
+  test('an unknown flag is absent from the snapshot', () => {
+    expect(load([]).get('nope')).toBeUndefined();
+  });
+});
+
+describe('segments', () => {
+  const segment = { id: 7, constraints: [{ contextName: 'country', operator: 'IN', values: ['NO'] }] };
+
+  test("a segment's constraints apply to the strategies that reference it", () => {
+    const flag = load([f('x', { strategies: [s('default', {}, { segments: [7] })] })], [segment]).get('x')!;
+    expect(flag.isEnabled({ properties: { country: 'NO' } })).toBe(true);
+    expect(flag.isEnabled({ properties: { country: 'SE' } })).toBe(false);
+  });
+
+  test('a missing segment makes that strategy off, with one warning', () => {
+    const warnings: string[] = [];
+    const snapshot = load(
+      [f('x', { strategies: [s('default', {}, { segments: [99] })] }), f('y', { strategies: [s('default', {}, { segments: [99] })] })],
+      [],
+      warnings,
+    );
+    expect(snapshot.get('x')!.isEnabled({})).toBe(false);
+    expect(warnings.filter((w) => w.includes('segment 99'))).toHaveLength(2);
+  });
+});
+
+describe('dependencies', () => {
+  const parentOn = f('parent', {
+    variants: [{ name: 'blue', weight: 1000, stickiness: 'default' }],
+  });
+
+  test('a child is on only when its parent is', () => {
+    const on = load([parentOn, f('child', { dependencies: [{ feature: 'parent', enabled: true }] })]);
+    expect(on.get('child')!.isEnabled({})).toBe(true);
+    const off = load([f('parent', { enabled: false }), f('child', { dependencies: [{ feature: 'parent' }] })]);
+    expect(off.get('child')!.isEnabled({})).toBe(false);
+  });
+
+  test('enabled: false requires the parent to be off', () => {
+    const snapshot = load([f('parent', { enabled: false }), f('child', { dependencies: [{ feature: 'parent', enabled: false }] })]);
+    expect(snapshot.get('child')!.isEnabled({})).toBe(true);
+  });
+
+  test("a variants list requires the parent's variant to be in it", () => {
+    const yes = load([parentOn, f('child', { dependencies: [{ feature: 'parent', variants: ['blue'] }] })]);
+    expect(yes.get('child')!.isEnabled({ userId: 'u' })).toBe(true);
+    const no = load([parentOn, f('child', { dependencies: [{ feature: 'parent', variants: ['red'] }] })]);
+    expect(no.get('child')!.isEnabled({ userId: 'u' })).toBe(false);
+  });
+
+  test('a missing parent makes the child off', () => {
+    expect(load([f('child', { dependencies: [{ feature: 'ghost' }] })]).get('child')!.isEnabled({})).toBe(false);
+  });
+
+  test('dependencies are one level deep: a parent with its own dependency fails the child', () => {
+    const snapshot = load([
+      f('grandparent'),
+      f('parent', { dependencies: [{ feature: 'grandparent' }] }),
+      f('child', { dependencies: [{ feature: 'parent' }] }),
+    ]);
+    expect(snapshot.get('parent')!.isEnabled({})).toBe(true);
+    expect(snapshot.get('child')!.isEnabled({})).toBe(false);
+  });
+
+  test('a dependency cycle does not recurse forever', () => {
+    const snapshot = load([f('a', { dependencies: [{ feature: 'b' }] }), f('b', { dependencies: [{ feature: 'a' }] })]);
+    expect(snapshot.get('a')!.isEnabled({})).toBe(false);
+    expect(snapshot.get('b')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
+  });
+});
+
+describe('variants', () => {
+  const variants = [
+    { name: 'a', weight: 500, stickiness: 'userId', payload: { type: 'string', value: 'A' } },
+    { name: 'b', weight: 500, stickiness: 'userId', overrides: [{ contextName: 'userId', values: ['forced-b'] }] },
+  ];
+
+  test('feature variants are sticky and carry their payload', () => {
+    const flag = load([f('x', { variants })]).get('x')!;
+    const v = flag.getVariant({ userId: 'user-1' });
+    expect(['a', 'b']).toContain(v.name);
+    expect(flag.getVariant({ userId: 'user-1' })).toBe(v);
+    if (v.name === 'a') expect(v.payload).toEqual({ type: 'string', value: 'A' });
+    expect(Object.isFrozen(v)).toBe(true);
+  });
+
+  test('overrides win over the hash', () => {
+    expect(load([f('x', { variants })]).get('x')!.getVariant({ userId: 'forced-b' }).name).toBe('b');
+  });
+
+  test('variants split by weight', () => {
+    const flag = load([f('x', { variants: [{ name: 'small', weight: 100 }, { name: 'big', weight: 900 }] })]).get('x')!;
+    let small = 0;
+    for (let i = 0; i < 10000; i++) if (flag.getVariant({ userId: `u${i}` }).name === 'small') small++;
+    expect(small).toBeGreaterThan(800);
+    expect(small).toBeLessThan(1200);
+  });
+
+  test('the first matching strategy with variants wins over feature variants', () => {
+    const flag = load([
+      f('x', {
+        variants,
+        strategies: [
+          s('userWithId', { userIds: 'sv' }, { variants: [{ name: 'strategy-variant', weight: 1000 }] }),
+          s('default'),
+        ],
+      }),
+    ]).get('x')!;
+    expect(flag.getVariant({ userId: 'sv' }).name).toBe('strategy-variant');
+    expect(['a', 'b']).toContain(flag.getVariant({ userId: 'other' }).name);
+  });
+
+  test('a flag that is on without variants answers the disabled variant with feature_enabled', () => {
+    expect(load([f('x')]).get('x')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: true });
+  });
+
+  test('all-zero weights are no variants', () => {
+    expect(load([f('x', { variants: [{ name: 'z', weight: 0 }] })]).get('x')!.getVariant({}).name).toBe('disabled');
+  });
+});
+
+describe('deltas', () => {
+  test('events apply in order to the current state', () => {
+    const engine = new Engine();
+    engine.load(parseClientPayload({ version: 2, features: [f('keep'), f('gone')] }).payload);
+    const before = engine.snapshot;
+    engine.load(parseClientPayload({
+      events: [
+        { type: 'feature-removed', eventId: 1, featureName: 'gone' },
+        { type: 'segment-updated', eventId: 2, segment: { id: 1, constraints: [{ contextName: 'userId', operator: 'IN', values: ['u'] }] } },
+        { type: 'feature-updated', eventId: 3, feature: f('new', { strategies: [s('default', {}, { segments: [1] })] }) },
+      ],
+    }).payload);
+    const after = engine.snapshot;
+    expect(after.names().sort()).toEqual(['keep', 'new']);
+    expect(after.get('new')!.isEnabled({ userId: 'u' })).toBe(true);
+    expect(after.get('new')!.isEnabled({ userId: 'v' })).toBe(false);
+    // snapshots are immutable: the old one still answers as before
+    expect(before.names().sort()).toEqual(['gone', 'keep']);
+
+    engine.load(parseClientPayload({ events: [{ type: 'segment-removed', eventId: 4, segmentId: 1 }] }).payload);
+    expect(engine.snapshot.get('new')!.isEnabled({ userId: 'u' })).toBe(false);
+
+    engine.load(parseClientPayload({ events: [{ type: 'hydration', eventId: 5, features: [f('only')], segments: [] }] }).payload);
+    expect(engine.snapshot.names()).toEqual(['only']);
+  });
+
+  test('toPayload round-trips the state', () => {
+    const engine = new Engine();
+    engine.load(parseClientPayload({ version: 2, features: [f('a', { variants: [{ name: 'v', weight: 1 }] })], segments: [{ id: 3, constraints: [] }] }).payload);
+    const again = new Engine();
+    again.load(parseClientPayload(JSON.parse(JSON.stringify(engine.snapshot.toPayload()))).payload);
+    expect(again.snapshot.toPayload()).toEqual(engine.snapshot.toPayload());
+  });
+});
+
+describe('hostile input never throws', () => {
+  test.each([null, undefined, 42, 'str', { properties: null }, { properties: 'x' }, { userId: 5 }, Object.create(null)])(
+    'context %p',
+    (context) => {
+      const snapshot = load([f('x', { strategies: [s('flexibleRollout', { rollout: '50' }, { constraints: [{ contextName: 'userId', operator: 'NOT_IN', values: [] }] })] })]);
+      const flag = snapshot.get('x')!;
+      expect(() => flag.isEnabled(context as never)).not.toThrow();
+      expect(() => flag.getVariant(context as never)).not.toThrow();
+    },
+  );
+
+  test('a context whose getters throw makes the flag off and is reported', () => {
+    const warnings: string[] = [];
+    const flag = load([f('x', { strategies: [s('userWithId', { userIds: 'u' })] })], [], warnings).get('x')!;
+    const hostile = { get userId(): string { throw new Error('nope'); } };
+    expect(flag.isEnabled(hostile)).toBe(false);
+    expect(warnings.some((w) => w.includes('evaluating flag "x" failed (nope)'))).toBe(true);
+  });
+});

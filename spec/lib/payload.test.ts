@@ -1,0 +1,81 @@
+import { INVALID_OPERATOR, parseClientPayload, PayloadError } from '../../lib/payload';
+
+describe('parseClientPayload', () => {
+  test.each([
+    ['not JSON', '{"features": [', /not valid JSON/],
+    ['an array', '[]', /must be a JSON object, got an array/],
+    ['null', null, /must be a JSON object/],
+    ['no features', { version: 2 }, /no "features" array/],
+    ['features not an array', { features: {} }, /no "features" array/],
+    ['segments not an array', { features: [], segments: 3 }, /"segments" must be an array/],
+    ['a delta event without type', { events: [{}] }, /events\[0\] has no type/],
+    ['feature-updated without a feature', { events: [{ type: 'feature-updated' }] }, /has no usable feature/],
+  ])('rejects %s with a PayloadError', (_name, body, message) => {
+    expect(() => parseClientPayload(body)).toThrow(PayloadError);
+    expect(() => parseClientPayload(body)).toThrow(message);
+  });
+
+  test('error messages never embed the payload', () => {
+    const secret = 'SECRET-TOKEN-abc123';
+    try {
+      parseClientPayload(`{"features": "${secret}`);
+      throw new Error('expected a PayloadError');
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
+  });
+
+  test('accepts text, Buffers and objects, version 1 and 2', () => {
+    const body = { version: 1, features: [{ name: 'a', enabled: true, strategies: [{ name: 'default' }] }] };
+    for (const input of [body, JSON.stringify(body), Buffer.from(JSON.stringify(body))]) {
+      const { payload } = parseClientPayload(input);
+      expect(payload.kind).toBe('full');
+      if (payload.kind === 'full') {
+        expect(payload.version).toBe(1);
+        expect(payload.features[0]).toMatchObject({ name: 'a', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [], segments: [] }] });
+      }
+    }
+  });
+
+  test('is lenient inside a usable body: bad parts are neutralised and reported', () => {
+    const { payload, warnings } = parseClientPayload({
+      version: 2,
+      features: [
+        { name: 'ok', enabled: true, strategies: [{ name: 'default', constraints: [{ operator: 'IN' }, 'junk'] }, 42] },
+        { enabled: true },
+        'not a feature',
+      ],
+      segments: [{ id: 'x' }, { id: 1, constraints: [] }],
+      unknownTopLevelField: true,
+    });
+    expect(payload.kind).toBe('full');
+    if (payload.kind !== 'full') return;
+    expect(payload.features.map((f) => f.name)).toEqual(['ok']);
+    const [good, bad] = payload.features[0]!.strategies;
+    expect(good!.constraints.map((c) => c.operator)).toEqual([INVALID_OPERATOR, INVALID_OPERATOR]);
+    expect(bad!.name).toBe('');
+    expect(payload.segments.map((s) => s.id)).toEqual([1]);
+    expect(warnings).toHaveLength(3);
+  });
+
+  test('reads numbers and booleans in parameters as text, and drops other values', () => {
+    const { payload } = parseClientPayload({ features: [{ name: 'a', strategies: [{ name: 'flexibleRollout', parameters: { rollout: 50, x: true, y: null, z: {} } }] }] });
+    if (payload.kind !== 'full') throw new Error('full expected');
+    expect(payload.features[0]!.strategies[0]!.parameters).toEqual({ rollout: '50', x: 'true' });
+  });
+
+  test('parses delta events and skips unknown event types with a warning', () => {
+    const { payload, warnings } = parseClientPayload({
+      events: [
+        { type: 'hydration', eventId: 1, features: [{ name: 'a' }], segments: [] },
+        { type: 'feature-removed', eventId: 2, featureName: 'a', project: 'default' },
+        { type: 'segment-removed', eventId: 3, segmentId: 4 },
+        { type: 'something-new', eventId: 5 },
+      ],
+    });
+    expect(payload.kind).toBe('delta');
+    if (payload.kind !== 'delta') return;
+    expect(payload.events.map((e) => e.type)).toEqual(['hydration', 'feature-removed', 'segment-removed']);
+    expect(warnings[0]).toMatch(/unknown type "something-new"/);
+  });
+});
