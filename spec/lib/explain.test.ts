@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Engine } from '../../lib/engine';
+import { explain } from '../../lib/explain';
+import { parseClientPayload } from '../../lib/payload';
+import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
+
+const s = (name: string, parameters: Record<string, string> = {}, extra: Partial<StrategyDefinition> = {}): StrategyDefinition => ({
+  name, parameters, constraints: [], segments: [], variants: [], ...extra,
+});
+const f = (name: string, extra: Partial<FeatureDefinition> = {}): FeatureDefinition => ({
+  name, enabled: true, strategies: [s('default')], variants: [], dependencies: [], impressionData: false, ...extra,
+});
+
+const engine = new Engine({ hostname: 'h' });
+engine.load({
+  kind: 'full',
+  version: 2,
+  segments: [{ id: 5, constraints: [{ contextName: 'plan', operator: 'IN', values: ['pro'] }] }],
+  features: [
+    f('off', { enabled: false }),
+    f('bare', { strategies: [] }),
+    f('parent', { enabled: false }),
+    f('child', { dependencies: [{ feature: 'parent' }] }),
+    f('rollout', {
+      strategies: [
+        s('userWithId', { userIds: 'vip' }, { constraints: [{ contextName: 'country', operator: 'IN', values: ['NO'] }] }),
+        s('flexibleRollout', { rollout: '40', stickiness: 'userId', groupId: 'g' }, { segments: [5] }),
+        s('mystery'),
+        s('default', {}, { segments: [99] }),
+      ],
+      variants: [{ name: 'blue', weight: 1 }],
+    }),
+  ],
+});
+const snap = engine.snapshot;
+
+describe('explain', () => {
+  test('FLAG_NOT_FOUND', () => {
+    expect(explain(snap, 'ghost', {})).toEqual({ flag: 'ghost', enabled: false, variant: { name: 'disabled', enabled: false, feature_enabled: false }, reason: { kind: 'FLAG_NOT_FOUND' } });
+  });
+
+  test('DISABLED', () => {
+    expect(explain(snap, 'off', {}).reason).toEqual({ kind: 'DISABLED' });
+  });
+
+  test('NO_STRATEGIES', () => {
+    expect(explain(snap, 'bare', {})).toMatchObject({ enabled: true, reason: { kind: 'NO_STRATEGIES' } });
+  });
+
+  test('DEPENDENCY_FAILED names the parent and why', () => {
+    expect(explain(snap, 'child', {}).reason).toEqual({ kind: 'DEPENDENCY_FAILED', parent: 'parent', why: 'parent is disabled' });
+  });
+
+  test('NO_STRATEGY_MATCHED reports each strategy: constraint, segment, rollout bucket, unknown, missing segment', () => {
+    // find a user outside the 40% rollout
+    let user = 0;
+    while (snap.get('rollout')!.isEnabled({ userId: `u${user}`, properties: { plan: 'pro' } })) user++;
+    const e = explain(snap, 'rollout', { userId: `u${user}`, properties: { country: 'SE', plan: 'pro' } });
+    expect(e.enabled).toBe(false);
+    expect(e.reason.kind).toBe('NO_STRATEGY_MATCHED');
+    if (e.reason.kind !== 'NO_STRATEGY_MATCHED') return;
+    const [first, second, third, fourth] = e.reason.strategies;
+    expect(first).toEqual({
+      index: 0, name: 'userWithId', failure: 'CONSTRAINT_FAILED',
+      constraint: { contextName: 'country', operator: 'IN', values: ['NO'], inverted: false, caseInsensitive: false, contextValue: 'SE' },
+    });
+    expect(second).toMatchObject({ index: 1, name: 'flexibleRollout', failure: 'STRATEGY_DECLINED', rollout: { stickiness: 'userId', value: `u${user}`, threshold: 40 } });
+    if (second?.failure === 'STRATEGY_DECLINED') expect(second.rollout!.bucket).toBeGreaterThan(40);
+    expect(third).toEqual({ index: 2, name: 'mystery', failure: 'UNKNOWN_STRATEGY' });
+    expect(fourth).toEqual({ index: 3, name: 'default', failure: 'SEGMENT_MISSING', segmentIds: [99] });
+
+    const noPlan = explain(snap, 'rollout', { userId: 'x' });
+    if (noPlan.reason.kind !== 'NO_STRATEGY_MATCHED') throw new Error('expected no match');
+    expect(noPlan.reason.strategies[1]).toMatchObject({ failure: 'SEGMENT_FAILED', segmentId: 5, constraint: { contextName: 'plan', contextValue: undefined, segmentId: 5 } });
+  });
+
+  test('STRATEGY_MATCH gives the index, the rollout bucket and threshold, and the variant', () => {
+    let user = 0;
+    while (!snap.get('rollout')!.isEnabled({ userId: `u${user}`, properties: { plan: 'pro' } })) user++;
+    const e = explain(snap, 'rollout', { userId: `u${user}`, properties: { plan: 'pro' } });
+    expect(e).toMatchObject({ enabled: true, variant: { name: 'blue' }, reason: { kind: 'STRATEGY_MATCH', index: 1, name: 'flexibleRollout', variantSource: 'feature', rollout: { threshold: 40 } } });
+    if (e.reason.kind === 'STRATEGY_MATCH') expect(e.reason.rollout!.bucket).toBeLessThanOrEqual(40);
+  });
+
+  test('ERROR when the context cannot be read', () => {
+    const hostile = { get properties(): Record<string, string> { throw new Error('bad context'); } };
+    expect(explain(snap, 'rollout', hostile).reason).toEqual({ kind: 'ERROR', message: 'bad context' });
+  });
+});
+
+describe('explain agrees with evaluation on the whole client specification', () => {
+  const require = createRequire(import.meta.url);
+  const dir = join(dirname(require.resolve('@unleash/client-specification/package.json')), 'specifications');
+  const files = (JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as string[]).filter((file) => !file.includes('random'));
+  test.each(files)('%s', (file) => {
+    const spec = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const e = new Engine({ hostname: 'h', random: () => 0.5 });
+    e.load(parseClientPayload(spec.state).payload);
+    for (const t of [...(spec.tests ?? []), ...(spec.variantTests ?? [])]) {
+      const flag = e.snapshot.get(t.toggleName);
+      const ex = explain(e.snapshot, t.toggleName, t.context);
+      expect(ex.enabled).toBe(flag ? flag.isEnabled(t.context) : false);
+      expect(ex.variant).toEqual(flag ? flag.getVariant(t.context) : ex.variant);
+    }
+  });
+});
