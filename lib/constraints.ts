@@ -106,9 +106,14 @@ function stringOperator(def: ConstraintDefinition): Predicate | undefined {
   }
 }
 
-function numberOperator(def: ConstraintDefinition): Predicate | undefined {
+function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): Predicate {
+  env.warn(`${def.operator} constraint on "${def.contextName}" has no usable ${what}; it is false`);
+  return FALSE;
+}
+
+function numberOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
   const target = parseNumber(singleValue(def));
-  if (Number.isNaN(target)) return FALSE;
+  if (Number.isNaN(target)) return unusable(def, env, 'number');
   const get = fieldGetter(def.contextName);
   const compare = (context: Context, op: (a: number) => boolean) => {
     const n = parseNumber(get(context));
@@ -132,7 +137,7 @@ function numberOperator(def: ConstraintDefinition): Predicate | undefined {
 
 function dateOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
   const target = parseDate(singleValue(def));
-  if (Number.isNaN(target)) return FALSE;
+  if (Number.isNaN(target)) return unusable(def, env, 'date');
   switch (def.operator) {
     case 'DATE_AFTER':
       return (c) => contextTime(c, env) > target;
@@ -149,9 +154,9 @@ function parseSemver(text: string | undefined): SemVer | null {
   return semver.parse(text);
 }
 
-function semverOperator(def: ConstraintDefinition): Predicate | undefined {
+function semverOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
   const target = parseSemver(singleValue(def));
-  if (!target) return FALSE;
+  if (!target) return unusable(def, env, 'version');
   const get = fieldGetter(def.contextName);
   // Contexts usually repeat a handful of app versions: remember recent parses.
   const parsed = new Map<string, SemVer | null>();
@@ -188,7 +193,7 @@ function semverOperator(def: ConstraintDefinition): Predicate | undefined {
 
 function regexOperator(def: ConstraintDefinition, env: EvalEnv): Predicate {
   const pattern = singleValue(def);
-  if (pattern === undefined) return FALSE;
+  if (pattern === undefined) return unusable(def, env, 'pattern');
   let program: RE2JS;
   try {
     // RE2 runs in linear time: a pattern from flag data cannot stall the process, and
@@ -205,13 +210,14 @@ function regexOperator(def: ConstraintDefinition, env: EvalEnv): Predicate {
   };
 }
 
-function cidrOperator(def: ConstraintDefinition): Predicate {
+function cidrOperator(def: ConstraintDefinition, env: EvalEnv): Predicate {
   const ranges: Cidr[] = [];
   for (const v of values(def)) {
     const range = parseCidr(v);
     if (range) ranges.push(range);
+    else env.warn(`IN_CIDR constraint on "${def.contextName}" ignores "${v.slice(0, 60)}": not an address or CIDR range`);
   }
-  if (ranges.length === 0) return FALSE;
+  if (ranges.length === 0) return unusable(def, env, 'range');
   const get = fieldGetter(def.contextName);
   return (context) => {
     const v = get(context);
@@ -253,7 +259,7 @@ function operatorPredicate(def: ConstraintDefinition, env: EvalEnv): Predicate |
     case 'NUM_GTE':
     case 'NUM_LT':
     case 'NUM_LTE':
-      return numberOperator(def);
+      return numberOperator(def, env);
     case 'DATE_AFTER':
     case 'DATE_BEFORE':
       return dateOperator(def, env);
@@ -262,11 +268,11 @@ function operatorPredicate(def: ConstraintDefinition, env: EvalEnv): Predicate |
     case 'SEMVER_GTE':
     case 'SEMVER_LT':
     case 'SEMVER_LTE':
-      return semverOperator(def);
+      return semverOperator(def, env);
     case 'REGEX':
       return regexOperator(def, env);
     case 'IN_CIDR':
-      return cidrOperator(def);
+      return cidrOperator(def, env);
     default:
       return undefined;
   }
