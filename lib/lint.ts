@@ -1,0 +1,120 @@
+/**
+ * Static checks of a flags file (a client-API body), for `switchyard lint`. Pure: the CLI
+ * reads the file. It reuses the payload parser and the constraint compiler, so it reports
+ * exactly what the engine would quietly turn off.
+ */
+import { compileConstraint, type EvalEnv } from './constraints';
+import { parseClientPayload, PayloadError, INVALID_OPERATOR } from './payload';
+import type { ConstraintDefinition, FeatureDefinition } from './types';
+import { builtinStrategies } from '../strategies/registry';
+
+/** One finding, located by a path into the file. */
+export interface LintFinding {
+  path: string;
+  message: string;
+}
+
+export interface LintReport {
+  errors: LintFinding[];
+  warnings: LintFinding[];
+  /** How many flags and segments were checked. */
+  flags: number;
+  segments: number;
+}
+
+export interface LintOptions {
+  /** Names of custom strategies the application registers (not errors). */
+  strategies?: readonly string[];
+}
+
+function checkConstraints(constraints: readonly ConstraintDefinition[], path: string, errors: LintFinding[]): void {
+  constraints.forEach((c, i) => {
+    const at = `${path}.constraints[${i}]`;
+    if (c.operator === INVALID_OPERATOR) {
+      errors.push({ path: at, message: 'constraint is malformed (needs contextName and operator); it is always false' });
+      return;
+    }
+    const problems: string[] = [];
+    const env: EvalEnv = { now: () => 0, random: () => 0, hostname: '', warn: (m) => problems.push(m) };
+    compileConstraint(c, env);
+    for (const p of problems) errors.push({ path: at, message: p });
+  });
+}
+
+/** Finds dependency cycles; returns each cycle once, as a list of flag names. */
+function cycles(features: readonly FeatureDefinition[]): string[][] {
+  const byName = new Map(features.map((f) => [f.name, f]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const found: string[][] = [];
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    const s = state.get(name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      found.push([...stack.slice(stack.indexOf(name)), name]);
+      return;
+    }
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const d of byName.get(name)?.dependencies ?? []) if (byName.has(d.feature)) visit(d.feature);
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const f of features) visit(f.name);
+  return found;
+}
+
+/** Lints a client-API body (object or JSON text). */
+export function lintPayload(body: unknown, options: LintOptions = {}): LintReport {
+  const errors: LintFinding[] = [];
+  const warnings: LintFinding[] = [];
+  let parsed;
+  try {
+    parsed = parseClientPayload(body);
+  } catch (err) {
+    if (!(err instanceof PayloadError)) throw err;
+    return { errors: [{ path: '$', message: err.message }], warnings, flags: 0, segments: 0 };
+  }
+  for (const w of parsed.warnings) warnings.push({ path: '$', message: w });
+  if (parsed.payload.kind !== 'full') {
+    errors.push({ path: '$', message: 'a delta body (events) is not a flags file; lint a full client-API body' });
+    return { errors, warnings, flags: 0, segments: 0 };
+  }
+  const { features, segments } = parsed.payload;
+  const known = new Set([...builtinStrategies.map((s) => s.name), ...(options.strategies ?? [])]);
+  const segmentIds = new Set(segments.map((s) => s.id));
+  const names = new Map<string, number>();
+
+  segments.forEach((segment) => checkConstraints(segment.constraints, `segments[id=${segment.id}]`, errors));
+  features.forEach((feature, fi) => {
+    const at = `features[${fi}] "${feature.name}"`;
+    if (names.has(feature.name)) warnings.push({ path: at, message: `duplicate flag name (also features[${names.get(feature.name)}]); the last one wins` });
+    names.set(feature.name, fi);
+    feature.strategies.forEach((strategy, si) => {
+      const sat = `${at}.strategies[${si}]`;
+      if (strategy.name === '') errors.push({ path: sat, message: 'strategy is malformed (no name); it is always off' });
+      else if (!known.has(strategy.name)) errors.push({ path: sat, message: `unknown strategy "${strategy.name}" (register it, or pass --strategy ${strategy.name}); it is always off` });
+      for (const id of strategy.segments) {
+        if (!segmentIds.has(id)) errors.push({ path: sat, message: `segment ${Number.isNaN(id) ? '(unreadable id)' : id} is not defined; this strategy is always off` });
+      }
+      checkConstraints(strategy.constraints, sat, errors);
+      if (strategy.variants.length > 0 && strategy.variants.every((v) => v.weight === 0)) {
+        warnings.push({ path: sat, message: 'all strategy variants have weight 0; none can be chosen' });
+      }
+    });
+    if (feature.variants.length > 0 && feature.variants.every((v) => v.weight === 0)) {
+      warnings.push({ path: at, message: 'all variants have weight 0; none can be chosen' });
+    }
+    feature.dependencies.forEach((dep, di) => {
+      const dat = `${at}.dependencies[${di}]`;
+      const parent = features.find((f) => f.name === dep.feature);
+      if (dep.feature === '') errors.push({ path: dat, message: 'dependency is malformed (no feature); the flag is always off' });
+      else if (!parent) errors.push({ path: dat, message: `depends on "${dep.feature}", which is not in the file; the flag is always off` });
+      else if (parent.dependencies.length > 0) {
+        warnings.push({ path: dat, message: `parent "${dep.feature}" has dependencies of its own; Unleash allows one level, so the flag is always off` });
+      }
+    });
+  });
+  for (const cycle of cycles(features)) errors.push({ path: `features "${cycle[0]}"`, message: `dependency cycle: ${cycle.join(' -> ')}` });
+  return { errors, warnings, flags: features.length, segments: segments.length };
+}
