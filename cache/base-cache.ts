@@ -8,6 +8,8 @@
  */
 import type { FeaturesPayload } from '../lib/types';
 import { parseClientPayload, PayloadError } from '../lib/payload';
+import { loadBootstrapFile } from '../bootstrap/file';
+import { loadBootstrapUrl, type BootstrapUrlOptions } from '../bootstrap/url';
 
 /** Cache keys the client uses. */
 export const CacheKeys = {
@@ -49,5 +51,24 @@ export abstract class BaseCache {
     const { kind: _kind, ...features } = payload;
     await this.mset({ [CacheKeys.FEATURES]: features satisfies FeaturesPayload, [CacheKeys.ETAG]: undefined });
     this.bootstrapped = true;
+  }
+
+  /**
+   * Seeds the cache from a client-API body saved in a file. Throws `BootstrapError`
+   * (`file-not-found`, `file-unreadable`, `invalid-json`, `invalid-payload`).
+   */
+  async bootstrapFromFile(path: string): Promise<void> {
+    const { payload } = await loadBootstrapFile(path);
+    await this.bootstrapFromDict(payload);
+  }
+
+  /**
+   * Seeds the cache from a client-API body fetched once from a URL. Throws
+   * `BootstrapError` (`invalid-url`, `http-status`, `timeout`, `network`, `invalid-json`,
+   * `invalid-payload`); its message never contains a header value.
+   */
+  async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions): Promise<void> {
+    const { payload } = await loadBootstrapUrl(url, options);
+    await this.bootstrapFromDict(payload);
   }
 }

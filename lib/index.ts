@@ -3,13 +3,32 @@
  *
  * @packageDocumentation
  */
-export { Engine, Snapshot } from './engine';
-export type { CompiledFlag, EngineOptions } from './engine';
-export { parseClientPayload, PayloadError } from './payload';
-export type { ParseResult } from './payload';
-export { Strategy } from '../strategies/strategy';
-export { BaseCache, CacheKeys } from '../cache/base-cache';
-export type { MaybePromise } from '../cache/base-cache';
+export { UnleashClient, type IsEnabledFallback } from './client';
+export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
+export {
+  UnleashEvents,
+  type UnleashEvent,
+  type UnleashEventType,
+  type UnleashEventOf,
+  type ReadyEvent,
+  type FetchedEvent,
+  type ImpressionEvent,
+  type ClientErrorEvent,
+  type ClientWarningEvent,
+  type EventCallback,
+  type EventOrigin,
+  type DataSource,
+} from './events';
+export { HttpError, type HttpErrorCode } from './http';
+export { SDK_VERSION } from './version';
+export * from '../cache/index';
+export { BootstrapError, type BootstrapErrorCode, type BootstrapUrlOptions } from '../bootstrap/index';
+export { Engine, Snapshot, type CompiledFlag, type EngineOptions } from './engine';
+export { explain, type Explanation, type Reason, type StrategyMiss, type ConstraintReport } from './explain';
+export { lintPayload, type LintFinding, type LintOptions, type LintReport } from './lint';
+export { TestData, FlagBuilder, type FlagSource, type ConstraintOptions, type VariantOptions } from './test-data';
+export { parseClientPayload, PayloadError, type ParseResult } from './payload';
+export { Strategy, type RolloutDetail } from '../strategies/strategy';
 export type {
   ClientPayload,
   ConstraintDefinition,

@@ -1,0 +1,29 @@
+/**
+ * Bootstrap from a file on disk: a client-API body saved from a server, or written by
+ * hand, so a service starts with known flags before (or without) reaching Unleash.
+ */
+import { readFile } from 'node:fs/promises';
+import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
+
+/**
+ * Reads and validates a bootstrap file. Throws `BootstrapError` with code
+ * `file-not-found`, `file-unreadable`, `invalid-json` or `invalid-payload`.
+ */
+export async function loadBootstrapFile(path: string): Promise<BootstrapResult> {
+  if (typeof path !== 'string' || path === '') {
+    throw new BootstrapError('file-not-found', String(path), 'the path must be a non-empty string');
+  }
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new BootstrapError('file-not-found', path, 'the file does not exist', { cause: err });
+    throw new BootstrapError('file-unreadable', path, `the file cannot be read (${code ?? 'unknown error'})`, {
+      cause: err,
+    });
+  }
+  // Editors on Windows like to save JSON with a byte-order mark, which JSON.parse refuses.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  return parseBootstrapBody(text, path);
+}

@@ -1,0 +1,69 @@
+/**
+ * Bootstrap from a URL: typically a client-API body published next to the service (an
+ * object store, a CDN, an Unleash Edge), fetched once at start-up. The request goes
+ * through `lib/http`, which loads the ESM-only got lazily and keeps headers out of errors.
+ */
+import { getJson, HttpError } from '../lib/http';
+import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
+
+/** Options for `bootstrapFromUrl`. */
+export interface BootstrapUrlOptions {
+  /** Extra request headers, e.g. `{ Authorization: token }`. Never echoed in errors. */
+  headers?: Record<string, string>;
+  /** How long the whole request may take, in milliseconds. Default 10 000. */
+  timeout?: number;
+}
+
+/** The default request timeout, in milliseconds. */
+export const DEFAULT_BOOTSTRAP_TIMEOUT = 10_000;
+
+/** The URL as it may appear in an error: no credentials, no query (tokens hide there). */
+function describeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * Fetches and validates a bootstrap body. Throws `BootstrapError` with code
+ * `invalid-url`, `http-status` (with `status`), `timeout`, `network`, `invalid-json` or
+ * `invalid-payload`. Redirects are followed; nothing is retried.
+ */
+export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlOptions = {}): Promise<BootstrapResult> {
+  let target: URL;
+  try {
+    target = new URL(String(url));
+  } catch {
+    // The string may be a token pasted into the wrong option: do not echo it.
+    throw new BootstrapError('invalid-url', 'a URL', 'the URL is not a valid absolute URL');
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    // `scheme:rest` parses as a URL, and an Unleash token looks just like one.
+    throw new BootstrapError('invalid-url', 'a URL', 'only http and https URLs are supported');
+  }
+  const source = describeUrl(target);
+  const timeout = options.timeout ?? DEFAULT_BOOTSTRAP_TIMEOUT;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new RangeError('bootstrapFromUrl: "timeout" must be a positive number of milliseconds');
+  }
+
+  let body: unknown;
+  try {
+    body = await getJson(target, { headers: options.headers, timeout });
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    // HttpError messages and fields hold no header or body, so it is safe as the cause.
+    switch (err.code) {
+      case 'status':
+        throw new BootstrapError('http-status', source, `the server answered HTTP ${err.status}`, {
+          status: err.status,
+          cause: err,
+        });
+      case 'invalid-json':
+        throw new BootstrapError('invalid-json', source, 'the body is not valid JSON', { cause: err });
+      case 'timeout':
+        throw new BootstrapError('timeout', source, `no complete response within ${timeout} ms`, { cause: err });
+      default:
+        throw new BootstrapError('network', source, `the request failed: ${err.message}`, { cause: err });
+    }
+  }
+  return parseBootstrapBody(body, source);
+}

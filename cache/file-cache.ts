@@ -1,0 +1,356 @@
+/**
+ * A cache that survives restarts: the last good flags and their ETag live in one JSON file,
+ * so a restarted service serves flags at once even while Unleash is unreachable.
+ *
+ * Safety rules, because this file is read at start-up, when a crash hurts most:
+ * - Writes are atomic: a temp file in the same directory is written, fsynced and renamed
+ *   over the target, so a crash mid-write leaves the old file or the new one, never half
+ *   of one.
+ * - Nothing here throws at the caller for I/O or bad data. A corrupt, foreign or
+ *   unreadable file, or a failed write, is reported as a `CacheWarning` and the cache
+ *   carries on in memory.
+ * - A JSON file that is not ours is never overwritten.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { BaseCache } from './base-cache';
+
+/** The marker that tells our cache files from any other JSON file. */
+export const FILE_CACHE_FORMAT = 'switchyard-cache';
+/** The document layout version this code reads and writes. */
+export const FILE_CACHE_VERSION = 1;
+
+/** Why a `FileCache` could not use or update its file. */
+export type CacheWarningCode =
+  /** The file is not valid JSON, or not a valid cache document; it is ignored and replaced on the next write. */
+  | 'corrupt-file'
+  /** The file is JSON written by something else; it is ignored and never overwritten. */
+  | 'foreign-file'
+  /** The file was written by a newer switchyard; it is ignored and replaced on the next write. */
+  | 'unsupported-version'
+  /** The file exists but cannot be read (permissions, a directory, I/O error). */
+  | 'read-failed'
+  /** The file could not be written; the value is kept in memory only. */
+  | 'write-failed';
+
+/**
+ * A problem the cache recovered from. It is an `Error` so a client can emit it on its
+ * error/warn channel with a stack, but it is never thrown.
+ */
+export class CacheWarning extends Error {
+  override readonly name = 'CacheWarning';
+
+  constructor(
+    /** What went wrong, for handlers that branch on it. */
+    readonly code: CacheWarningCode,
+    /** The cache file concerned. */
+    readonly path: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Options for `FileCache`. Give `appName`, or `fileName`, or both. */
+export interface FileCacheOptions {
+  /** Names the default file, `switchyard-<appName>.json` (made safe for a file name). */
+  appName?: string;
+  /** The directory of the cache file. Default: the OS temp directory. Created on first write. */
+  directory?: string;
+  /** A file name (no directory part) to use instead of the one derived from `appName`. */
+  fileName?: string;
+  /**
+   * Receives each recovered problem. Default: `process.emitWarning`, so a problem is
+   * never silent. A handler that throws is ignored.
+   */
+  onWarning?: (warning: CacheWarning) => void;
+}
+
+/** The JSON document stored in the file. */
+interface CacheDocument {
+  format: typeof FILE_CACHE_FORMAT;
+  version: number;
+  savedAt: string;
+  entries: Record<string, unknown>;
+}
+
+/** One stored value and its JSON text, serialised once when it is set. */
+interface Entry {
+  value: unknown;
+  json: string;
+}
+
+/** Temp files older than this are left-overs of a crashed writer and are removed. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * The default cache file name for an app. Characters outside `[A-Za-z0-9._-]` become
+ * `_`; when the name had to change, a short hash of the original keeps two apps whose
+ * names differ only in such characters from sharing a file.
+ */
+export function cacheFileName(appName: string): string {
+  const safe = appName.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  const suffix = safe === appName ? '' : `-${createHash('sha256').update(appName).digest('hex').slice(0, 8)}`;
+  return `switchyard-${safe}${suffix}.json`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error ? err.name : 'unknown error');
+}
+
+/**
+ * A cache in one JSON file. This instance's memory is the source of truth once the file
+ * has been read (lazily, on first use); every write replaces the whole document. So when
+ * several processes share a file, the last writer wins with a consistent document (flags
+ * and the ETag that belongs to them), never a mix of two.
+ */
+export class FileCache extends BaseCache {
+  /** The absolute or relative path of the cache file. */
+  readonly path: string;
+  private readonly onWarning: (warning: CacheWarning) => void;
+  private readonly entries = new Map<string, Entry>();
+  private loading: Promise<void> | undefined;
+  private sweeping: Promise<void> = Promise.resolve();
+  /** `mset` calls not yet on disk, so `destroy` can wait for writes asked for before it. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Writes run one at a time, in order; see `scheduleWrite`. */
+  private queue: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private foreign = false;
+  private writeFailing = false;
+  private destroyed = false;
+
+  constructor(options: FileCacheOptions) {
+    super();
+    const { appName, fileName, directory, onWarning } = options ?? {};
+    if (fileName !== undefined) {
+      if (typeof fileName !== 'string' || fileName === '' || basename(fileName) !== fileName) {
+        throw new TypeError('FileCache: "fileName" must be a plain file name without a directory part');
+      }
+    } else if (typeof appName !== 'string' || appName === '') {
+      throw new TypeError('FileCache: "appName" must be a non-empty string (or give "fileName")');
+    }
+    if (directory !== undefined && (typeof directory !== 'string' || directory === '')) {
+      throw new TypeError('FileCache: "directory" must be a non-empty string');
+    }
+    this.path = join(directory ?? tmpdir(), fileName ?? cacheFileName(appName as string));
+    this.onWarning = onWarning ?? ((warning) => process.emitWarning(warning));
+  }
+
+  /** Returns the stored value, or `undefined`. Reads the file on first use. */
+  async get(key: string): Promise<unknown> {
+    await this.load();
+    return this.entries.get(key)?.value;
+  }
+
+  /** Whether a value is stored under `key`. Reads the file on first use. */
+  async exists(key: string): Promise<boolean> {
+    await this.load();
+    return this.entries.has(key);
+  }
+
+  /**
+   * Stores `value` (`undefined` removes the key) and writes the file. Resolves once the
+   * file holds this value, or the failure was reported as a `CacheWarning`; never rejects.
+   */
+  async set(key: string, value: unknown): Promise<void> {
+    await this.mset({ [key]: value });
+  }
+
+  /** Stores several values with one file write. Never rejects, like `set`. */
+  override mset(values: Record<string, unknown>): Promise<void> {
+    if (this.destroyed) return Promise.resolve();
+    const operation = this.apply(values).finally(() => this.pending.delete(operation));
+    this.pending.add(operation);
+    return operation;
+  }
+
+  /** Waits for pending writes; later writes are ignored. Idempotent; the file is kept. */
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    await Promise.all([...this.pending, this.sweeping]);
+  }
+
+  private async apply(values: Record<string, unknown>): Promise<void> {
+    await this.load();
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) {
+        this.entries.delete(key);
+        continue;
+      }
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(value);
+      } catch (err) {
+        this.warn('write-failed', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`, err);
+        continue;
+      }
+      if (json === undefined) {
+        this.warn('write-failed', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`);
+        continue;
+      }
+      this.entries.set(key, { value, json });
+    }
+    await this.scheduleWrite();
+  }
+
+  private load(): Promise<void> {
+    this.loading ??= this.readDocument();
+    return this.loading;
+  }
+
+  private async readDocument(): Promise<void> {
+    this.sweeping = this.removeStaleTempFiles();
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      // ENOTDIR: a parent of the path is a file, so there is no cache file either; the
+      // first write will report that the location is unusable.
+      if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR') {
+        this.warn('read-failed', `cannot read cache file ${this.path} (${errorCode(err)}); starting without it`, err);
+      }
+      return;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      // The parser's message quotes the file; only say what is wrong with it.
+      this.warn('corrupt-file', `cache file ${this.path} is not valid JSON; it is ignored and will be replaced`);
+      return;
+    }
+    if (!isObject(doc) || doc.format !== FILE_CACHE_FORMAT) {
+      this.foreign = true;
+      this.warn(
+        'foreign-file',
+        `${this.path} is not a switchyard cache file; it is ignored and will not be overwritten ` +
+          '(remove it or choose another fileName/directory)',
+      );
+      return;
+    }
+    if (doc.version !== FILE_CACHE_VERSION) {
+      this.warn(
+        'unsupported-version',
+        `cache file ${this.path} has format version ${String(doc.version).slice(0, 20)}, this code reads ` +
+          `${FILE_CACHE_VERSION}; it is ignored and will be replaced`,
+      );
+      return;
+    }
+    if (!isObject(doc.entries)) {
+      this.warn('corrupt-file', `cache file ${this.path} has no "entries" object; it is ignored and will be replaced`);
+      return;
+    }
+    for (const [key, value] of Object.entries(doc.entries)) {
+      this.entries.set(key, { value, json: JSON.stringify(value) });
+    }
+  }
+
+  /**
+   * Queues a write of the current state. Calls made while a write is running share the
+   * next write, which takes the state at the time it starts: after two quick writes the
+   * file holds the last one, and a burst costs at most two writes.
+   */
+  private scheduleWrite(): Promise<void> {
+    this.dirty = true;
+    this.queue = this.queue.then(() => this.flush());
+    return this.queue;
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    if (this.foreign) {
+      if (!this.writeFailing) {
+        this.warn('foreign-file', `not writing to ${this.path}: it is not a switchyard cache file`);
+      }
+      this.writeFailing = true;
+      return;
+    }
+    const document: Omit<CacheDocument, 'entries'> = {
+      format: FILE_CACHE_FORMAT,
+      version: FILE_CACHE_VERSION,
+      savedAt: new Date().toISOString(),
+    };
+    const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
+    const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      await writeAtomically(this.path, text);
+      this.writeFailing = false;
+    } catch (err) {
+      // Warn once per failing spell, not on every refresh of a read-only disk.
+      if (!this.writeFailing) {
+        this.warn('write-failed', `cannot write cache file ${this.path} (${errorCode(err)}); keeping flags in memory`, err);
+      }
+      this.writeFailing = true;
+    }
+  }
+
+  private async removeStaleTempFiles(): Promise<void> {
+    const dir = dirname(this.path);
+    const prefix = `.${basename(this.path)}.`;
+    try {
+      for (const name of await readdir(dir)) {
+        if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+        const file = join(dir, name);
+        const info = await stat(file);
+        // A younger temp file may belong to a writer in another process right now.
+        if (Date.now() - info.mtimeMs > STALE_TEMP_MS) await unlink(file);
+      }
+    } catch {
+      // Best effort: a left-over temp file costs disk space, not correctness.
+    }
+  }
+
+  private warn(code: CacheWarningCode, message: string, cause?: unknown): void {
+    try {
+      this.onWarning(new CacheWarning(code, this.path, message, cause));
+    } catch {
+      // A throwing handler must not break the cache or the write queue.
+    }
+  }
+}
+
+/**
+ * Writes `text` to `path` so that readers see the old file or the new one, never a
+ * partial one, even if the process or machine dies part-way.
+ */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  // Same directory, so rename() stays on one file system and is atomic; `wx` refuses to
+  // follow a symlink planted at this name (the default directory is shared /tmp).
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    try {
+      await handle.writeFile(text, 'utf8');
+      // Without fsync a crash after rename can leave an empty file on some file systems.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  // Persist the rename itself. Directories cannot be opened this way on Windows: best effort.
+  try {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch {
+    // The data is in place; only its durability across a power cut is less certain.
+  }
+}

@@ -1,0 +1,12 @@
+/** The cache contract and the two caches that ship with switchyard. */
+export { BaseCache, CacheKeys, type MaybePromise } from './base-cache';
+export { MemoryCache } from './memory-cache';
+export {
+  FileCache,
+  CacheWarning,
+  cacheFileName,
+  FILE_CACHE_FORMAT,
+  FILE_CACHE_VERSION,
+  type CacheWarningCode,
+  type FileCacheOptions,
+} from './file-cache';

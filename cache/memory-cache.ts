@@ -1,0 +1,39 @@
+/**
+ * The default cache: keeps the last good flags in process memory. It survives a server
+ * outage, not a restart; use `FileCache` (or your own `BaseCache`) for that.
+ */
+import NodeCache from 'node-cache';
+import { BaseCache } from './base-cache';
+
+/** An in-process cache. Synchronous, never fails, holds no timer. */
+export class MemoryCache extends BaseCache {
+  // Values are immutable JSON the client never mutates, so cloning on every get/set
+  // would only cost time. checkperiod 0: entries never expire, so no sweep timer.
+  private readonly store = new NodeCache({ useClones: false, stdTTL: 0, checkperiod: 0 });
+  private destroyed = false;
+
+  /** Returns the stored value, or `undefined`. */
+  get(key: string): unknown {
+    return this.store.get(key);
+  }
+
+  /** Stores `value`; storing `undefined` removes the key. */
+  set(key: string, value: unknown): void {
+    if (this.destroyed) return;
+    if (value === undefined) this.store.del(key);
+    else this.store.set(key, value);
+  }
+
+  /** Whether a value is stored under `key`. */
+  exists(key: string): boolean {
+    return this.store.has(key);
+  }
+
+  /** Drops every value; later writes are ignored. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.store.flushAll();
+    this.store.close();
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * `UnleashClient`: the composition root. It wires the engine, the cache, the poller, the
+ * metrics reporter and the events together, and owns nothing else.
+ *
+ * `isEnabled` and `getVariant` are the hot path: one Map lookup finds the compiled flag
+ * and its metrics counter together, counting is an increment, and nothing is allocated
+ * unless the flag wants impression events or the context needs client defaults filled in.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BaseCache, CacheKeys } from '../cache/base-cache';
+import { FileCache } from '../cache/file-cache';
+import { MemoryCache } from '../cache/memory-cache';
+import { Engine, type CompiledFlag, type Snapshot } from './engine';
+import { explain, type Explanation } from './explain';
+import { EventHub, type DataSource, type UnleashEventOf, type UnleashEventType } from './events';
+import { MetricsReporter, MetricsStore, type ToggleCounter } from './metrics';
+import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
+import { parseClientPayload } from './payload';
+import { Poller, type PollOutcome } from './poller';
+import { delay, systemScheduler, type Scheduler } from './scheduler';
+import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
+import type { FlagSource } from './test-data';
+import { UnleashApi } from './unleash-api';
+import { DISABLED_VARIANT } from './variants';
+
+/** A flag and its metrics counter, found with one lookup. */
+interface FlagEntry {
+  readonly flag: CompiledFlag;
+  readonly counter: ToggleCounter;
+}
+
+/** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
+export type IsEnabledFallback = boolean | FallbackFunction;
+
+const DEFAULT_FIELDS = new Set(['appName', 'environment']);
+
+/**
+ * Whether evaluating this payload can read `appName` or `environment` from the context
+ * (a constraint, an override or a stickiness naming them). When it cannot, the client
+ * passes the caller's context as is instead of copying it to fill those defaults in.
+ */
+export function payloadReadsDefaults(payload: FeaturesPayload): boolean {
+  // Defensive about missing arrays: this also runs on payloads built by hand.
+  const names = (list: { contextName: string }[] | undefined): boolean => list?.some((c) => DEFAULT_FIELDS.has(c.contextName)) ?? false;
+  const variantsRead = (variants: FeaturesPayload['features'][number]['variants'] | undefined): boolean =>
+    variants?.some((v) => (v.stickiness !== undefined && DEFAULT_FIELDS.has(v.stickiness)) || names(v.overrides)) ?? false;
+  for (const segment of payload.segments ?? []) if (names(segment.constraints)) return true;
+  for (const feature of payload.features ?? []) {
+    if (variantsRead(feature.variants)) return true;
+    for (const strategy of feature.strategies ?? []) {
+      if (names(strategy.constraints) || variantsRead(strategy.variants)) return true;
+      const stickiness = strategy.parameters?.stickiness;
+      if (stickiness !== undefined && DEFAULT_FIELDS.has(stickiness)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * An Unleash client: fetches flags in the background, keeps them in a cache, evaluates
+ * them locally and reports usage metrics.
+ *
+ * ```ts
+ * const client = new UnleashClient({ url, appName, customHeaders: { Authorization: token } });
+ * await client.start();
+ * if (client.isEnabled('new-checkout', { userId })) { ... }
+ * await client.destroy();
+ * ```
+ */
+export class UnleashClient {
+  /** A UUID v4 fixed for this client's lifetime, sent as `unleash-connection-id`. */
+  readonly connectionId: string = randomUUID();
+  private readonly config: ResolvedConfig;
+  private readonly events: EventHub;
+  private readonly scheduler: Scheduler;
+  private readonly engine: Engine;
+  private readonly cache: BaseCache;
+  private readonly ownsCache: boolean;
+  private readonly store: MetricsStore;
+  private readonly poller: Poller | undefined;
+  private readonly reporter: MetricsReporter | undefined;
+  private readonly customStrategies: boolean;
+  /** `{ appName, environment }`: the context of calls that pass none. */
+  private readonly defaultContext: Context;
+
+  private entries = new Map<string, FlagEntry>();
+  private hasData = false;
+  private ready = false;
+  private etag: string | undefined;
+  private fillDefaults = true;
+  private countMetrics: boolean;
+  private startPromise: Promise<void> | undefined;
+  private destroyPromise: Promise<void> | undefined;
+  private destroyed = false;
+  private cancelDeadline: (() => void) | undefined;
+  private cacheWrites: Promise<void> = Promise.resolve();
+  private warnedNoData = false;
+  private unsubscribeSource: (() => void) | undefined;
+  private readonly source: FlagSource | undefined;
+  private warnedBadFallback = false;
+
+  /**
+   * Checks the options and builds the client; nothing is fetched until `start()`.
+   * Throws `ConfigError` when `appName` (or `url`, unless `offline`) is missing or unusable.
+   */
+  constructor(options: UnleashConfig) {
+    const { config, warnings } = resolveConfig(options);
+    this.config = config;
+    if (options.source !== undefined && typeof options.source?.subscribe !== 'function') {
+      warnings.push('source must have a subscribe(listener) method (such as TestData); it is ignored');
+    } else {
+      this.source = options.source;
+    }
+    this.events = new EventHub(typeof options.eventCallback === 'function' ? options.eventCallback : undefined);
+    this.scheduler = options.scheduler ?? systemScheduler;
+    // Offline clients count too (nothing sends the counts): the cost of an evaluation must
+    // not depend on where the flags came from.
+    this.countMetrics = !config.disableMetrics;
+    this.customStrategies = config.customStrategies.length > 0;
+    this.defaultContext = Object.freeze({ appName: config.appName, environment: config.environment });
+    this.engine = new Engine({
+      strategies: config.customStrategies,
+      hostname: hostname(),
+      ...(options.scheduler === undefined ? {} : { now: () => this.scheduler.now() }),
+      onWarning: (message) => this.events.warn('engine', message),
+    });
+    this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
+    if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
+      this.cache = options.cache as BaseCache;
+      this.ownsCache = false;
+    } else {
+      if (options.cache !== undefined && options.cache !== null) {
+        warnings.push('cache must be a BaseCache (get, set, exists, destroy); using the default FileCache');
+      }
+      // Flags pushed by a source (test data) must not outlive the process in a file.
+      this.cache = this.source !== undefined
+        ? new MemoryCache()
+        : new FileCache({ appName: config.appName, onWarning: (w) => this.events.warn('cache', w.message) });
+      this.ownsCache = true;
+    }
+    if (config.url !== undefined) {
+      const api = new UnleashApi({ ...config, url: config.url }, this.connectionId, this.scheduler, (message) =>
+        this.events.warn('config', message),
+      );
+      this.poller = new Poller({
+        api,
+        scheduler: this.scheduler,
+        interval: config.refreshInterval,
+        etag: () => this.etag,
+        onOutcome: (outcome) => this.onPoll(outcome),
+      });
+      this.reporter = new MetricsReporter({
+        store: this.store,
+        api,
+        scheduler: this.scheduler,
+        events: this.events,
+        appName: config.appName,
+        instanceId: config.instanceId,
+        environment: config.environment,
+        interval: config.metricsInterval,
+        timeout: config.timeout,
+        onDisabled: () => {
+          this.countMetrics = false;
+        },
+      });
+    }
+    // Delivered after the constructor returns, so listeners added with `on()` right
+    // after construction hear them too.
+    if (warnings.length > 0) queueMicrotask(() => warnings.forEach((w) => this.events.warn('config', w)));
+  }
+
+  /**
+   * Serves flags from the cache (or its bootstrap) at once, starts polling, registers the
+   * client and schedules metrics. Resolves once the client has flags, or once the first
+   * fetch failed while it had none, and never later than `timeout` after the call. Never
+   * rejects: failures are `error` events. Calling it again returns the same promise.
+   */
+  start(): Promise<void> {
+    if (this.destroyed && this.startPromise === undefined) {
+      this.events.warn('config', 'start() was called on a destroyed client; create a new UnleashClient');
+      return Promise.resolve();
+    }
+    this.startPromise ??= this.run().catch((err: unknown) => this.events.error('fetch', err));
+    return this.startPromise;
+  }
+
+  private async run(): Promise<void> {
+    const started = this.scheduler.now();
+    const deadline = delay(this.scheduler, this.config.timeout, 'deadline');
+    // destroy() ends the wait at once, even when a user's cache never answers.
+    let endWait: () => void = () => undefined;
+    const destroyed = new Promise<void>((resolve) => (endWait = resolve));
+    this.cancelDeadline = () => {
+      deadline.cancel();
+      endWait();
+    };
+    try {
+      await Promise.race([this.loadCache(), deadline.promise, destroyed]);
+      if (this.destroyed) return;
+      this.subscribeSource();
+      if (this.config.offline || this.poller === undefined || this.reporter === undefined) {
+        if (!this.hasData) {
+          this.events.warn('cache', 'offline and the cache holds no flags: every flag answers with its fallback');
+        }
+        return;
+      }
+      if (!this.config.disableRegistration) void this.reporter.register(this.engine.registeredStrategyNames(), started);
+      if (!this.config.disableMetrics) this.reporter.start();
+      const first = this.poller.start();
+      if (this.ready) return;
+      await Promise.race([first, deadline.promise, destroyed]);
+    } finally {
+      deadline.cancel();
+      this.cancelDeadline = undefined;
+    }
+  }
+
+  /** Reads the last good flags from the cache (start() bounds the wait); never throws. */
+  private async loadCache(): Promise<void> {
+    let features: unknown;
+    let etag: unknown;
+    try {
+      features = await this.cache.get(CacheKeys.FEATURES);
+      etag = features === undefined || features === null ? undefined : await this.cache.get(CacheKeys.ETAG);
+    } catch (err) {
+      this.events.error('cache', err);
+      return;
+    }
+    if (features === undefined || features === null || this.hasData || this.destroyed) return;
+    let payload: ClientPayload;
+    try {
+      const parsed = parseClientPayload(features);
+      payload = parsed.payload;
+      for (const w of parsed.warnings) this.events.warn('cache', w);
+    } catch (err) {
+      this.events.warn('cache', `the cached flags are unusable (${(err as Error).message}); starting without them`);
+      return;
+    }
+    if (payload.kind !== 'full') {
+      this.events.warn('cache', 'the cache holds a delta body, not a full one; starting without it');
+      return;
+    }
+    const source: DataSource = this.cache.bootstrapped ? 'bootstrap' : 'cache';
+    // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
+    this.apply(payload, source, source === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+  }
+
+  /** Applies every payload the `source` option pushes, as if fetched. */
+  private subscribeSource(): void {
+    const source = this.source;
+    if (source === undefined) return;
+    try {
+      this.unsubscribeSource = source.subscribe((body) => {
+        if (this.destroyed) return;
+        try {
+          const parsed = parseClientPayload(body);
+          for (const w of parsed.warnings) this.events.warn('fetch', w);
+          this.apply(parsed.payload, 'source', undefined);
+        } catch (err) {
+          this.events.error('fetch', err);
+        }
+      });
+    } catch (err) {
+      this.events.error('fetch', err);
+    }
+  }
+
+  private onPoll(outcome: PollOutcome): void {
+    if (this.destroyed) return;
+    if (outcome.kind === 'updated') {
+      for (const w of outcome.warnings) this.events.warn('fetch', w);
+      this.apply(outcome.payload, 'server', outcome.etag);
+    } else if (outcome.kind === 'failed') {
+      this.events.error('fetch', outcome.error);
+    }
+  }
+
+  /** Makes a payload current: compiles it, re-indexes flags and counters, reports it. */
+  private apply(payload: ClientPayload, source: DataSource, etag: string | undefined): void {
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.engine.load(payload);
+    } catch (err) {
+      this.events.error('engine', err);
+      return;
+    }
+    const full = snapshot.toPayload();
+    const entries = new Map<string, FlagEntry>();
+    const names = snapshot.names();
+    for (const name of names) entries.set(name, { flag: snapshot.get(name)!, counter: this.store.counterFor(name) });
+    this.store.setKnown(names);
+    this.fillDefaults = this.customStrategies || payloadReadsDefaults(full);
+    this.entries = entries;
+    this.hasData = true;
+    this.etag = etag;
+    if (!this.ready) {
+      this.ready = true;
+      this.events.emit({ type: 'ready', source });
+    }
+    if (source === 'server' || source === 'source') {
+      this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
+      this.writeCache(full, etag);
+    }
+  }
+
+  /** Queues a cache write; writes run in order so an older one never lands last. */
+  private writeCache(payload: FeaturesPayload, etag: string | undefined): void {
+    this.cacheWrites = this.cacheWrites
+      .then(async () => {
+        const entries = { [CacheKeys.FEATURES]: payload, [CacheKeys.ETAG]: etag };
+        // A cache written against the interface rather than extending BaseCache may lack mset.
+        if (typeof this.cache.mset === 'function') await this.cache.mset(entries);
+        else for (const [key, value] of Object.entries(entries)) await this.cache.set(key, value);
+      })
+      .catch((err: unknown) => this.events.error('cache', err));
+  }
+
+  /**
+   * Whether a flag is on for `context`. Synchronous and never throws. For a flag the
+   * client does not have (or before it has any), answers `fallback` (a value, or a
+   * function of name and context), else the `fallbackFunction` option, else false.
+   */
+  isEnabled(name: string, context?: Context, fallback?: IsEnabledFallback): boolean {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return this.fallbackEnabled(name, context, fallback);
+    try {
+      const ctx = this.contextOf(context);
+      const result = entry.flag.isEnabled(ctx);
+      if (this.countMetrics) {
+        if (result) entry.counter.yes++;
+        else entry.counter.no++;
+      }
+      if (entry.flag.impressionData) this.impression('isEnabled', name, ctx, result, undefined);
+      return result;
+    } catch (err) {
+      this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
+      return this.fallbackEnabled(name, context, fallback, false);
+    }
+  }
+
+  /**
+   * The variant of a flag for `context`: `{ name, enabled, feature_enabled, payload? }`.
+   * Synchronous and never throws. The result is frozen and shared: do not mutate it. For
+   * a flag the client does not have, answers `fallback`, else the disabled variant.
+   */
+  getVariant(name: string, context?: Context, fallback?: Variant): Variant {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return this.fallbackVariant(name, fallback);
+    try {
+      const ctx = this.contextOf(context);
+      const variant = entry.flag.getVariant(ctx);
+      if (this.countMetrics) {
+        const counter = entry.counter;
+        if (variant.feature_enabled) counter.yes++;
+        else counter.no++;
+        counter.variant(variant.name);
+      }
+      if (entry.flag.impressionData) this.impression('getVariant', name, ctx, variant.feature_enabled, variant.name);
+      return variant;
+    } catch (err) {
+      this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
+      return this.fallbackVariant(name, fallback, false);
+    }
+  }
+
+  /**
+   * Why a flag answers what it does for `context`: the strategy that matched, or why each
+   * one did not. For debugging and tooling; counts no metrics and fires no impressions.
+   */
+  explain(name: string, context?: Context): Explanation {
+    return explain(this.engine.snapshot, name, this.withDefaults(context));
+  }
+
+  /** Whether the client has flags (from the server, the cache or a bootstrap). */
+  get hasFlags(): boolean {
+    return this.hasData;
+  }
+
+  /** Adds a listener for one event type (besides `eventCallback`); returns a function removing it. */
+  on<T extends UnleashEventType>(type: T, handler: (event: UnleashEventOf<T>) => void): () => void {
+    return this.events.on(type, handler);
+  }
+
+  /** Removes a listener added with `on`. */
+  off<T extends UnleashEventType>(type: T, handler: (event: UnleashEventOf<T>) => void): void {
+    this.events.off(type, handler);
+  }
+
+  /**
+   * Stops polling, sends the metrics counted so far (bounded by `timeout`), waits for cache
+   * writes and releases the default cache. Afterwards no request leaves the client and no
+   * timer is left; evaluations keep answering from the last flags. Idempotent; never rejects.
+   */
+  destroy(): Promise<void> {
+    this.destroyPromise ??= this.shutdown();
+    return this.destroyPromise;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.destroyed = true;
+    this.unsubscribeSource?.();
+    this.cancelDeadline?.();
+    this.poller?.stop();
+    const reporting = this.reporter?.stop() ?? Promise.resolve();
+    this.countMetrics = false;
+    try {
+      await Promise.all([this.poller?.idle(), reporting]);
+      await this.cacheWrites;
+      if (this.ownsCache) await this.cache.destroy();
+    } catch (err) {
+      this.events.error('cache', err);
+    }
+  }
+
+  private contextOf(context: Context | undefined): Context {
+    if (context === undefined || context === null || typeof context !== 'object') return this.defaultContext;
+    if (!this.fillDefaults) return context;
+    return this.withDefaults(context);
+  }
+
+  /** The context with `appName` and `environment` filled in where the caller left them out. */
+  private withDefaults(context: Context | undefined): Context {
+    if (context === undefined || context === null || typeof context !== 'object') return this.defaultContext;
+    if (context.appName !== undefined && context.environment !== undefined) return context;
+    return {
+      ...context,
+      appName: context.appName ?? this.config.appName,
+      environment: context.environment ?? this.config.environment,
+    };
+  }
+
+  private impression(eventType: 'isEnabled' | 'getVariant', featureName: string, ctx: Context, enabled: boolean, variant: string | undefined): void {
+    if (!this.events.wants('impression')) return;
+    this.events.emit({
+      type: 'impression',
+      eventType,
+      eventId: randomUUID(),
+      featureName,
+      context: this.withDefaults(ctx),
+      enabled,
+      ...(variant === undefined ? {} : { variant }),
+    });
+  }
+
+  private noteNoData(call: string): void {
+    if (this.hasData || this.warnedNoData) return;
+    this.warnedNoData = true;
+    const why = this.startPromise === undefined ? 'before start() was called' : 'before the client had any flags';
+    this.events.warn('evaluation', `${call} was called ${why}; answering with the fallback (this is reported once)`);
+  }
+
+  private fallbackEnabled(name: string, context: Context | undefined, fallback: IsEnabledFallback | undefined, count = true): boolean {
+    let result = false;
+    try {
+      this.noteNoData('isEnabled');
+      if (fallback !== undefined && fallback !== null) {
+        result = typeof fallback === 'function' ? fallback(name, this.withDefaults(context)) === true : fallback === true;
+      } else if (this.config.fallbackFunction !== undefined) {
+        result = this.config.fallbackFunction(name, this.withDefaults(context)) === true;
+      }
+    } catch (err) {
+      this.events.error('evaluation', new Error(`the fallback for flag "${String(name).slice(0, 100)}" threw: ${describe(err)}`));
+      result = false;
+    }
+    if (count && this.countMetrics) this.store.countUnknown(name, result);
+    return result;
+  }
+
+  private fallbackVariant(name: string, fallback: Variant | undefined, count = true): Variant {
+    this.noteNoData('getVariant');
+    let result = DISABLED_VARIANT;
+    if (fallback !== undefined && fallback !== null) {
+      if (typeof fallback === 'object' && typeof fallback.name === 'string' && typeof fallback.enabled === 'boolean') result = fallback;
+      else if (!this.warnedBadFallback) {
+        this.warnedBadFallback = true;
+        this.events.warn('evaluation', 'a getVariant fallback must be a variant ({ name, enabled, feature_enabled }); using the disabled variant');
+      }
+    }
+    if (count && this.countMetrics) this.store.countUnknown(name, result.feature_enabled === true, result.name);
+    return result;
+  }
+}
+
+function isCacheLike(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const c = value as Record<string, unknown>;
+  return typeof c.get === 'function' && typeof c.set === 'function' && typeof c.destroy === 'function';
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message.slice(0, 200)}` : String(err).slice(0, 200);
+}

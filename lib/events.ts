@@ -1,0 +1,215 @@
+/**
+ * Events the client reports: readiness, new flags, impressions, errors and warnings. They
+ * reach the `eventCallback` option and listeners added with `client.on()`.
+ *
+ * A listener that throws is caught and reported as an `error` event (origin `callback`);
+ * it never breaks evaluation or polling. Errors and warnings that nobody listens to are
+ * written to the console, so a misconfigured client is never silent.
+ */
+import mitt, { type Emitter } from 'mitt';
+import type { Context, FeatureDefinition } from './types';
+
+/** Event type names. */
+export const UnleashEvents = {
+  /** Once: the client has flags for the first time (from the cache, a bootstrap or the server). */
+  Ready: 'ready',
+  /** A new payload from the server was applied. */
+  Fetched: 'fetched',
+  /** A flag with `impressionData` was evaluated. */
+  Impression: 'impression',
+  /** Something failed; the client goes on with what it has. */
+  Error: 'error',
+  /** Something odd the client worked around (a clamped option, a part of a payload it ignored). */
+  Warning: 'warning',
+} as const;
+
+/** Where an error or warning came from. */
+export type EventOrigin =
+  /** An option was invalid and was replaced. */
+  | 'config'
+  /** Reading or writing the cache. */
+  | 'cache'
+  /** Fetching flags from the server. */
+  | 'fetch'
+  /** Sending metrics. */
+  | 'metrics'
+  /** Registering the client. */
+  | 'register'
+  /** Evaluating a flag (a throwing fallback function or custom strategy). */
+  | 'evaluation'
+  /** The engine compiling or evaluating flag data. */
+  | 'engine'
+  /** An event listener or `eventCallback` threw. */
+  | 'callback';
+
+/** Where the first flags came from. */
+export type DataSource = 'cache' | 'bootstrap' | 'server' | 'source';
+
+/** The client has flags for the first time. Fires at most once per client. */
+export interface ReadyEvent {
+  type: 'ready';
+  source: DataSource;
+}
+
+/** A new payload from the server was applied (never on 304). */
+export interface FetchedEvent {
+  type: 'fetched';
+  /** Every flag the client now has (after a delta: the resulting state). */
+  features: readonly FeatureDefinition[];
+  /** The ETag the server sent with it, if any. */
+  etag?: string;
+}
+
+/** A flag with `impressionData: true` was evaluated by `isEnabled` or `getVariant`. */
+export interface ImpressionEvent {
+  type: 'impression';
+  /** Which call evaluated the flag. */
+  eventType: 'isEnabled' | 'getVariant';
+  /** A UUID, unique per event, for de-duplication downstream. */
+  eventId: string;
+  featureName: string;
+  /** The context as evaluated, client defaults (appName, environment) filled in. */
+  context: Context;
+  /** The result: for `getVariant`, whether the flag was enabled (`feature_enabled`). */
+  enabled: boolean;
+  /** The variant name returned, for `getVariant` only. */
+  variant?: string;
+}
+
+/** Something failed. The client keeps serving the last good flags. */
+export interface ClientErrorEvent {
+  type: 'error';
+  origin: EventOrigin;
+  /** Its message never holds a token or a payload. Often an `HttpError` (with `code`, `status`). */
+  error: Error;
+}
+
+/** Something odd that the client worked around. */
+export interface ClientWarningEvent {
+  type: 'warning';
+  origin: EventOrigin;
+  message: string;
+}
+
+/** Any event the client reports; `type` tells which. */
+export type UnleashEvent = ReadyEvent | FetchedEvent | ImpressionEvent | ClientErrorEvent | ClientWarningEvent;
+
+/** The type names of `UnleashEvent`. */
+export type UnleashEventType = UnleashEvent['type'];
+
+/** The event of one type. */
+export type UnleashEventOf<T extends UnleashEventType> = Extract<UnleashEvent, { type: T }>;
+
+/** Receives every event (the `eventCallback` option). */
+export type EventCallback = (event: UnleashEvent) => void;
+
+/** Where unheard errors and warnings go; `console` by default. */
+export interface EventLog {
+  error(message: string): void;
+  warn(message: string): void;
+}
+
+type EventMap = { [T in UnleashEventType]: UnleashEventOf<T> };
+
+/** Wraps mitt so that no listener can throw into the code that emits. */
+export class EventHub {
+  private readonly bus: Emitter<EventMap> = mitt<EventMap>();
+  private readonly wrapped = new Map<Function, Map<string, (event: never) => void>>();
+  private readonly callback: EventCallback | undefined;
+  private readonly log: EventLog;
+  private reporting = false;
+
+  constructor(callback?: EventCallback, log: EventLog = console) {
+    this.callback = typeof callback === 'function' ? callback : undefined;
+    this.log = log;
+  }
+
+  /** Adds a listener for one event type; returns a function that removes it. */
+  on<T extends UnleashEventType>(type: T, handler: (event: UnleashEventOf<T>) => void): () => void {
+    const safe = (event: UnleashEventOf<T>): void => {
+      try {
+        handler(event);
+      } catch (err) {
+        this.listenerFailed(event, err);
+      }
+    };
+    let byType = this.wrapped.get(handler);
+    if (!byType) this.wrapped.set(handler, (byType = new Map()));
+    const previous = byType.get(type);
+    if (previous) this.bus.off(type, previous as never);
+    byType.set(type, safe as never);
+    this.bus.on(type, safe as never);
+    return () => this.off(type, handler);
+  }
+
+  /** Removes a listener added with `on`. */
+  off<T extends UnleashEventType>(type: T, handler: (event: UnleashEventOf<T>) => void): void {
+    const byType = this.wrapped.get(handler);
+    const safe = byType?.get(type);
+    if (!byType || !safe) return;
+    this.bus.off(type, safe as never);
+    byType.delete(type);
+    if (byType.size === 0) this.wrapped.delete(handler);
+  }
+
+  /** Whether anyone would receive an event of `type`: lets callers skip building it. */
+  wants(type: UnleashEventType): boolean {
+    return this.callback !== undefined || (this.bus.all.get(type)?.length ?? 0) > 0;
+  }
+
+  /** Delivers an event to the callback and the listeners of its type. Never throws. */
+  emit(event: UnleashEvent): void {
+    const heard = this.wants(event.type);
+    if (this.callback !== undefined) {
+      try {
+        this.callback(event);
+      } catch (err) {
+        this.listenerFailed(event, err);
+      }
+    }
+    this.bus.emit(event.type, event as never);
+    if (!heard) this.logUnheard(event);
+  }
+
+  /** Emits an error event. */
+  error(origin: EventOrigin, error: unknown): void {
+    this.emit({ type: 'error', origin, error: error instanceof Error ? error : new Error(String(error)) });
+  }
+
+  /** Emits a warning event. */
+  warn(origin: EventOrigin, message: string): void {
+    this.emit({ type: 'warning', origin, message });
+  }
+
+  /** Removes every listener (the callback stays). */
+  clear(): void {
+    this.bus.all.clear();
+    this.wrapped.clear();
+  }
+
+  private listenerFailed(event: UnleashEvent, err: unknown): void {
+    // A listener that throws on the report of a listener failure would loop forever:
+    // such a failure goes to the log instead.
+    if (this.reporting) {
+      this.log.error(`[switchyard] an event listener threw while handling a listener error: ${describe(err)}`);
+      return;
+    }
+    this.reporting = true;
+    try {
+      const error = new Error(`an event listener threw on a "${event.type}" event: ${describe(err)}`);
+      this.emit({ type: 'error', origin: 'callback', error });
+    } finally {
+      this.reporting = false;
+    }
+  }
+
+  private logUnheard(event: UnleashEvent): void {
+    if (event.type === 'error') this.log.error(`[switchyard] ${event.origin}: ${event.error.message}`);
+    else if (event.type === 'warning') this.log.warn(`[switchyard] ${event.origin}: ${event.message}`);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,323 @@
+/**
+ * Usage metrics: how often each flag answered yes or no and which variants it returned,
+ * reported to Unleash every `metricsInterval` in the bucket format of the client API.
+ *
+ * Counting sits on the hot path of `isEnabled`, so each flag the server sent gets one
+ * mutable `ToggleCounter` that the client keeps next to the compiled flag: counting is an
+ * increment, with no lookup and no allocation. Reporting reads and zeroes those counters
+ * in place. A failed report merges its counts back, so nothing is lost to an outage.
+ *
+ * Names the server did not send (typos, flags not yet created, a client without data) are
+ * counted too, so Unleash can list them as unknown flags, but at most
+ * `MAX_UNKNOWN_FLAGS` distinct names per report: a flood of made-up names cannot grow
+ * memory without bound.
+ */
+import type { EventHub } from './events';
+import { HttpError } from './http';
+import { backoffDelay, MAX_TIMER_DELAY } from './poller';
+import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
+import type { UnleashApi } from './unleash-api';
+import { SDK_NAME, SPEC_VERSION } from './version';
+
+/** Distinct unknown flag names counted per report. */
+export const MAX_UNKNOWN_FLAGS = 100;
+/** Longer unknown names are not counted (Unleash flag names are far shorter). */
+export const MAX_UNKNOWN_NAME_LENGTH = 200;
+
+/** The running counts of one flag. Mutated in place by the client. */
+export class ToggleCounter {
+  yes = 0;
+  no = 0;
+  variants: Map<string, number> | undefined = undefined;
+
+  /** Counts one variant result. */
+  variant(name: string): void {
+    const variants = (this.variants ??= new Map());
+    variants.set(name, (variants.get(name) ?? 0) + 1);
+  }
+}
+
+/** The counts of one flag in a report. */
+export interface ToggleCounts {
+  yes: number;
+  no: number;
+  variants: Record<string, number>;
+}
+
+/** One report's counts, as the client API expects them. */
+export interface MetricsBucket {
+  /** ISO time the counting window opened. */
+  start: string;
+  /** ISO time it closed. */
+  stop: string;
+  toggles: Record<string, ToggleCounts>;
+}
+
+/** The counters of every flag, and the window they cover. */
+export class MetricsStore {
+  private readonly counters = new Map<string, ToggleCounter>();
+  private known: ReadonlySet<string> = new Set();
+  private unknownNames = 0;
+  private windowStart: number;
+  private warnedFull = false;
+
+  constructor(
+    now: number,
+    private readonly onWarning: (message: string) => void = () => undefined,
+  ) {
+    this.windowStart = now;
+  }
+
+  /** The counter of a flag the server sent. The same object as long as the flag is known. */
+  counterFor(name: string): ToggleCounter {
+    let counter = this.counters.get(name);
+    if (counter === undefined) {
+      counter = new ToggleCounter();
+      this.counters.set(name, counter);
+    }
+    return counter;
+  }
+
+  /** The flags the server sent now; counters of other names are dropped once reported. */
+  setKnown(names: Iterable<string>): void {
+    this.known = new Set(names);
+  }
+
+  /**
+   * Counts an evaluation of a flag the client does not have. Returns false when the name
+   * was not counted (the per-report limit is reached, or the name is not a usable string).
+   */
+  countUnknown(name: string, enabled: boolean, variant?: string): boolean {
+    let counter = this.counters.get(name);
+    if (counter === undefined) {
+      if (typeof name !== 'string' || name === '' || name.length > MAX_UNKNOWN_NAME_LENGTH) return false;
+      if (this.unknownNames >= MAX_UNKNOWN_FLAGS) {
+        if (!this.warnedFull) {
+          this.warnedFull = true;
+          this.onWarning(
+            `more than ${MAX_UNKNOWN_FLAGS} distinct unknown flag names were evaluated in one metrics interval; ` +
+              'further unknown names are not counted',
+          );
+        }
+        return false;
+      }
+      counter = new ToggleCounter();
+      this.counters.set(name, counter);
+      this.unknownNames++;
+    }
+    if (enabled) counter.yes++;
+    else counter.no++;
+    if (variant !== undefined) counter.variant(variant);
+    return true;
+  }
+
+  /** Whether nothing was counted since the last report. */
+  get isEmpty(): boolean {
+    for (const c of this.counters.values()) if (c.yes !== 0 || c.no !== 0 || c.variants !== undefined) return false;
+    return true;
+  }
+
+  /**
+   * Reads and zeroes every counter, and opens a new window at `now`. Returns `undefined`
+   * (and keeps the window open) when nothing was counted.
+   */
+  take(now: number): MetricsBucket | undefined {
+    // Null-prototype objects: a flag or variant named "__proto__" must stay a plain key.
+    const toggles: Record<string, ToggleCounts> = Object.create(null);
+    let any = false;
+    for (const [name, c] of this.counters) {
+      if (c.yes !== 0 || c.no !== 0 || c.variants !== undefined) {
+        const variants: Record<string, number> = Object.create(null);
+        if (c.variants !== undefined) for (const [v, n] of c.variants) variants[v] = n;
+        toggles[name] = { yes: c.yes, no: c.no, variants };
+        c.yes = 0;
+        c.no = 0;
+        c.variants = undefined;
+        any = true;
+      }
+      if (!this.known.has(name)) this.counters.delete(name);
+    }
+    this.unknownNames = 0;
+    this.warnedFull = false;
+    if (!any) return undefined;
+    const bucket: MetricsBucket = {
+      start: new Date(this.windowStart).toISOString(),
+      stop: new Date(now).toISOString(),
+      toggles,
+    };
+    this.windowStart = now;
+    return bucket;
+  }
+
+  /** Merges a bucket that could not be sent back into the counters, window start included. */
+  restore(bucket: MetricsBucket): void {
+    const start = Date.parse(bucket.start);
+    if (Number.isFinite(start) && start < this.windowStart) this.windowStart = start;
+    for (const name of Object.keys(bucket.toggles)) {
+      const counts = bucket.toggles[name]!;
+      let counter = this.counters.get(name);
+      if (counter === undefined) {
+        // Restored names were within the limit when counted, so they skip it here; the
+        // total stays bounded by twice the limit.
+        counter = new ToggleCounter();
+        this.counters.set(name, counter);
+        if (!this.known.has(name)) this.unknownNames++;
+      }
+      counter.yes += counts.yes;
+      counter.no += counts.no;
+      for (const v of Object.keys(counts.variants)) {
+        const variants = (counter.variants ??= new Map());
+        variants.set(v, (variants.get(v) ?? 0) + counts.variants[v]!);
+      }
+    }
+  }
+}
+
+/** What the reporter needs to know about the client. */
+export interface MetricsReporterOptions {
+  store: MetricsStore;
+  api: UnleashApi;
+  scheduler: Scheduler;
+  events: EventHub;
+  appName: string;
+  instanceId: string;
+  environment: string;
+  /** Milliseconds between reports. */
+  interval: number;
+  /** Milliseconds one report may take. */
+  timeout: number;
+  /** Called when reporting stops for good (401/403), so counting can stop too. */
+  onDisabled?: () => void;
+}
+
+const PLATFORM = { platformName: 'node', platformVersion: process.versions.node, yggdrasilVersion: null } as const;
+
+/** Sends registration and metrics reports on a timer. */
+export class MetricsReporter {
+  private failures = 0;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private disabled = false;
+  private started = false;
+  private inFlight: Promise<void> | undefined;
+  private readonly controller = new AbortController();
+  private registering: Promise<void> | undefined;
+
+  constructor(private readonly options: MetricsReporterOptions) {}
+
+  /** Failures counted for backoff right now. */
+  get failureCount(): number {
+    return this.failures;
+  }
+
+  /** Schedules the first report one interval from now. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.schedule();
+  }
+
+  /** The registration body. */
+  registrationBody(strategies: string[], started: number): Record<string, unknown> {
+    const { appName, instanceId, interval, api } = this.options;
+    return {
+      appName,
+      instanceId,
+      connectionId: api.connectionId,
+      sdkVersion: SDK_NAME,
+      strategies,
+      started: new Date(started).toISOString(),
+      interval,
+      ...PLATFORM,
+      specVersion: SPEC_VERSION,
+    };
+  }
+
+  /** Registers the client once; a failure is reported, never thrown. Aborted by `stop`. */
+  register(strategies: string[], started: number): Promise<void> {
+    this.registering ??= (async () => {
+      try {
+        const status = await this.options.api.post('register', this.registrationBody(strategies, started), this.controller.signal);
+        if (status < 200 || status > 299) {
+          const url = this.options.api.shownUrl('register');
+          this.options.events.error('register', new HttpError('status', url, `POST ${url}: the server answered ${status}`, status));
+        }
+      } catch (err) {
+        if (!this.stopped) this.options.events.error('register', err);
+      }
+    })();
+    return this.registering;
+  }
+
+  /**
+   * Stops the timer, waits for a report in flight, then sends what is pending (bounded by
+   * the timeout). After it resolves no request leaves and no timer is left. Idempotent.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) {
+      await this.inFlight;
+      return;
+    }
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.controller.abort();
+    await this.registering;
+    await this.inFlight;
+    // A reporter that never started has no window to report: the client was never started.
+    if (this.started && !this.disabled) {
+      this.inFlight = this.send();
+      await this.inFlight;
+    }
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.disabled) return;
+    const { scheduler, interval } = this.options;
+    const wait = Math.min(MAX_TIMER_DELAY, withJitter(backoffDelay(interval, this.failures), scheduler.random()));
+    this.timer = scheduler.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.inFlight = this.send().then(() => {
+          this.inFlight = undefined;
+          this.schedule();
+        });
+      },
+      wait,
+      'metrics',
+    );
+  }
+
+  private async send(): Promise<void> {
+    const { store, api, scheduler, events, appName, instanceId, environment, timeout } = this.options;
+    const bucket = store.take(scheduler.now());
+    if (bucket === undefined) return;
+    const body = { appName, instanceId, connectionId: api.connectionId, environment, bucket, ...PLATFORM, specVersion: SPEC_VERSION };
+    let status: number;
+    try {
+      status = await api.post('metrics', body, undefined, timeout);
+    } catch (err) {
+      store.restore(bucket);
+      this.failures = Math.min(10, this.failures + 1);
+      events.error('metrics', err);
+      return;
+    }
+    if (status >= 200 && status <= 299) {
+      this.failures = Math.max(0, this.failures - 1);
+      return;
+    }
+    const url = api.shownUrl('metrics');
+    if (status === 401 || status === 403) {
+      this.disabled = true;
+      events.error(
+        'metrics',
+        new HttpError('status', url, `POST ${url}: the server answered ${status}; metrics reporting stopped (check the client API token)`, status),
+      );
+      this.options.onDisabled?.();
+      return;
+    }
+    store.restore(bucket);
+    this.failures = Math.min(10, this.failures + 1);
+    events.error('metrics', new HttpError('status', url, `POST ${url}: the server answered ${status}; the counts are kept for the next report`, status));
+  }
+}

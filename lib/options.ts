@@ -1,0 +1,298 @@
+/**
+ * The client's options and their checking. Missing required options throw at
+ * construction, naming the option; odd values of the others are replaced with a sane one
+ * and reported as `config` warnings, never a failure deep inside a timer.
+ */
+import type { FlagSource } from './test-data';
+import { hostname } from 'node:os';
+import type { BaseCache } from '../cache/base-cache';
+import type { Strategy } from '../strategies/strategy';
+import type { EventCallback } from './events';
+import type { Scheduler } from './scheduler';
+import type { Context } from './types';
+
+/** A tag filter: the client only fetches flags carrying one of the tags. */
+export interface TagFilter {
+  /** The tag type, e.g. `simple`. */
+  name: string;
+  value: string;
+}
+
+/** Decides the result for a flag the client does not know (or before it has flags). */
+export type FallbackFunction = (name: string, context: Context) => boolean;
+
+/** Headers added to every request, e.g. `{ Authorization: clientToken }`. */
+export type CustomHeaders = Record<string, string>;
+
+/** Options of `new UnleashClient(...)`. */
+export interface UnleashConfig {
+  /** The Unleash API URL, ending in `/api`. Required unless `offline`. */
+  url?: string;
+  /** Your application's name, sent to Unleash and used as the default context `appName`. Required. */
+  appName: string;
+  /** Identifies this instance in Unleash. Default: `<hostname>-<pid>`. */
+  instanceId?: string;
+  /** The default context `environment`. Default `default`. */
+  environment?: string;
+  /** Only fetch flags of this project. */
+  projectName?: string;
+  /** Only fetch flags whose name starts with this. */
+  namePrefix?: string;
+  /** Only fetch flags with one of these tags. */
+  tags?: TagFilter[];
+  /** Headers for every request, typically `{ Authorization: clientToken }`. */
+  customHeaders?: CustomHeaders;
+  /** Called before every request; its headers are added over `customHeaders` (e.g. a rotating token). */
+  customHeadersFunction?: () => Promise<CustomHeaders> | CustomHeaders;
+  /** Milliseconds between flag fetches. Default 15 000; 0 fetches once. */
+  refreshInterval?: number;
+  /** Milliseconds between metrics reports. Default 60 000; 0 disables metrics. */
+  metricsInterval?: number;
+  /** Sends no usage metrics. Default false. */
+  disableMetrics?: boolean;
+  /** Does not register the client with Unleash at start. Default false. */
+  disableRegistration?: boolean;
+  /** Milliseconds any one request may take, body included. Default 10 000. */
+  timeout?: number;
+  /** Where the last good flags are kept. Default: a `FileCache` in the OS temp directory, keyed by `appName`. */
+  cache?: BaseCache;
+  /** Your own strategies, by their `name`. */
+  customStrategies?: Strategy[];
+  /** The result for unknown flags when `isEnabled` gets no fallback. Default: false. */
+  fallbackFunction?: FallbackFunction;
+  /** Receives every event (ready, fetched, impression, error, warning). */
+  eventCallback?: EventCallback;
+  /** No network at all: flags come from the cache (or its bootstrap) only. Default false. */
+  offline?: boolean;
+  /**
+   * A source that pushes flags to the client, such as `TestData` in tests. Each payload it
+   * pushes is applied like a fetched one (`fetched` fires). With a source and no `cache`,
+   * the client keeps its flags in memory rather than in a file.
+   */
+  source?: FlagSource;
+  /**
+   * The clock, timers and randomness. For tests only: lets them check backoff and
+   * intervals without sleeping.
+   * @internal
+   */
+  scheduler?: Scheduler;
+}
+
+/** Thrown at construction when a required option is missing or unusable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+
+  constructor(
+    /** The option concerned. */
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Options after checking: every value usable. */
+export interface ResolvedConfig {
+  /** The API URL without trailing slashes, or `undefined` when offline. */
+  url: string | undefined;
+  appName: string;
+  instanceId: string;
+  environment: string;
+  projectName: string | undefined;
+  namePrefix: string | undefined;
+  tags: TagFilter[];
+  customHeaders: CustomHeaders;
+  customHeadersFunction: (() => Promise<CustomHeaders> | CustomHeaders) | undefined;
+  refreshInterval: number;
+  metricsInterval: number;
+  disableMetrics: boolean;
+  disableRegistration: boolean;
+  timeout: number;
+  customStrategies: Strategy[];
+  fallbackFunction: FallbackFunction | undefined;
+  offline: boolean;
+}
+
+export const DEFAULT_REFRESH_INTERVAL = 15_000;
+export const DEFAULT_METRICS_INTERVAL = 60_000;
+export const DEFAULT_TIMEOUT = 10_000;
+/**
+ * The shortest refresh or metrics interval accepted. Below it the value is far more
+ * likely to be seconds typed where milliseconds are meant than a real wish, and polling
+ * every few milliseconds would hammer the server.
+ */
+export const MIN_INTERVAL = 1_000;
+
+// RFC 7230 token characters for header names; values must not hold CR, LF or NUL.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
+function interval(
+  name: string,
+  value: unknown,
+  fallback: number,
+  warnings: string[],
+): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    warnings.push(`${name} must be a non-negative number of milliseconds; using the default ${fallback}`);
+    return fallback;
+  }
+  if (value === 0) return 0;
+  if (value < MIN_INTERVAL) {
+    warnings.push(
+      `${name} ${value} is below the minimum of ${MIN_INTERVAL} ms (it is in milliseconds, not seconds); using ${MIN_INTERVAL}`,
+    );
+    return MIN_INTERVAL;
+  }
+  return Math.round(value);
+}
+
+/** Checks headers, dropping (and naming, never quoting) the unusable ones. */
+export function checkHeaders(source: string, headers: unknown, warnings: string[]): CustomHeaders {
+  const out: CustomHeaders = {};
+  if (headers === undefined || headers === null) return out;
+  if (typeof headers !== 'object' || Array.isArray(headers)) {
+    warnings.push(`${source} must be an object of header names to string values; it was ignored`);
+    return out;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (value === undefined || value === null) continue;
+    if (!HEADER_NAME.test(name)) {
+      warnings.push(`${source}: "${name.slice(0, 40)}" is not a valid header name; it was ignored`);
+      continue;
+    }
+    const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+    if (text === undefined || !HEADER_VALUE.test(text)) {
+      // The value is likely a token: name the header only.
+      warnings.push(`${source}: the value of header "${name}" is not a valid header value; it was ignored`);
+      continue;
+    }
+    out[name] = text;
+  }
+  return out;
+}
+
+function checkUrl(value: unknown): string {
+  if (value === undefined || value === null || value === '') {
+    throw new ConfigError('url', 'UnleashClient: the "url" option is required (the Unleash API URL, e.g. https://unleash.example.com/api), unless "offline" is true');
+  }
+  if (typeof value !== 'string') throw new ConfigError('url', 'UnleashClient: the "url" option must be a string');
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    // Do not echo the value: a token pasted into the wrong option would end up in logs.
+    throw new ConfigError('url', 'UnleashClient: the "url" option is not a valid absolute URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('url', `UnleashClient: the "url" option must be an http or https URL, not ${parsed.protocol}`);
+  }
+  if (parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError('url', 'UnleashClient: the "url" option must not have a query or fragment');
+  }
+  return parsed.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Checks options: throws `ConfigError` for a missing `appName` or `url`, returns the
+ * resolved options and a warning for each value it had to replace.
+ */
+export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig; warnings: string[] } {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options', 'UnleashClient: options are required ({ url, appName, ... })');
+  }
+  const warnings: string[] = [];
+  if (!nonEmptyString(options.appName)) {
+    throw new ConfigError('appName', 'UnleashClient: the "appName" option is required (a non-empty string naming your application)');
+  }
+  const offline = options.offline === true;
+  const url = offline ? undefined : checkUrl(options.url);
+
+  let instanceId = `${hostname()}-${process.pid}`;
+  if (options.instanceId !== undefined) {
+    if (nonEmptyString(options.instanceId)) instanceId = options.instanceId;
+    else warnings.push(`instanceId must be a non-empty string; using ${instanceId}`);
+  }
+  let environment = 'default';
+  if (options.environment !== undefined) {
+    if (nonEmptyString(options.environment)) environment = options.environment;
+    else warnings.push('environment must be a non-empty string; using "default"');
+  }
+  const optionalString = (name: 'projectName' | 'namePrefix'): string | undefined => {
+    const value = options[name];
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value === 'string') return value;
+    warnings.push(`${name} must be a string; it was ignored`);
+    return undefined;
+  };
+
+  const tags: TagFilter[] = [];
+  if (options.tags !== undefined && options.tags !== null) {
+    if (!Array.isArray(options.tags)) warnings.push('tags must be an array of { name, value }; it was ignored');
+    else
+      options.tags.forEach((tag, i) => {
+        if (tag !== null && typeof tag === 'object' && nonEmptyString(tag.name) && typeof tag.value === 'string') {
+          tags.push({ name: tag.name, value: tag.value });
+        } else warnings.push(`tags[${i}] must be { name, value } with string values; it was ignored`);
+      });
+  }
+
+  let customHeadersFunction: ResolvedConfig['customHeadersFunction'];
+  if (options.customHeadersFunction !== undefined && options.customHeadersFunction !== null) {
+    if (typeof options.customHeadersFunction === 'function') customHeadersFunction = options.customHeadersFunction;
+    else warnings.push('customHeadersFunction must be a function; it was ignored');
+  }
+
+  let timeout = DEFAULT_TIMEOUT;
+  if (options.timeout !== undefined && options.timeout !== null) {
+    // Any positive value is honoured as given, sub-second ones included.
+    if (typeof options.timeout === 'number' && Number.isFinite(options.timeout) && options.timeout > 0) timeout = options.timeout;
+    else warnings.push(`timeout must be a positive number of milliseconds; using the default ${DEFAULT_TIMEOUT}`);
+  }
+
+  const customStrategies: Strategy[] = [];
+  if (options.customStrategies !== undefined && options.customStrategies !== null) {
+    if (!Array.isArray(options.customStrategies)) warnings.push('customStrategies must be an array of Strategy instances; it was ignored');
+    else
+      options.customStrategies.forEach((s, i) => {
+        if (s !== null && typeof s === 'object' && nonEmptyString(s.name) && typeof s.isEnabled === 'function') customStrategies.push(s);
+        else warnings.push(`customStrategies[${i}] is not a Strategy (a name and an isEnabled method); it was ignored`);
+      });
+  }
+
+  let fallbackFunction: FallbackFunction | undefined;
+  if (options.fallbackFunction !== undefined && options.fallbackFunction !== null) {
+    if (typeof options.fallbackFunction === 'function') fallbackFunction = options.fallbackFunction;
+    else warnings.push('fallbackFunction must be a function; it was ignored');
+  }
+  if (options.eventCallback !== undefined && options.eventCallback !== null && typeof options.eventCallback !== 'function') {
+    warnings.push('eventCallback must be a function; it was ignored');
+  }
+
+  const config: ResolvedConfig = {
+    url,
+    appName: options.appName,
+    instanceId,
+    environment,
+    projectName: optionalString('projectName'),
+    namePrefix: optionalString('namePrefix'),
+    tags,
+    customHeaders: checkHeaders('customHeaders', options.customHeaders, warnings),
+    customHeadersFunction,
+    refreshInterval: interval('refreshInterval', options.refreshInterval, DEFAULT_REFRESH_INTERVAL, warnings),
+    metricsInterval: interval('metricsInterval', options.metricsInterval, DEFAULT_METRICS_INTERVAL, warnings),
+    disableMetrics: options.disableMetrics === true,
+    disableRegistration: options.disableRegistration === true,
+    timeout,
+    customStrategies,
+    fallbackFunction,
+    offline,
+  };
+  if (config.metricsInterval === 0) config.disableMetrics = true;
+  return { config, warnings };
+}

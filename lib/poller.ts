@@ -1,0 +1,172 @@
+/**
+ * Fetches flags on a timer and applies the status rules of the Unleash protocol:
+ * 200 new flags, 304 unchanged, 401/403 stop (a configuration error that retrying cannot
+ * fix), anything else back off and retry. Backoff is interval × (1 + failures), failures
+ * capped at 10 and reduced by one on each success, so a recovering server is not hit at
+ * full rate at once. Every delay is jittered so a fleet does not poll in lockstep.
+ */
+import { HttpError } from './http';
+import { parseClientPayload, PayloadError } from './payload';
+import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
+import type { ClientPayload } from './types';
+import type { UnleashApi } from './unleash-api';
+
+/** What one fetch produced. */
+export type PollOutcome =
+  | { kind: 'updated'; payload: ClientPayload; etag: string | undefined; warnings: string[] }
+  | { kind: 'unchanged' }
+  /** `fatal`: polling has stopped (401/403). */
+  | { kind: 'failed'; error: Error; fatal: boolean };
+
+/** The most failures backoff counts. */
+export const MAX_BACKOFF_FAILURES = 10;
+/** setTimeout fires at once for delays above 2^31 - 1 ms; longer waits are cut to this. */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** The delay before the next attempt after `failures` failures in a row (before jitter). */
+export function backoffDelay(interval: number, failures: number): number {
+  return Math.min(MAX_TIMER_DELAY, interval * (1 + Math.min(failures, MAX_BACKOFF_FAILURES)));
+}
+
+export interface PollerOptions {
+  api: UnleashApi;
+  scheduler: Scheduler;
+  /** Milliseconds between fetches; 0 fetches once. */
+  interval: number;
+  /** The ETag of the flags the client holds now, for If-None-Match. */
+  etag: () => string | undefined;
+  /** Receives each outcome before the next fetch is scheduled. */
+  onOutcome: (outcome: PollOutcome) => void;
+}
+
+export class Poller {
+  private failures = 0;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private readonly controller = new AbortController();
+  private inFlight: Promise<PollOutcome> | undefined;
+
+  constructor(private readonly options: PollerOptions) {}
+
+  /** Failures counted for backoff right now. */
+  get failureCount(): number {
+    return this.failures;
+  }
+
+  /** Whether polling has ended (stopped, fatal status, or a one-off fetch done). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Resolves once no fetch is in flight (after `stop`, once the aborted one has settled). */
+  async idle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  /** Fetches now; resolves with the first outcome. Later fetches follow on the timer. */
+  start(): Promise<PollOutcome> {
+    return this.poll();
+  }
+
+  /** Stops polling and aborts a fetch in flight; its outcome is dropped. Idempotent. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.controller.abort();
+  }
+
+  private poll(): Promise<PollOutcome> {
+    this.timer = undefined;
+    if (this.stopped) {
+      const url = this.options.api.shownFeaturesUrl;
+      return Promise.resolve({ kind: 'failed', error: new HttpError('aborted', url, `GET ${url}: polling was stopped`), fatal: true });
+    }
+    const run = this.fetchOnce().then((outcome) => {
+      this.inFlight = undefined;
+      if (this.stopped) return outcome;
+      if (outcome.kind === 'failed') {
+        if (!outcome.fatal) this.failures = Math.min(MAX_BACKOFF_FAILURES, this.failures + 1);
+      } else {
+        this.failures = Math.max(0, this.failures - 1);
+      }
+      try {
+        this.options.onOutcome(outcome);
+      } catch {
+        // The client reports its own failures; one must never end polling or surface as
+        // an unhandled rejection from a timer.
+      }
+      this.scheduleNext(outcome);
+      return outcome;
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  private scheduleNext(outcome: PollOutcome): void {
+    if (this.stopped) return;
+    if ((outcome.kind === 'failed' && outcome.fatal) || this.options.interval === 0) {
+      this.stopped = true;
+      return;
+    }
+    const { scheduler, interval } = this.options;
+    const wait = Math.min(MAX_TIMER_DELAY, withJitter(backoffDelay(interval, this.failures), scheduler.random()));
+    this.timer = scheduler.setTimeout(() => void this.poll(), wait, 'fetch');
+  }
+
+  /** One request, settled into an outcome; never rejects. */
+  private async fetchOnce(): Promise<PollOutcome> {
+    const { api } = this.options;
+    const url = api.shownFeaturesUrl;
+    let response;
+    try {
+      response = await api.fetchFeatures(this.options.etag(), this.controller.signal);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      return { kind: 'failed', error, fatal: false };
+    }
+    const { status } = response;
+    if (status === 200) {
+      try {
+        const { payload, warnings } = parseClientPayload(response.body);
+        return { kind: 'updated', payload, etag: response.etag, warnings };
+      } catch (err) {
+        const detail = err instanceof PayloadError ? err.message : 'the body could not be read';
+        return {
+          kind: 'failed',
+          error: new HttpError('invalid-json', url, `GET ${url}: ${detail}; keeping the last good flags`),
+          fatal: false,
+        };
+      }
+    }
+    if (status === 304) return { kind: 'unchanged' };
+    const text = STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : '';
+    if (status === 401 || status === 403) {
+      const error = new HttpError(
+        'status',
+        url,
+        `GET ${url}: the server answered ${status}${text}; polling stopped. Check the client API token ` +
+          '(customHeaders Authorization) and its environment/project access',
+        status,
+      );
+      return { kind: 'failed', error, fatal: true };
+    }
+    const next = this.options.interval === 0 ? 'not retrying (refreshInterval is 0)' : 'backing off';
+    return {
+      kind: 'failed',
+      error: new HttpError('status', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
+      fatal: false,
+    };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The Unleash client API as the client speaks it: endpoint URLs, identity headers, custom
+ * headers and their precedence. Knows nothing of polling or metrics policy; it sends one
+ * request and hands back the status.
+ */
+import { checkHeaders, type CustomHeaders, type ResolvedConfig } from './options';
+import { delay, type Scheduler } from './scheduler';
+import { HttpError, httpRequest, redactUrl, type HttpResponse } from './http';
+import { SDK_NAME, SDK_VERSION, SPEC_VERSION } from './version';
+
+/** Headers the user's custom headers can never replace. */
+const PROTECTED = new Set(['unleash-connection-id', 'unleash-interval', 'unleash-sdk', 'if-none-match', 'content-type']);
+
+const USER_AGENT = `switchyard/${SDK_VERSION} node/${process.versions.node}`;
+
+/** The answer to a flags request. */
+export type FeaturesResponse =
+  | { status: 200; body: Buffer; etag: string | undefined }
+  | { status: number; body: Buffer; etag?: undefined };
+
+export class UnleashApi {
+  /** `{url}/client/features` with the project, name prefix and tag filters. */
+  readonly featuresUrl: string;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly config: ResolvedConfig & { url: string },
+    /** A UUID fixed for the client's lifetime. */
+    readonly connectionId: string,
+    private readonly scheduler: Scheduler,
+    private readonly onWarning: (message: string) => void,
+  ) {
+    const query = new URLSearchParams();
+    if (config.projectName !== undefined) query.set('project', config.projectName);
+    if (config.namePrefix !== undefined) query.set('namePrefix', config.namePrefix);
+    for (const tag of config.tags) query.append('tag', `${tag.name}:${tag.value}`);
+    const search = query.toString();
+    this.featuresUrl = `${config.url}/client/features${search === '' ? '' : `?${search}`}`;
+  }
+
+  /** The features URL as it may appear in a message (no credentials, no query). */
+  get shownFeaturesUrl(): string {
+    return redactUrl(this.featuresUrl);
+  }
+
+  /** An endpoint URL as it may appear in a message. */
+  shownUrl(path: 'features' | 'register' | 'metrics'): string {
+    return redactUrl(`${this.config.url}/client/${path}`);
+  }
+
+  /** GETs the flags; `etag` goes out as If-None-Match. Rejects only with `HttpError`. */
+  async fetchFeatures(etag: string | undefined, signal: AbortSignal): Promise<FeaturesResponse> {
+    const headers = await this.headers('GET', this.featuresUrl, signal, {
+      'unleash-interval': String(this.config.refreshInterval),
+      accept: 'application/json',
+      ...(etag === undefined ? {} : { 'if-none-match': etag }),
+    });
+    const response: HttpResponse = await httpRequest(this.featuresUrl, {
+      method: 'GET',
+      headers,
+      timeout: this.config.timeout,
+      signal,
+    });
+    if (response.status === 200) {
+      const tag = response.headers.etag;
+      return { status: 200, body: response.body, etag: typeof tag === 'string' && tag !== '' ? tag : undefined };
+    }
+    return { status: response.status, body: response.body };
+  }
+
+  /** POSTs a JSON body to `{url}/client/{path}`; resolves with the status. */
+  async post(path: 'register' | 'metrics', body: unknown, signal: AbortSignal | undefined, timeout = this.config.timeout): Promise<number> {
+    const url = `${this.config.url}/client/${path}`;
+    const extra: CustomHeaders = path === 'metrics' ? { 'unleash-interval': String(this.config.metricsInterval) } : {};
+    const headers = await this.headers('POST', url, signal, extra);
+    const response = await httpRequest(url, { method: 'POST', headers, json: body, timeout, signal });
+    return response.status;
+  }
+
+  /**
+   * Identity headers, then the user's (static, then from `customHeadersFunction`), then the
+   * protected ones. Header names are lower-cased so a user's `Authorization` and a later
+   * `authorization` do not both go out.
+   */
+  private async headers(method: string, url: string, signal: AbortSignal | undefined, extra: CustomHeaders): Promise<CustomHeaders> {
+    const out: CustomHeaders = {
+      'unleash-appname': this.config.appName,
+      'unleash-instanceid': this.config.instanceId,
+      'unleash-client-spec': SPEC_VERSION,
+      'user-agent': USER_AGENT,
+    };
+    const add = (headers: CustomHeaders): void => {
+      for (const [name, value] of Object.entries(headers)) {
+        const lower = name.toLowerCase();
+        if (!PROTECTED.has(lower)) out[lower] = value;
+      }
+    };
+    add(this.config.customHeaders);
+    if (this.config.customHeadersFunction !== undefined) add(await this.dynamicHeaders(method, url, signal));
+    out['unleash-connection-id'] = this.connectionId;
+    out['unleash-sdk'] = SDK_NAME;
+    for (const [name, value] of Object.entries(extra)) out[name] = value;
+    return out;
+  }
+
+  /** Calls `customHeadersFunction`, bounded by the request timeout, so a hung one cannot stall polling. */
+  private async dynamicHeaders(method: string, url: string, signal: AbortSignal | undefined): Promise<CustomHeaders> {
+    const shown = redactUrl(url);
+    const fail = (message: string): HttpError => new HttpError('network', shown, `${method} ${shown}: ${message}`);
+    const timer = delay(this.scheduler, this.config.timeout, 'timeout');
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new HttpError('aborted', shown, `${method} ${shown}: the request was aborted`));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const result = await Promise.race([
+        Promise.resolve().then(() => this.config.customHeadersFunction!()),
+        timer.promise.then(() => {
+          throw fail(`customHeadersFunction did not answer within ${this.config.timeout} ms`);
+        }),
+        aborted,
+      ]);
+      const warnings: string[] = [];
+      const headers = checkHeaders('customHeadersFunction', result, warnings);
+      for (const w of warnings) this.warnOnce(w);
+      return headers;
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      const reason = err instanceof Error ? `${err.name}: ${err.message.slice(0, 120)}` : typeof err;
+      throw fail(`customHeadersFunction failed (${reason}); the request was not sent`);
+    } finally {
+      timer.cancel();
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+      aborted.catch(() => undefined);
+    }
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message) || this.warned.size > 100) return;
+    this.warned.add(message);
+    this.onWarning(message);
+  }
+}

@@ -1,0 +1,932 @@
+/**
+ * UnleashClient against a real HTTP server on 127.0.0.1, with a manual scheduler: every
+ * delay (interval, backoff, jitter) is read off the timer the client set, never slept.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CacheKeys } from '../../cache/base-cache';
+import { FileCache } from '../../cache/file-cache';
+import { MemoryCache } from '../../cache/memory-cache';
+import { payloadReadsDefaults, UnleashClient } from '../../lib/client';
+import type { UnleashEvent } from '../../lib/events';
+import { HttpError } from '../../lib/http';
+import type { UnleashConfig } from '../../lib/options';
+import type { Context, FeaturesPayload } from '../../lib/types';
+import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
+import { Strategy } from '../../strategies/strategy';
+import { ManualScheduler } from '../support/manual-scheduler';
+import { TestServer } from '../support/test-server';
+
+const FEATURES = '/api/client/features';
+const METRICS = '/api/client/metrics';
+const REGISTER = '/api/client/register';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+type Flag = Record<string, unknown>;
+
+function flag(name: string, extra: Flag = {}): Flag {
+  return { name, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }], impressionData: false, ...extra };
+}
+
+function body(...flags: Flag[]): { version: number; features: Flag[]; segments: unknown[] } {
+  return { version: 2, features: flags, segments: [] };
+}
+
+const variantFlag = flag('colour', {
+  variants: [{ name: 'blue', weight: 1000, stickiness: 'default', payload: { type: 'string', value: 'b' } }],
+});
+
+/** Collects events and lets a test wait for one. */
+class Recorder {
+  readonly events: UnleashEvent[] = [];
+  private waiters: { match: (e: UnleashEvent) => boolean; resolve: (e: UnleashEvent) => void }[] = [];
+
+  readonly callback = (event: UnleashEvent): void => {
+    this.events.push(event);
+    const hit = this.waiters.filter((w) => w.match(event));
+    this.waiters = this.waiters.filter((w) => !hit.includes(w));
+    for (const w of hit) w.resolve(event);
+  };
+
+  of<T extends UnleashEvent['type']>(type: T): Extract<UnleashEvent, { type: T }>[] {
+    return this.events.filter((e) => e.type === type) as Extract<UnleashEvent, { type: T }>[];
+  }
+
+  errors(): Error[] {
+    return this.of('error').map((e) => e.error);
+  }
+
+  next<T extends UnleashEvent['type']>(type: T, match: (e: Extract<UnleashEvent, { type: T }>) => boolean = () => true): Promise<Extract<UnleashEvent, { type: T }>> {
+    const existing = this.of(type).find(match);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve) =>
+      this.waiters.push({ match: (e) => e.type === type && match(e as never), resolve: resolve as (e: UnleashEvent) => void }),
+    );
+  }
+}
+
+const settle = async (rounds = 5): Promise<void> => {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+let server: TestServer;
+let scheduler: ManualScheduler;
+let recorder: Recorder;
+let clients: UnleashClient[];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+
+beforeEach(async () => {
+  server = await TestServer.start();
+  scheduler = new ManualScheduler();
+  recorder = new Recorder();
+  clients = [];
+  unhandled.length = 0;
+});
+
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.destroy()));
+  await server.close();
+  expect(unhandled).toEqual([]);
+});
+
+function makeClient(options: Partial<UnleashConfig> = {}): UnleashClient {
+  const client = new UnleashClient({
+    url: server.url,
+    appName: 'test-app',
+    instanceId: 'instance-1',
+    customHeaders: { Authorization: 'client-secret-token' },
+    cache: new MemoryCache(),
+    disableMetrics: true,
+    disableRegistration: true,
+    scheduler,
+    eventCallback: recorder.callback,
+    ...options,
+  });
+  clients.push(client);
+  return client;
+}
+
+describe('fetching', () => {
+  test('sends the identity headers, custom headers and filters the wire notes list', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({
+      projectName: 'checkout',
+      namePrefix: 'web.',
+      tags: [
+        { name: 'simple', value: 'x' },
+        { name: 'team', value: 'y' },
+      ],
+      customHeaders: {
+        Authorization: 'client-secret-token',
+        'Unleash-Connection-Id': 'spoofed',
+        'UNLEASH-INTERVAL': '1',
+        'X-Extra': 'yes',
+      },
+    });
+    await client.start();
+    const [request] = server.requestsTo(FEATURES);
+    expect(request!.query.get('project')).toBe('checkout');
+    expect(request!.query.get('namePrefix')).toBe('web.');
+    expect(request!.query.getAll('tag')).toEqual(['simple:x', 'team:y']);
+    expect(client.connectionId).toMatch(UUID_V4);
+    expect(request!.headers).toMatchObject({
+      authorization: 'client-secret-token',
+      'x-extra': 'yes',
+      'unleash-appname': 'test-app',
+      'unleash-instanceid': 'instance-1',
+      'unleash-connection-id': client.connectionId,
+      'unleash-interval': '15000',
+      'unleash-sdk': SDK_NAME,
+      'unleash-client-spec': SPEC_VERSION,
+    });
+    expect(request!.headers['user-agent']).toMatch(/^switchyard\//);
+    expect(request!.headers['if-none-match']).toBeUndefined();
+  });
+
+  test('the connection id is fixed per client and differs between clients', async () => {
+    server.serveFeatures(body(flag('a')));
+    const one = makeClient();
+    const two = makeClient();
+    await one.start();
+    await two.start();
+    await scheduler.fireNext('fetch');
+    await server.waitForRequest('GET', FEATURES, 3);
+    const ids = server.requestsTo(FEATURES).map((r) => r.headers['unleash-connection-id']);
+    expect(ids).toEqual([one.connectionId, two.connectionId, expect.any(String)]);
+    expect(one.connectionId).not.toBe(two.connectionId);
+    expect([one.connectionId, two.connectionId]).toContain(ids[2]);
+  });
+
+  test('customHeadersFunction is called for every request and wins over customHeaders', async () => {
+    server.serveFeatures(body(flag('a')));
+    let calls = 0;
+    const client = makeClient({
+      customHeadersFunction: async () => ({ Authorization: `rotated-${++calls}` }),
+    });
+    await client.start();
+    await scheduler.fireNext('fetch');
+    const second = await server.waitForRequest('GET', FEATURES, 2);
+    expect(server.requestsTo(FEATURES)[0]!.headers.authorization).toBe('rotated-1');
+    expect(second.headers.authorization).toBe('rotated-2');
+  });
+
+  test('a throwing customHeadersFunction fails that fetch with an error event and backs off', async () => {
+    const client = makeClient({
+      customHeadersFunction: () => {
+        throw new Error('vault unreachable');
+      },
+    });
+    await client.start();
+    expect(server.requests).toHaveLength(0);
+    expect(recorder.errors()[0]!.message).toMatch(/customHeadersFunction failed.*vault unreachable/);
+    expect((await scheduler.next('fetch')).delay).toBe(30_000);
+  });
+
+  test('start() resolves once READY; isEnabled serves the fetched flags; READY then FETCHED with the flags', async () => {
+    server.serveFeatures(body(flag('on'), flag('off', { enabled: false })), '"v1"');
+    const client = makeClient();
+    await client.start();
+    expect(client.isEnabled('on')).toBe(true);
+    expect(client.isEnabled('off')).toBe(false);
+    expect(recorder.events.map((e) => e.type)).toEqual(['ready', 'fetched']);
+    expect(recorder.of('ready')[0]).toEqual({ type: 'ready', source: 'server' });
+    const fetched = recorder.of('fetched')[0]!;
+    expect(fetched.etag).toBe('"v1"');
+    expect(fetched.features.map((f) => f.name)).toEqual(['on', 'off']);
+  });
+
+  test('ETag round trip: If-None-Match goes out, 304 keeps the flags and fires no FETCHED', async () => {
+    server.serveFeatures(body(flag('a')), '"etag-1"');
+    const client = makeClient();
+    await client.start();
+    const timer = await scheduler.next('fetch');
+    expect(timer.delay).toBe(15_000);
+    scheduler.fire(timer);
+    const second = await server.waitForRequest('GET', FEATURES, 2);
+    expect(second.headers['if-none-match']).toBe('"etag-1"');
+    await scheduler.next('fetch');
+    expect(client.isEnabled('a')).toBe(true);
+    expect(recorder.of('fetched')).toHaveLength(1);
+    expect(recorder.of('ready')).toHaveLength(1);
+  });
+
+  test('a new 200 replaces the flags and fires FETCHED again, READY only once', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')) }, { body: body(flag('b')) });
+    const client = makeClient();
+    await client.start();
+    await scheduler.fireNext('fetch');
+    await recorder.next('fetched', (e) => e.features[0]?.name === 'b');
+    expect(client.isEnabled('a')).toBe(false);
+    expect(client.isEnabled('b')).toBe(true);
+    expect(recorder.of('ready')).toHaveLength(1);
+    expect(recorder.of('fetched')).toHaveLength(2);
+  });
+
+  test.each([401, 403])('%i stops polling with an error naming the status and never the token', async (status) => {
+    server.reply('GET', FEATURES, { status });
+    const client = makeClient();
+    await client.start();
+    const [error] = recorder.errors();
+    expect(error).toBeInstanceOf(HttpError);
+    expect((error as HttpError).status).toBe(status);
+    expect(error!.message).toContain(String(status));
+    expect(error!.message).toMatch(/polling stopped/);
+    expect(error!.message).not.toContain('client-secret-token');
+    expect(scheduler.pending('fetch')).toHaveLength(0);
+    expect(client.isEnabled('anything')).toBe(false);
+  });
+
+  test('401 after flags were served keeps serving the last good flags', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')) }, { status: 401 });
+    const client = makeClient();
+    await client.start();
+    await scheduler.fireNext('fetch');
+    await recorder.next('error');
+    expect(client.isEnabled('a')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(0);
+  });
+
+  test.each([404, 429, 500, 502, 503, 504])('%i backs off (interval × (1 + failures)) and recovers', async (status) => {
+    server.reply('GET', FEATURES, { status }, { status }, { status });
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    await client.start();
+    expect(client.isEnabled('a')).toBe(false);
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const timer = await scheduler.next('fetch');
+      delays.push(timer.delay);
+      scheduler.fire(timer);
+      await server.waitForRequest('GET', FEATURES, i + 2);
+    }
+    // Success reduces the failure count by one, not to zero.
+    delays.push((await scheduler.next('fetch')).delay);
+    expect(delays).toEqual([30_000, 45_000, 60_000, 45_000]);
+    expect(client.isEnabled('a')).toBe(true);
+    expect(recorder.errors().map((e) => (e as HttpError).status)).toEqual([status, status, status]);
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'server' }]);
+  });
+
+  test('backoff is capped at 10 failures', async () => {
+    server.setDefault('GET', FEATURES, { status: 500 });
+    const client = makeClient();
+    await client.start();
+    let last = 0;
+    for (let i = 0; i < 12; i++) {
+      const timer = await scheduler.next('fetch');
+      last = timer.delay;
+      scheduler.fire(timer);
+      await server.waitForRequest('GET', FEATURES, i + 2);
+    }
+    expect(last).toBe(15_000 * 11);
+    expect((await scheduler.next('fetch')).delay).toBe(15_000 * 11);
+  });
+
+  test('a dropped connection and a timeout back off like a 5xx', async () => {
+    server.reply('GET', FEATURES, { drop: true }, { hold: true });
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ timeout: 200 });
+    await client.start();
+    expect((recorder.errors()[0] as HttpError).code).toBe('network');
+    const timer = await scheduler.next('fetch');
+    expect(timer.delay).toBe(30_000);
+    scheduler.fire(timer);
+    await recorder.next('error', (e) => (e.error as HttpError).code === 'timeout');
+    expect((await scheduler.next('fetch')).delay).toBe(45_000);
+    server.dropHeld();
+  });
+
+  test('a malformed body keeps the last good flags, emits an error and backs off', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')) }, { body: '{"features": oops' }, { body: { features: 'nope' } });
+    const client = makeClient();
+    await client.start();
+    await scheduler.fireNext('fetch');
+    await recorder.next('error');
+    expect((await scheduler.next('fetch')).delay).toBe(30_000);
+    await scheduler.fireNext('fetch');
+    await server.waitForRequest('GET', FEATURES, 3);
+    expect((await scheduler.next('fetch')).delay).toBe(45_000);
+    expect(recorder.errors()).toHaveLength(2);
+    expect(recorder.errors()[1]!.message).toMatch(/features/);
+    expect(client.isEnabled('a')).toBe(true);
+  });
+
+  test('jitter spreads the interval by up to ±10 %', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    scheduler.randomValue = 0;
+    await client.start();
+    expect((await scheduler.next('fetch')).delay).toBe(13_500);
+    scheduler.randomValue = 0.999999;
+    await scheduler.fireNext('fetch');
+    await server.waitForRequest('GET', FEATURES, 2);
+    expect((await scheduler.next('fetch')).delay).toBe(16_500);
+  });
+
+  test('refreshInterval 0 fetches once', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ refreshInterval: 0 });
+    await client.start();
+    await settle();
+    expect(server.requestsTo(FEATURES)).toHaveLength(1);
+    expect(server.requestsTo(FEATURES)[0]!.headers['unleash-interval']).toBe('0');
+    expect(scheduler.pending('fetch')).toHaveLength(0);
+    expect(client.isEnabled('a')).toBe(true);
+  });
+
+  test('start() resolves when the first fetch fails with no data, and is the same promise when called again', async () => {
+    server.reply('GET', FEATURES, { status: 500 });
+    const client = makeClient();
+    const first = client.start();
+    expect(client.start()).toBe(first);
+    await first;
+    expect(recorder.of('ready')).toHaveLength(0);
+    expect(server.requestsTo(FEATURES)).toHaveLength(1);
+  });
+
+  test('start() never hangs past the timeout when the server does not answer', async () => {
+    server.setDefault('GET', FEATURES, { hold: true });
+    const client = makeClient({ timeout: 250 });
+    await client.start();
+    expect((recorder.errors()[0] as HttpError).code).toBe('timeout');
+    server.dropHeld();
+  });
+
+  test('a delta body applies onto the current flags', async () => {
+    server.reply(
+      'GET',
+      FEATURES,
+      { body: body(flag('a'), flag('b')) },
+      { body: { events: [{ type: 'feature-removed', eventId: 2, featureName: 'a' }, { type: 'feature-updated', eventId: 3, feature: flag('c') }] } },
+    );
+    const client = makeClient();
+    await client.start();
+    await scheduler.fireNext('fetch');
+    const fetched = await recorder.next('fetched', (e) => e.features.some((f) => f.name === 'c'));
+    expect(fetched.features.map((f) => f.name).sort()).toEqual(['b', 'c']);
+    expect(client.isEnabled('a')).toBe(false);
+    expect(client.isEnabled('c')).toBe(true);
+  });
+});
+
+describe('caches and bootstrap', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-client-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the payload and ETag are written after a fetch and reused across a restart', async () => {
+    server.serveFeatures(body(flag('cached')), '"e7"');
+    const first = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+    await first.start();
+    await first.destroy();
+    const file = JSON.parse(await readFile(join(dir, 'switchyard-test-app.json'), 'utf8'));
+    expect(file.entries[CacheKeys.ETAG]).toBe('"e7"');
+    expect(file.entries[CacheKeys.FEATURES].features[0].name).toBe('cached');
+
+    // The restarted client serves from the cache at once, and revalidates with the ETag.
+    server.setDefault('GET', FEATURES, { hold: true });
+    const second = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+    await second.start();
+    expect(recorder.of('ready').at(-1)).toEqual({ type: 'ready', source: 'cache' });
+    expect(second.isEnabled('cached')).toBe(true);
+    const revalidation = await server.waitForRequest('GET', FEATURES, 2);
+    expect(revalidation.headers['if-none-match']).toBe('"e7"');
+    server.dropHeld();
+  });
+
+  test('the cache keeps serving while the server is down', async () => {
+    const cache = new MemoryCache();
+    await cache.mset({ [CacheKeys.FEATURES]: body(flag('kept')), [CacheKeys.ETAG]: '"old"' });
+    server.setDefault('GET', FEATURES, { status: 503 });
+    const client = makeClient({ cache });
+    await client.start();
+    expect(client.isEnabled('kept')).toBe(true);
+    await recorder.next('error');
+    expect(client.isEnabled('kept')).toBe(true);
+  });
+
+  test('a corrupt cache file is reported and replaced by the next fetch', async () => {
+    const path = join(dir, 'switchyard-test-app.json');
+    await writeFile(path, '{ this is not json');
+    server.serveFeatures(body(flag('fresh')));
+    const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir, onWarning: (w) => recorder.callback({ type: 'warning', origin: 'cache', message: w.message }) }) });
+    await client.start();
+    expect(client.isEnabled('fresh')).toBe(true);
+    expect(recorder.of('warning').some((w) => w.origin === 'cache' && /not valid JSON/.test(w.message))).toBe(true);
+    await client.destroy();
+    expect(JSON.parse(await readFile(path, 'utf8')).entries.features.features[0].name).toBe('fresh');
+  });
+
+  test('unusable cached flags are a warning, and the client fetches without an ETag', async () => {
+    const cache = new MemoryCache();
+    await cache.mset({ [CacheKeys.FEATURES]: { features: 'broken' }, [CacheKeys.ETAG]: '"stale"' });
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ cache });
+    await client.start();
+    expect(recorder.of('warning').some((w) => w.origin === 'cache')).toBe(true);
+    expect(server.requestsTo(FEATURES)[0]!.headers['if-none-match']).toBeUndefined();
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'server' }]);
+  });
+
+  test('a cache that throws on read is an error event, not a failed start', async () => {
+    class BrokenCache extends MemoryCache {
+      override get(): unknown {
+        throw new Error('disk on fire');
+      }
+    }
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ cache: new BrokenCache() });
+    await client.start();
+    expect(client.isEnabled('a')).toBe(true);
+    expect(recorder.of('error').some((e) => e.origin === 'cache')).toBe(true);
+  });
+
+  test('bootstrap from a file serves flags while the server is down', async () => {
+    const path = join(dir, 'bootstrap.json');
+    await writeFile(path, JSON.stringify(body(flag('boot'))));
+    const cache = new MemoryCache();
+    await cache.bootstrapFromFile(path);
+    server.setDefault('GET', FEATURES, { status: 503 });
+    const client = makeClient({ cache });
+    await client.start();
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'bootstrap' }]);
+    expect(client.isEnabled('boot')).toBe(true);
+    await recorder.next('error');
+    expect(client.isEnabled('boot')).toBe(true);
+  });
+
+  test('bootstrap from a loopback URL serves flags while the server is unreachable', async () => {
+    const published = await TestServer.start();
+    try {
+      published.setDefault('GET', '/flags.json', { body: body(flag('from-url')) });
+      const cache = new MemoryCache();
+      await cache.bootstrapFromUrl(`${published.origin}/flags.json`);
+      const down = await TestServer.start();
+      const url = down.url;
+      await down.close();
+      const client = makeClient({ cache, url });
+      await client.start();
+      expect(client.isEnabled('from-url')).toBe(true);
+      await recorder.next('error', (e) => (e.error as HttpError).code === 'network');
+      expect(client.isEnabled('from-url')).toBe(true);
+    } finally {
+      await published.close();
+    }
+  });
+
+  test('a bootstrapped client fetching with success replaces the bootstrap and writes the cache', async () => {
+    const cache = new MemoryCache();
+    await cache.bootstrapFromDict(body(flag('boot')));
+    server.serveFeatures(body(flag('live')), '"live-1"');
+    const client = makeClient({ cache });
+    await client.start();
+    expect(client.isEnabled('boot')).toBe(true);
+    expect((await server.waitForRequest('GET', FEATURES)).headers['if-none-match']).toBeUndefined();
+    await recorder.next('fetched');
+    expect(client.isEnabled('boot')).toBe(false);
+    expect(client.isEnabled('live')).toBe(true);
+    await client.destroy();
+    expect(cache.get(CacheKeys.ETAG)).toBe('"live-1"');
+    expect((cache.get(CacheKeys.FEATURES) as FeaturesPayload).features.map((f) => f.name)).toEqual(['live']);
+  });
+
+  test('offline: no request at all, flags from the bootstrapped cache, url not needed', async () => {
+    const cache = new MemoryCache();
+    await cache.bootstrapFromDict(body(flag('offline-flag')));
+    const client = new UnleashClient({ appName: 'test-app', offline: true, cache, scheduler, eventCallback: recorder.callback });
+    clients.push(client);
+    await client.start();
+    expect(client.isEnabled('offline-flag')).toBe(true);
+    await client.destroy();
+    expect(server.requests).toHaveLength(0);
+    expect(scheduler.pending()).toHaveLength(0);
+  });
+
+  test('offline with an empty cache warns and answers fallbacks', async () => {
+    const client = new UnleashClient({ appName: 'test-app', offline: true, cache: new MemoryCache(), scheduler, eventCallback: recorder.callback });
+    clients.push(client);
+    await client.start();
+    expect(recorder.of('warning').some((w) => /offline/.test(w.message))).toBe(true);
+    expect(client.isEnabled('x', undefined, true)).toBe(true);
+  });
+});
+
+describe('events', () => {
+  const impressive = flag('imp', { impressionData: true, variants: [{ name: 'v1', weight: 1000, stickiness: 'default' }] });
+
+  test('impression events carry the kind, context with defaults, result, variant and a unique id', async () => {
+    server.serveFeatures(body(impressive, flag('quiet')));
+    const client = makeClient({ environment: 'staging' });
+    await client.start();
+    expect(client.isEnabled('imp', { userId: 'u1' })).toBe(true);
+    expect(client.getVariant('imp', { userId: 'u1' }).name).toBe('v1');
+    client.isEnabled('quiet');
+    client.getVariant('quiet');
+    const impressions = recorder.of('impression');
+    expect(impressions).toHaveLength(2);
+    expect(impressions[0]).toEqual({
+      type: 'impression',
+      eventType: 'isEnabled',
+      eventId: expect.stringMatching(UUID_V4),
+      featureName: 'imp',
+      context: { userId: 'u1', appName: 'test-app', environment: 'staging' },
+      enabled: true,
+    });
+    expect(impressions[1]).toMatchObject({ eventType: 'getVariant', featureName: 'imp', enabled: true, variant: 'v1' });
+    expect(impressions[0]!.eventId).not.toBe(impressions[1]!.eventId);
+  });
+
+  test('no impression for unknown flags or flags without impressionData', async () => {
+    server.serveFeatures(body(flag('quiet')));
+    const client = makeClient();
+    await client.start();
+    client.isEnabled('quiet');
+    client.isEnabled('unknown');
+    client.getVariant('unknown');
+    expect(recorder.of('impression')).toHaveLength(0);
+  });
+
+  test('listeners added with on() receive events, and off() removes them', async () => {
+    server.serveFeatures(body(impressive));
+    const client = new UnleashClient({ url: server.url, appName: 'test-app', cache: new MemoryCache(), disableMetrics: true, disableRegistration: true, scheduler });
+    clients.push(client);
+    const seen: string[] = [];
+    const handler = (e: { featureName: string }): void => {
+      seen.push(e.featureName);
+    };
+    client.on('impression', handler);
+    const ready = new Promise((resolve) => client.on('ready', resolve));
+    await client.start();
+    await ready;
+    client.isEnabled('imp');
+    client.off('impression', handler);
+    client.isEnabled('imp');
+    expect(seen).toEqual(['imp']);
+  });
+
+  test('a throwing eventCallback is reported and never breaks evaluation or polling', async () => {
+    server.serveFeatures(body(impressive));
+    const events: UnleashEvent[] = [];
+    const client = makeClient({
+      eventCallback: (event) => {
+        events.push(event);
+        if (event.type === 'impression' || event.type === 'fetched') throw new Error('listener bug');
+      },
+    });
+    await client.start();
+    expect(client.isEnabled('imp')).toBe(true);
+    const errors = events.filter((e) => e.type === 'error');
+    expect(errors.length).toBe(2);
+    expect(errors.every((e) => e.type === 'error' && e.origin === 'callback' && /listener bug/.test(e.error.message))).toBe(true);
+    // Polling carried on after the throwing FETCHED listener.
+    expect((await scheduler.next('fetch')).delay).toBe(15_000);
+  });
+
+  test('config warnings reach listeners added right after construction', async () => {
+    const client = new UnleashClient({ url: server.url, appName: 'a', refreshInterval: 15, cache: new MemoryCache(), scheduler });
+    clients.push(client);
+    const warnings: string[] = [];
+    client.on('warning', (w) => warnings.push(w.message));
+    await settle(1);
+    expect(warnings.some((w) => /refreshInterval/.test(w))).toBe(true);
+  });
+});
+
+describe('fallbacks and context', () => {
+  test('unknown flag: per-call value, per-call function, fallbackFunction, then false', async () => {
+    server.serveFeatures(body(flag('known')));
+    const calls: [string, Context][] = [];
+    const client = makeClient({
+      environment: 'prod',
+      fallbackFunction: (name, context) => {
+        calls.push([name, context]);
+        return name.startsWith('yes');
+      },
+    });
+    await client.start();
+    expect(client.isEnabled('missing', undefined, true)).toBe(true);
+    expect(client.isEnabled('missing', { userId: 'u' }, (name, ctx) => name === 'missing' && ctx.userId === 'u')).toBe(true);
+    expect(client.isEnabled('yes-please')).toBe(true);
+    expect(client.isEnabled('nope')).toBe(false);
+    expect(calls[0]).toEqual(['yes-please', { appName: 'test-app', environment: 'prod' }]);
+    // A known flag ignores every fallback.
+    expect(client.isEnabled('known', undefined, false)).toBe(true);
+    const plain = makeClient();
+    expect(plain.isEnabled('missing')).toBe(false);
+  });
+
+  test('before any data, evaluations answer the fallback and warn once', () => {
+    const client = makeClient();
+    expect(client.isEnabled('a', undefined, true)).toBe(true);
+    expect(client.isEnabled('a')).toBe(false);
+    expect(client.getVariant('a')).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
+    const warnings = recorder.of('warning').filter((w) => w.origin === 'evaluation');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(/before start\(\)/);
+  });
+
+  test('getVariant: unknown flag answers the given fallback, else the disabled variant', async () => {
+    server.serveFeatures(body(variantFlag));
+    const client = makeClient();
+    await client.start();
+    const fallback = { name: 'fb', enabled: true, feature_enabled: false };
+    expect(client.getVariant('missing', undefined, fallback)).toBe(fallback);
+    expect(client.getVariant('missing')).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
+    expect(client.getVariant('colour', { userId: 'x' })).toEqual({
+      name: 'blue',
+      enabled: true,
+      feature_enabled: true,
+      payload: { type: 'string', value: 'b' },
+    });
+  });
+
+  test('a throwing fallback function answers false and reports an error', async () => {
+    server.serveFeatures(body());
+    const client = makeClient({
+      fallbackFunction: () => {
+        throw new Error('fallback bug');
+      },
+    });
+    await client.start();
+    expect(client.isEnabled('x')).toBe(false);
+    expect(recorder.of('error').find((e) => e.origin === 'evaluation')?.error.message).toMatch(/fallback bug/);
+  });
+
+  test('the client fills appName and environment into the context; the caller can override them', async () => {
+    server.serveFeatures(
+      body(
+        flag('prod-only', {
+          strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'environment', operator: 'IN', values: ['production'] }] }],
+        }),
+        flag('app-only', {
+          strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'appName', operator: 'IN', values: ['test-app'] }] }],
+        }),
+      ),
+    );
+    const client = makeClient({ environment: 'production' });
+    await client.start();
+    expect(client.isEnabled('prod-only')).toBe(true);
+    expect(client.isEnabled('prod-only', { userId: 'u' })).toBe(true);
+    expect(client.isEnabled('prod-only', { environment: 'development' })).toBe(false);
+    expect(client.isEnabled('app-only', { userId: 'u' })).toBe(true);
+    expect(client.isEnabled('app-only', { appName: 'other' })).toBe(false);
+  });
+
+  test('payloadReadsDefaults spots every place a payload can read appName or environment', () => {
+    const plain = body(flag('a')) as unknown as FeaturesPayload;
+    const withStrategy = (s: Record<string, unknown>): FeaturesPayload =>
+      body(flag('a', { strategies: [{ name: 'flexibleRollout', parameters: {}, constraints: [], variants: [], segments: [], ...s }] })) as unknown as FeaturesPayload;
+    expect(payloadReadsDefaults({ ...plain, features: plain.features.map((f) => ({ ...f, variants: [] })), segments: [] })).toBe(false);
+    expect(payloadReadsDefaults({ ...plain, segments: [{ id: 1, constraints: [{ contextName: 'appName', operator: 'IN', values: [] }] }] })).toBe(true);
+    expect(payloadReadsDefaults(withStrategy({ parameters: { stickiness: 'environment' } }))).toBe(true);
+    expect(payloadReadsDefaults(withStrategy({ constraints: [{ contextName: 'environment', operator: 'IN', values: [] }] }))).toBe(true);
+    expect(payloadReadsDefaults(withStrategy({ variants: [{ name: 'v', weight: 1, overrides: [{ contextName: 'appName', values: ['x'] }] }] }))).toBe(true);
+    expect(payloadReadsDefaults(withStrategy({ variants: [{ name: 'v', weight: 1, stickiness: 'appName' }] }))).toBe(true);
+    expect(payloadReadsDefaults(withStrategy({ constraints: [{ contextName: 'userId', operator: 'IN', values: [] }] }))).toBe(false);
+  });
+
+  test('custom strategies see the filled-in context and are registered', async () => {
+    class EnvStrategy extends Strategy {
+      constructor() {
+        super('env-is');
+      }
+      isEnabled(parameters: Record<string, string>, context: Context): boolean {
+        return context.environment === parameters.env;
+      }
+    }
+    server.serveFeatures(body(flag('custom', { strategies: [{ name: 'env-is', parameters: { env: 'qa' }, constraints: [] }] })));
+    const client = makeClient({ environment: 'qa', customStrategies: [new EnvStrategy()], disableRegistration: false });
+    await client.start();
+    expect(client.isEnabled('custom', { userId: 'u' })).toBe(true);
+    const registration = (await server.waitForRequest('POST', REGISTER)).json() as { strategies: string[] };
+    expect(registration.strategies).toEqual(expect.arrayContaining(['default', 'flexibleRollout', 'env-is']));
+  });
+
+  test('a context that is not an object is treated as no context', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    await client.start();
+    expect(client.isEnabled('a', 'user-1' as unknown as Context)).toBe(true);
+    expect(client.isEnabled('a', null as unknown as Context)).toBe(true);
+  });
+});
+
+describe('metrics and registration', () => {
+  test('registration at start, then a metrics POST every interval with per-flag and per-variant counts', async () => {
+    server.serveFeatures(body(flag('a'), flag('off', { enabled: false }), variantFlag));
+    const client = makeClient({ disableMetrics: false, disableRegistration: false, metricsInterval: 30_000, environment: 'prod' });
+    await client.start();
+    const registration = await server.waitForRequest('POST', REGISTER);
+    expect(registration.json()).toMatchObject({
+      appName: 'test-app',
+      instanceId: 'instance-1',
+      connectionId: client.connectionId,
+      sdkVersion: SDK_NAME,
+      interval: 30_000,
+      started: new Date(scheduler.now()).toISOString(),
+      platformName: 'node',
+      specVersion: SPEC_VERSION,
+    });
+    expect(registration.headers.authorization).toBe('client-secret-token');
+    client.isEnabled('a');
+    client.isEnabled('a');
+    client.isEnabled('off');
+    client.getVariant('colour', { userId: '1' });
+    client.getVariant('off');
+    client.isEnabled('never-heard-of', undefined, true);
+    const timer = await scheduler.next('metrics');
+    expect(timer.delay).toBe(30_000);
+    scheduler.fire(timer);
+    const metrics = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: unknown }; environment: string };
+    expect(metrics.environment).toBe('prod');
+    expect(metrics.bucket.toggles).toEqual({
+      a: { yes: 2, no: 0, variants: {} },
+      off: { yes: 0, no: 2, variants: { disabled: 1 } },
+      colour: { yes: 1, no: 0, variants: { blue: 1 } },
+      'never-heard-of': { yes: 1, no: 0, variants: {} },
+    });
+  });
+
+  test('a failed metrics POST keeps its counts for the next one', async () => {
+    server.serveFeatures(body(flag('a')));
+    server.reply('POST', METRICS, { status: 500 });
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    client.isEnabled('a');
+    await scheduler.fireNext('metrics');
+    await recorder.next('error', (e) => e.origin === 'metrics');
+    client.isEnabled('a');
+    await scheduler.fireNext('metrics');
+    const second = (await server.waitForRequest('POST', METRICS, 2)).json() as { bucket: { toggles: unknown } };
+    expect(second.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
+  });
+
+  test('destroy() sends what is pending; disableMetrics sends nothing and does not register metrics timers', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    client.isEnabled('a');
+    await client.destroy();
+    const [request] = server.requestsTo(METRICS);
+    expect((request!.json() as { bucket: { toggles: unknown } }).bucket.toggles).toEqual({ a: { yes: 1, no: 0, variants: {} } });
+
+    const quiet = makeClient();
+    await quiet.start();
+    quiet.isEnabled('a');
+    expect(scheduler.pending('metrics')).toHaveLength(0);
+    await quiet.destroy();
+    expect(server.requestsTo(METRICS)).toHaveLength(1);
+    expect(server.requestsTo(REGISTER)).toHaveLength(0);
+  });
+});
+
+describe('destroy', () => {
+  test('is idempotent, leaves no timer and sends nothing afterwards; evaluations keep working', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ disableMetrics: false, disableRegistration: false });
+    await client.start();
+    await server.waitForRequest('POST', REGISTER);
+    const first = client.destroy();
+    expect(client.destroy()).toBe(first);
+    await first;
+    expect(scheduler.pending()).toHaveLength(0);
+    const count = server.requests.length;
+    expect(client.isEnabled('a')).toBe(true);
+    await settle();
+    expect(server.requests).toHaveLength(count);
+  });
+
+  test('while a fetch is in flight: resolves, and the request failing later reaches nobody', async () => {
+    server.setDefault('GET', FEATURES, { hold: true });
+    const client = makeClient();
+    const starting = client.start();
+    await server.waitForRequest('GET', FEATURES);
+    await client.destroy();
+    await starting;
+    const errorsBefore = recorder.errors().length;
+    server.dropHeld();
+    await settle(10);
+    expect(recorder.errors()).toHaveLength(errorsBefore);
+    expect(scheduler.pending()).toHaveLength(0);
+  });
+
+  test('while a metrics POST is in flight: waits for it, then flushes, and a later failure reaches nobody', async () => {
+    server.serveFeatures(body(flag('a')));
+    server.reply('POST', METRICS, { hold: true });
+    const client = makeClient({ disableMetrics: false, timeout: 300 });
+    await client.start();
+    client.isEnabled('a');
+    await scheduler.fireNext('metrics');
+    await server.waitForRequest('POST', METRICS);
+    client.isEnabled('a');
+    const destroying = client.destroy();
+    server.dropHeld();
+    await destroying;
+    // The dropped POST's count was merged back and sent with the final flush.
+    const final = server.requestsTo(METRICS)[1]!.json() as { bucket: { toggles: unknown } };
+    expect(final.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
+    expect(scheduler.pending()).toHaveLength(0);
+  });
+
+  test('while registration is in flight: resolves without waiting for the server', async () => {
+    server.serveFeatures(body(flag('a')));
+    server.setDefault('POST', REGISTER, { hold: true });
+    const client = makeClient({ disableRegistration: false });
+    await client.start();
+    await server.waitForRequest('POST', REGISTER);
+    await client.destroy();
+    server.dropHeld();
+    await settle(10);
+    expect(recorder.of('error').filter((e) => e.origin === 'register')).toHaveLength(0);
+  });
+
+  test('destroy before start: start() afterwards does nothing', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    await client.destroy();
+    await client.start();
+    expect(server.requests).toHaveLength(0);
+    expect(recorder.of('warning').some((w) => /destroyed/.test(w.message))).toBe(true);
+  });
+
+  test('destroy right after start (before the cache was read) sends nothing', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ disableRegistration: false, disableMetrics: false });
+    const starting = client.start();
+    await client.destroy();
+    await starting;
+    await settle();
+    expect(server.requests).toHaveLength(0);
+    expect(scheduler.pending()).toHaveLength(0);
+  });
+});
+
+describe('explain and hasFlags', () => {
+  test('explain tells why, with client defaults, and counts nothing', async () => {
+    server.serveFeatures(
+      body(
+        flag('prod-only', {
+          impressionData: true,
+          strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'environment', operator: 'IN', values: ['production'] }] }],
+        }),
+      ),
+    );
+    const client = makeClient({ environment: 'production', disableMetrics: false });
+    expect(client.hasFlags).toBe(false);
+    await client.start();
+    expect(client.hasFlags).toBe(true);
+    expect(client.explain('prod-only')).toMatchObject({ flag: 'prod-only', enabled: true, reason: { kind: 'STRATEGY_MATCH' } });
+    expect(client.explain('prod-only', { environment: 'dev' })).toMatchObject({ enabled: false, reason: { kind: 'NO_STRATEGY_MATCHED' } });
+    expect(client.explain('missing').reason).toEqual({ kind: 'FLAG_NOT_FOUND' });
+    expect(recorder.of('impression')).toHaveLength(0);
+    await client.destroy();
+    expect(server.requestsTo(METRICS)).toHaveLength(0);
+  });
+});
+
+describe('a cache that never answers', () => {
+  class HangingCache extends MemoryCache {
+    override get(): Promise<unknown> {
+      return new Promise(() => undefined);
+    }
+  }
+
+  test('start() moves on at the deadline and fetches', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ cache: new HangingCache() });
+    const starting = client.start();
+    scheduler.fire(await scheduler.next('deadline'));
+    await starting;
+    // The deadline has passed, so start() does not wait for the fetch either.
+    await recorder.next('fetched');
+    expect(client.isEnabled('a')).toBe(true);
+  });
+
+  test('destroy() ends a start() that is waiting for it', async () => {
+    const client = makeClient({ cache: new HangingCache() });
+    const starting = client.start();
+    await scheduler.next('deadline');
+    await client.destroy();
+    await starting;
+    expect(server.requests).toHaveLength(0);
+    expect(scheduler.pending()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { MemoryCache } from '../../cache/memory-cache';
+import { UnleashClient } from '../../lib/client';
+import { ConfigError, DEFAULT_METRICS_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT, resolveConfig, type UnleashConfig } from '../../lib/options';
+import { SDK_NAME, SDK_VERSION } from '../../lib/version';
+
+const base = { url: 'http://127.0.0.1:4242/api', appName: 'app' };
+
+function configError(options: unknown): ConfigError {
+  try {
+    new UnleashClient(options as UnleashConfig);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('required options throw at construction, naming the option', () => {
+  test.each([
+    ['no appName', { url: base.url }, 'appName'],
+    ['an empty appName', { url: base.url, appName: '  ' }, 'appName'],
+    ['a numeric appName', { url: base.url, appName: 42 }, 'appName'],
+    ['no url', { appName: 'app' }, 'url'],
+    ['an empty url', { appName: 'app', url: '' }, 'url'],
+    ['a relative url', { appName: 'app', url: '/api' }, 'url'],
+    ['a non-http url', { appName: 'app', url: 'ftp://host/api' }, 'url'],
+    ['a url with a query', { appName: 'app', url: 'http://host/api?token=x' }, 'url'],
+  ])('%s', (_label, options, option) => {
+    const err = configError(options);
+    expect(err.option).toBe(option);
+    expect(err.message).toContain(`"${option}"`);
+  });
+
+  test('no options at all', () => {
+    expect(configError(undefined).option).toBe('options');
+  });
+
+  test('an invalid url is not echoed (it may be a token pasted into the wrong option)', () => {
+    expect(configError({ appName: 'app', url: 'secret-token-value' }).message).not.toContain('secret-token-value');
+  });
+
+  test('offline needs no url', () => {
+    expect(() => new UnleashClient({ appName: 'app', offline: true, cache: new MemoryCache() })).not.toThrow();
+    expect(resolveConfig({ appName: 'app', offline: true, url: 'ignored' }).config.url).toBeUndefined();
+  });
+});
+
+describe('defaults', () => {
+  test('match the README table', () => {
+    const { config, warnings } = resolveConfig(base);
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      url: 'http://127.0.0.1:4242/api',
+      environment: 'default',
+      refreshInterval: DEFAULT_REFRESH_INTERVAL,
+      metricsInterval: DEFAULT_METRICS_INTERVAL,
+      timeout: DEFAULT_TIMEOUT,
+      disableMetrics: false,
+      disableRegistration: false,
+      offline: false,
+      tags: [],
+      customHeaders: {},
+    });
+    expect([DEFAULT_REFRESH_INTERVAL, DEFAULT_METRICS_INTERVAL, DEFAULT_TIMEOUT]).toEqual([15_000, 60_000, 10_000]);
+    expect(config.instanceId).toContain(String(process.pid));
+  });
+
+  test('trailing slashes of the url are dropped', () => {
+    expect(resolveConfig({ ...base, url: 'https://unleash.example.com/api///' }).config.url).toBe('https://unleash.example.com/api');
+  });
+
+  test('SDK_VERSION is the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(SDK_VERSION).toBe(pkg.version);
+    expect(SDK_NAME).toBe(`switchyard:${pkg.version}`);
+  });
+});
+
+describe('odd values are replaced with a warning, never a failure', () => {
+  test.each([
+    ['refreshInterval', -5, DEFAULT_REFRESH_INTERVAL],
+    ['refreshInterval', Number.NaN, DEFAULT_REFRESH_INTERVAL],
+    ['refreshInterval', '15000', DEFAULT_REFRESH_INTERVAL],
+    ['refreshInterval', 15, 1_000],
+    ['metricsInterval', Infinity, DEFAULT_METRICS_INTERVAL],
+    ['metricsInterval', 60, 1_000],
+    ['timeout', 0, DEFAULT_TIMEOUT],
+    ['timeout', -1, DEFAULT_TIMEOUT],
+  ])('%s = %p becomes %p', (name, value, expected) => {
+    const { config, warnings } = resolveConfig({ ...base, [name]: value } as UnleashConfig);
+    expect(config[name as 'timeout']).toBe(expected);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(name);
+  });
+
+  test('refreshInterval 0 (fetch once) and sub-second timeouts are honoured as given', () => {
+    const { config, warnings } = resolveConfig({ ...base, refreshInterval: 0, timeout: 250 });
+    expect(warnings).toEqual([]);
+    expect(config.refreshInterval).toBe(0);
+    expect(config.timeout).toBe(250);
+  });
+
+  test('metricsInterval 0 disables metrics', () => {
+    expect(resolveConfig({ ...base, metricsInterval: 0 }).config.disableMetrics).toBe(true);
+  });
+
+  test('bad headers are dropped by name, never quoting a value', () => {
+    const { config, warnings } = resolveConfig({
+      ...base,
+      customHeaders: { Authorization: 'ok-token', 'bad name': 'x', 'X-Evil': 'secret\r\nInjected: 1', 'X-Num': 5 as unknown as string },
+    });
+    expect(config.customHeaders).toEqual({ Authorization: 'ok-token', 'X-Num': '5' });
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).not.toContain('secret');
+  });
+
+  test('bad tags, strategies and callbacks are ignored with a warning each', () => {
+    const { config, warnings } = resolveConfig({
+      ...base,
+      tags: [{ name: 'simple', value: 'a' }, { name: '', value: 'b' }, null] as never,
+      customStrategies: [{ name: 'x' }] as never,
+      fallbackFunction: 'no' as never,
+      eventCallback: 42 as never,
+      customHeadersFunction: {} as never,
+    });
+    expect(config.tags).toEqual([{ name: 'simple', value: 'a' }]);
+    expect(config.customStrategies).toEqual([]);
+    expect(config.fallbackFunction).toBeUndefined();
+    expect(config.customHeadersFunction).toBeUndefined();
+    expect(warnings).toHaveLength(6);
+  });
+});
