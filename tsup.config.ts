@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'lib/index.ts' },
+  // cli: the `switchyard` executable (its shebang is kept and the file made executable).
+  entry: { index: 'lib/index.ts', openfeature: 'lib/openfeature.ts', cli: 'lib/cli-main.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -1,0 +1,158 @@
+/**
+ * The package as users get it: `npm pack` the built dist/, install the tarball into a
+ * fresh project, and use it through `import` and through `require`, as an app would.
+ * Then publint and Are-the-types-wrong check the packaging itself.
+ *
+ * Slow (npm install), and it needs dist/ (built by `pretest`). Packing uses
+ * `--ignore-scripts` so it does not rebuild dist/ under tests running in parallel.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], cwd: string, timeout = 180_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, timeout, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function ok(command: string, args: string[], cwd: string): Promise<string> {
+  const result = await run(command, args, cwd);
+  if (result.code !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+const body = {
+  version: 2,
+  features: [
+    {
+      name: 'pack.rollout',
+      enabled: true,
+      strategies: [{ name: 'userWithId', parameters: { userIds: 'u1' } }],
+      variants: [{ name: 'blue', weight: 1000, payload: { type: 'string', value: 'b' } }],
+    },
+  ],
+};
+
+/** The same smoke program, as ESM and as CommonJS. `__URL__` is a URL serving `body`. */
+const smoke = (load: string) => `${load}
+async function main() {
+  const fromDict = new MemoryCache();
+  await fromDict.bootstrapFromDict(${JSON.stringify(JSON.stringify(body))});
+  const client = new UnleashClient({ appName: 'pack-smoke', offline: true, cache: fromDict });
+  await client.start();
+  const result = {
+    u1: client.isEnabled('pack.rollout', { userId: 'u1' }),
+    u2: client.isEnabled('pack.rollout', { userId: 'u2' }),
+    variant: client.getVariant('pack.rollout', { userId: 'u1' }).name,
+    strategyIsClass: typeof Strategy === 'function' && typeof BaseCache === 'function' && typeof FileCache === 'function',
+  };
+  await client.destroy();
+  // Loads got, which is ESM-only, lazily: this is the path that breaks a CommonJS build.
+  const fromUrl = new MemoryCache();
+  await fromUrl.bootstrapFromUrl(process.argv[2], { timeout: 10000 });
+  result.fromUrl = fromUrl.get('features').features.map((f) => f.name);
+  console.log(JSON.stringify(result));
+}
+main().catch((err) => { console.error(err); process.exitCode = 1; });
+`;
+
+let work: string;
+let tarball: string;
+let server: Server;
+let bodyUrl: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist', 'index.cjs'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (`npm test` does it in pretest)');
+  }
+  work = await mkdtemp(join(tmpdir(), 'switchyard-pack-'));
+  server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  bodyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/flags.json`;
+
+  const packed = JSON.parse(await ok(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root));
+  tarball = join(work, packed[0].filename);
+}, 120_000);
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  test('ships the built entry points and types, not the sources or tests', async () => {
+    const listed = JSON.parse(await ok(npm, ['pack', '--ignore-scripts', '--dry-run', '--json'], root));
+    const files: string[] = listed[0].files.map((f: { path: string }) => f.path);
+    for (const file of ['package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
+      expect(files).toContain(file);
+    }
+    expect(files.filter((f) => /^(lib|spec|cache|bootstrap|strategies|examples|bench|scripts)\//.test(f))).toEqual([]);
+  }, 120_000);
+
+  test('installs into a fresh project and works through import and require', async () => {
+    const app = join(work, 'app');
+    await mkdir(app);
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'pack-smoke-app', version: '1.0.0', private: true }));
+    await ok(
+      npm,
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--no-package-lock', tarball],
+      app,
+    );
+    const names = 'UnleashClient, MemoryCache, FileCache, BaseCache, Strategy';
+    await writeFile(join(app, 'smoke.mjs'), smoke(`import { ${names} } from 'switchyard';`));
+    await writeFile(join(app, 'smoke.cjs'), smoke(`const { ${names} } = require('switchyard');`));
+
+    const expected = { u1: true, u2: false, variant: 'blue', strategyIsClass: true, fromUrl: ['pack.rollout'] };
+    for (const file of ['smoke.mjs', 'smoke.cjs']) {
+      const result = await run(process.execPath, [file, bodyUrl], app, 60_000);
+      expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toEqual(expected);
+    }
+  }, 300_000);
+
+  test('publint finds no problem', async () => {
+    const result = await run(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), 'run', tarball, '--strict'], root);
+    expect({ code: result.code, output: result.stdout + result.stderr }).toEqual({
+      code: 0,
+      output: expect.stringContaining('All good'),
+    });
+  }, 120_000);
+
+  test('are-the-types-wrong finds no problem for an ESM + CommonJS Node package', async () => {
+    const attw = join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
+    // node16 profile: Node 16+ resolution from CJS and ESM, and bundlers (node10 ignored:
+    // the package needs Node 20). The exit code follows the profile; the JSON output does not.
+    const result = await run(process.execPath, [attw, tarball, '--profile', 'node16', '--no-color', '--no-emoji'], root);
+    const output = result.stdout + result.stderr;
+    expect(result.code).toBe(0);
+    // Every entry point resolves cleanly under each profile resolution: each cell of these
+    // rows says OK. (A subpath export has no node10 resolution, which the profile ignores.)
+    for (const row of ['node16 (from CJS)', 'node16 (from ESM)', 'bundler']) {
+      const line = output.split('\n').find((l) => l.includes(`│ ${row}`));
+      expect(line).toBeDefined();
+      const cells = line!.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(1);
+      expect(cells.length).toBeGreaterThanOrEqual(3);
+      for (const cell of cells) expect(cell).toMatch(/^OK/);
+    }
+  }, 120_000);
+});
