@@ -1,0 +1,289 @@
+/**
+ * The `switchyard` command line: evaluate flags from a file or a server, explain answers,
+ * lint flags files. `runCli` takes its I/O as arguments so tests drive it in-process;
+ * `bin/switchyard` is a thin wrapper.
+ */
+import { readFile } from 'node:fs/promises';
+import { Engine } from './engine';
+import { explain, type Explanation, type StrategyMiss } from './explain';
+import { getJson, HttpError } from './http';
+import { lintPayload } from './lint';
+import { parseClientPayload, PayloadError } from './payload';
+import type { Context } from './types';
+import { SDK_VERSION } from './version';
+
+/** Where the CLI writes, and what it reads from its surroundings. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  /** Whether stderr is a terminal (progress is shown only then). */
+  interactive: boolean;
+}
+
+const USAGE = `switchyard ${SDK_VERSION} — evaluate, explain and lint Unleash feature flags
+
+Usage:
+  switchyard eval (--features FILE | --url URL) [--flag NAME]... [--context JSON] [key=value]...
+                  [--explain] [--json] [--token TOKEN] [--timeout MS]
+  switchyard lint FILE [--strategy NAME]... [--json]
+  switchyard --help | --version
+
+eval     Evaluates flags (all of them without --flag) for one context and prints each
+         decision and variant. --explain adds why: the strategy that matched (with the hash
+         bucket for rollouts) or, for each strategy, the constraint or segment that failed.
+         --url takes an Unleash API URL (http://host/api) or a URL of a flags file; the token
+         comes from --token or UNLEASH_API_TOKEN.
+         Context: --context '{"userId":"42","properties":{"plan":"pro"}}' and/or key=value
+         pairs; userId, sessionId, remoteAddress, environment, appName and currentTime go at
+         the top level, anything else (or properties.NAME=value) into properties.
+lint     Checks a flags file: unknown strategies and operators, bad regexes and values,
+         missing segments, dependency cycles. Exit code 1 when it finds an error.
+         --strategy NAME declares a custom strategy your application registers.
+
+Exit codes: 0 done, 1 lint errors, 2 bad usage or input.`;
+
+const TOP_LEVEL = new Set(['userId', 'sessionId', 'remoteAddress', 'environment', 'appName', 'currentTime']);
+
+/** A usage or input problem: one clear line, exit code 2. */
+class CliError extends Error {}
+
+interface Args {
+  command: string | undefined;
+  positional: string[];
+  flags: Map<string, string[]>;
+  switches: Set<string>;
+}
+
+const VALUED = new Set(['--features', '--url', '--flag', '--context', '--token', '--timeout', '--strategy']);
+const SWITCHES = new Set(['--explain', '--json', '--help', '-h', '--version']);
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { command: undefined, positional: [], flags: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    if (SWITCHES.has(arg)) args.switches.add(arg);
+    else if (VALUED.has(arg)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new CliError(`${arg} needs a value`);
+      args.flags.set(arg, [...(args.flags.get(arg) ?? []), value]);
+    } else if (arg.startsWith('-')) throw new CliError(`unknown option ${arg} (see switchyard --help)`);
+    else if (args.command === undefined) args.command = arg;
+    else args.positional.push(arg);
+  }
+  return args;
+}
+
+function one(args: Args, name: string): string | undefined {
+  const values = args.flags.get(name);
+  if (values !== undefined && values.length > 1) throw new CliError(`${name} may be given once`);
+  return values?.[0];
+}
+
+/** Builds the context from --context JSON and key=value pairs. */
+export function buildContext(json: string | undefined, pairs: readonly string[]): Context {
+  let context: Context = {};
+  if (json !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      throw new CliError('--context is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CliError('--context must be a JSON object');
+    context = { ...(parsed as Context) };
+  }
+  const properties: Record<string, string> = { ...(context.properties as Record<string, string> | undefined) };
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`"${pair}" is not a key=value pair`);
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    if (key.startsWith('properties.')) properties[key.slice('properties.'.length)] = value;
+    else if (TOP_LEVEL.has(key)) context[key] = value;
+    else properties[key] = value;
+  }
+  if (Object.keys(properties).length > 0) context.properties = properties;
+  return context;
+}
+
+function featuresUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`--url "${url}" is not a URL`);
+  }
+  if (parsed.pathname.endsWith('.json') || parsed.pathname.endsWith('/client/features')) return parsed.toString();
+  parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/client/features`;
+  return parsed.toString();
+}
+
+async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> {
+  const target = featuresUrl(url);
+  const token = one(args, '--token') ?? io.env.UNLEASH_API_TOKEN;
+  const timeoutText = one(args, '--timeout');
+  const timeout = timeoutText === undefined ? 30_000 : Number(timeoutText);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout must be a positive number of milliseconds');
+  const headers: Record<string, string> = {
+    'UNLEASH-APPNAME': 'switchyard-cli',
+    'unleash-sdk': `switchyard:${SDK_VERSION}`,
+    'Unleash-Client-Spec': '5.2.0',
+  };
+  if (token !== undefined && token !== '') headers.Authorization = token;
+  // A slow server gets a ticking line on a terminal, so a long fetch never looks hung.
+  const started = Date.now();
+  const ticker = io.interactive
+    ? setInterval(() => io.stderr(`\rfetching ${new URL(target).host} … ${((Date.now() - started) / 1000).toFixed(0)} s`), 1000)
+    : undefined;
+  ticker?.unref();
+  try {
+    return await getJson(target, { headers, timeout });
+  } catch (err) {
+    if (err instanceof HttpError) {
+      const hint = err.status === 401 || err.status === 403 ? ' (check --token or UNLEASH_API_TOKEN)' : '';
+      throw new CliError(`${err.message}${hint}`);
+    }
+    throw err;
+  } finally {
+    if (ticker !== undefined) {
+      clearInterval(ticker);
+      io.stderr('\r\x1b[K');
+    }
+  }
+}
+
+async function readJsonFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot be read (${code ?? 'error'})`);
+  }
+}
+
+function describeMiss(m: StrategyMiss): string {
+  const head = `#${m.index} ${m.name}: `;
+  switch (m.failure) {
+    case 'UNKNOWN_STRATEGY':
+      return `${head}unknown strategy (off)`;
+    case 'SEGMENT_MISSING':
+      return `${head}segment ${m.segmentIds.join(', ')} not defined (off)`;
+    case 'CONSTRAINT_FAILED':
+    case 'SEGMENT_FAILED': {
+      const c = m.constraint;
+      const wanted = c.value ?? JSON.stringify(c.values ?? []);
+      const where = m.failure === 'SEGMENT_FAILED' ? `segment ${m.segmentId}: ` : '';
+      const seen = c.contextValue === undefined ? 'missing' : JSON.stringify(c.contextValue);
+      return `${head}${where}${c.contextName} ${c.inverted ? 'NOT ' : ''}${c.operator} ${wanted} failed (context value: ${seen})`;
+    }
+    case 'STRATEGY_DECLINED': {
+      const r = m.rollout;
+      if (r === undefined) return `${head}declined`;
+      return r.bucket === undefined
+        ? `${head}rollout ${r.threshold}% by ${r.stickiness}: the context has no ${r.stickiness}`
+        : `${head}rollout ${r.threshold}% by ${r.stickiness}: bucket ${r.bucket} > ${r.threshold}`;
+    }
+  }
+}
+
+/** The human-readable lines of one explanation. */
+export function describeExplanation(e: Explanation): string[] {
+  const r = e.reason;
+  switch (r.kind) {
+    case 'FLAG_NOT_FOUND':
+      return ['the flag is not in the flags'];
+    case 'DISABLED':
+      return ['the flag is disabled'];
+    case 'DEPENDENCY_FAILED':
+      return [`dependency on "${r.parent}" failed: ${r.why}`];
+    case 'NO_STRATEGIES':
+      return ['enabled, with no strategies: on for everyone'];
+    case 'ERROR':
+      return [`evaluation failed: ${r.message}`];
+    case 'STRATEGY_MATCH': {
+      const rollout = r.rollout?.bucket !== undefined ? ` (rollout ${r.rollout.threshold}% by ${r.rollout.stickiness}: bucket ${r.rollout.bucket} <= ${r.rollout.threshold})` : '';
+      const variant = r.variantSource === 'none' ? '' : `; variant from the ${r.variantSource} variants`;
+      return [`strategy #${r.index} ${r.name} matched${rollout}${variant}`];
+    }
+    case 'NO_STRATEGY_MATCHED':
+      return ['no strategy matched:', ...r.strategies.map((m) => `  ${describeMiss(m)}`)];
+  }
+}
+
+async function runEval(args: Args, io: CliIo): Promise<number> {
+  const file = one(args, '--features');
+  const url = one(args, '--url');
+  if ((file === undefined) === (url === undefined)) throw new CliError('eval needs exactly one of --features FILE or --url URL');
+  const raw = file !== undefined ? await readJsonFile(file) : await fetchFlags(url!, args, io);
+  let payload;
+  try {
+    payload = parseClientPayload(raw).payload;
+  } catch (err) {
+    if (err instanceof PayloadError) throw new CliError(`${file ?? url}: ${err.message}`);
+    throw err;
+  }
+  const warnings: string[] = [];
+  const engine = new Engine({ onWarning: (m) => warnings.push(m) });
+  const snapshot = engine.load(payload);
+  const context = buildContext(one(args, '--context'), args.positional);
+  const names = args.flags.get('--flag') ?? snapshot.names();
+  const results = names.map((name) => explain(snapshot, name, context));
+  if (args.switches.has('--json')) {
+    io.stdout(`${JSON.stringify({ context, results: results.map((e) => (args.switches.has('--explain') ? e : { flag: e.flag, enabled: e.enabled, variant: e.variant })), warnings }, null, 2)}\n`);
+    return 0;
+  }
+  const width = Math.max(4, ...results.map((e) => e.flag.length));
+  for (const e of results) {
+    const payloadText = e.variant.payload === undefined ? '' : ` (${e.variant.payload.type} ${JSON.stringify(e.variant.payload.value)})`;
+    const variant = e.variant.name === 'disabled' ? '' : `  variant ${e.variant.name}${payloadText}`;
+    io.stdout(`${`${e.flag.padEnd(width)}  ${e.enabled ? 'ON ' : 'OFF'}${variant}`.trimEnd()}\n`);
+    if (args.switches.has('--explain')) for (const line of describeExplanation(e)) io.stdout(`${' '.repeat(width + 2)}${line}\n`);
+  }
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
+  return 0;
+}
+
+async function runLint(args: Args, io: CliIo): Promise<number> {
+  const [file, ...rest] = args.positional;
+  if (file === undefined || rest.length > 0) throw new CliError('lint takes one FILE');
+  const report = lintPayload(await readJsonFile(file), { strategies: args.flags.get('--strategy') ?? [] });
+  if (args.switches.has('--json')) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    for (const e of report.errors) io.stdout(`error    ${e.path}: ${e.message}\n`);
+    for (const w of report.warnings) io.stdout(`warning  ${w.path}: ${w.message}\n`);
+    io.stdout(`${file}: ${report.flags} flags, ${report.segments} segments, ${report.errors.length} errors, ${report.warnings.length} warnings\n`);
+  }
+  return report.errors.length > 0 ? 1 : 0;
+}
+
+/** Runs the CLI; resolves with the exit code. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    const args = parseArgs(argv);
+    if (args.switches.has('--version')) {
+      io.stdout(`${SDK_VERSION}\n`);
+      return 0;
+    }
+    if (args.switches.has('--help') || args.switches.has('-h') || args.command === undefined) {
+      io.stdout(`${USAGE}\n`);
+      return args.command === undefined && !args.switches.has('--help') && !args.switches.has('-h') ? 2 : 0;
+    }
+    if (args.command === 'eval') return await runEval(args, io);
+    if (args.command === 'lint') return await runLint(args, io);
+    throw new CliError(`unknown command "${args.command}" (see switchyard --help)`);
+  } catch (err) {
+    const message = err instanceof CliError ? err.message : `unexpected failure: ${err instanceof Error ? err.message : String(err)}`;
+    if (json) io.stdout(`${JSON.stringify({ error: message })}\n`);
+    io.stderr(`switchyard: ${message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * An OpenFeature server provider backed by an `UnleashClient` (`switchyard/openfeature`).
+ *
+ * ```ts
+ * import { OpenFeature } from '@openfeature/server-sdk';
+ * import { UnleashClient } from 'switchyard';
+ * import { SwitchyardProvider } from 'switchyard/openfeature';
+ *
+ * await OpenFeature.setProviderAndWait(new SwitchyardProvider(new UnleashClient({ url, appName })));
+ * const enabled = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
+ * ```
+ *
+ * Values: boolean evaluations are `isEnabled`; string, number and object evaluations read
+ * the variant's payload (`string`/`csv`, `number`, `json`), and a string evaluation of a
+ * variant without a payload answers the variant's name. Reasons and error codes come from
+ * `client.explain`, which counts no metrics and fires no impressions.
+ */
+import {
+  ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
+  StandardResolutionReasons,
+  type EvaluationContext,
+  type EvaluationContextValue,
+  type JsonValue,
+  type Provider,
+  type ResolutionDetails,
+} from '@openfeature/server-sdk';
+import type { Explanation } from './explain';
+import type { Context, Variant } from './types';
+
+/** What the provider needs of a client: `UnleashClient` has all of it. */
+export interface ProviderClient {
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+  isEnabled(name: string, context?: Context): boolean;
+  getVariant(name: string, context?: Context): Variant;
+  explain(name: string, context?: Context): Explanation;
+  /** Whether the client has flags (from a server, a cache or a bootstrap). */
+  readonly hasFlags: boolean;
+  on(type: 'fetched', handler: (event: { features: readonly { name: string }[] }) => void): () => void;
+  on(type: 'error', handler: (event: { error: Error }) => void): () => void;
+}
+
+const TOP_LEVEL = new Set(['userId', 'sessionId', 'remoteAddress', 'environment', 'appName', 'currentTime']);
+
+function asText(value: EvaluationContextValue): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}
+
+/**
+ * Maps an OpenFeature evaluation context to an Unleash context: `targetingKey` becomes
+ * `userId` (an explicit `userId` wins), the Unleash top-level fields stay at the top level,
+ * and every other attribute becomes a string property.
+ */
+export function toUnleashContext(context: EvaluationContext): Context {
+  const out: Context = {};
+  const properties: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (key === 'targetingKey') continue;
+    if (key === 'properties' && value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
+      for (const [k, v] of Object.entries(value)) {
+        const text = asText(v as EvaluationContextValue);
+        if (text !== undefined) properties[k] = text;
+      }
+      continue;
+    }
+    const text = key === 'currentTime' && value instanceof Date ? value.toISOString() : asText(value);
+    if (text === undefined) continue;
+    if (TOP_LEVEL.has(key)) out[key] = text;
+    else properties[key] = text;
+  }
+  if (out.userId === undefined && typeof context.targetingKey === 'string' && context.targetingKey !== '') {
+    out.userId = context.targetingKey;
+  }
+  if (Object.keys(properties).length > 0) out.properties = properties;
+  return out;
+}
+
+/** Flag metadata: the switchyard reason behind each answer, for logs and hooks. */
+function metadata(e: Explanation): Record<string, string | number | boolean> {
+  const r = e.reason;
+  const out: Record<string, string | number | boolean> = { reason: r.kind };
+  if (r.kind === 'STRATEGY_MATCH') {
+    out.strategy = r.name;
+    out.strategyIndex = r.index;
+    if (r.rollout?.bucket !== undefined) {
+      out.bucket = r.rollout.bucket;
+      out.threshold = r.rollout.threshold;
+    }
+  } else if (r.kind === 'DEPENDENCY_FAILED') {
+    out.parent = r.parent;
+  }
+  return out;
+}
+
+/** The OpenFeature reason for an explanation. */
+function reasonOf(e: Explanation): string {
+  const r = e.reason;
+  switch (r.kind) {
+    case 'DISABLED':
+      return StandardResolutionReasons.DISABLED;
+    case 'NO_STRATEGIES':
+      return StandardResolutionReasons.STATIC;
+    case 'STRATEGY_MATCH':
+      return r.rollout !== undefined && r.rollout.threshold < 100 ? StandardResolutionReasons.SPLIT : StandardResolutionReasons.TARGETING_MATCH;
+    case 'NO_STRATEGY_MATCHED':
+      return r.strategies.some((s) => s.failure === 'STRATEGY_DECLINED' && s.rollout !== undefined)
+        ? StandardResolutionReasons.SPLIT
+        : StandardResolutionReasons.TARGETING_MATCH;
+    case 'DEPENDENCY_FAILED':
+      return StandardResolutionReasons.TARGETING_MATCH;
+    default:
+      return StandardResolutionReasons.ERROR;
+  }
+}
+
+type Decode<T> = (variant: Variant) => { value: T } | { error: ErrorCode; message: string };
+
+/** The OpenFeature provider. Pass it a client; it starts the client and destroys it on close. */
+export class SwitchyardProvider implements Provider {
+  readonly metadata = { name: 'switchyard' } as const;
+  readonly runsOn = 'server' as const;
+  /** Provider events: configuration changes on every new payload, errors as they happen. */
+  readonly events = new OpenFeatureEventEmitter();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(readonly client: ProviderClient) {}
+
+  /** Starts the client; fails (so the provider reports an error) when it got no flags. */
+  async initialize(): Promise<void> {
+    this.unsubscribe.push(
+      this.client.on('fetched', (event) => {
+        this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: event.features.map((f) => f.name) });
+      }),
+      this.client.on('error', (event) => {
+        this.events.emit(ProviderEvents.Error, { message: event.error.message });
+      }),
+    );
+    await this.client.start();
+    if (!this.client.hasFlags) throw new Error('switchyard: no flags could be loaded (server unreachable and no cache or bootstrap)');
+  }
+
+  /** Destroys the client (flushing its metrics). */
+  async onClose(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.client.destroy();
+  }
+
+  async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+    const ctx = toUnleashContext(context);
+    const failure = this.precheck(flagKey, defaultValue, ctx);
+    if (failure) return failure.details;
+    const value = this.client.isEnabled(flagKey, ctx);
+    const e = this.client.explain(flagKey, ctx);
+    return { value, reason: reasonOf(e), flagMetadata: metadata(e), ...(e.variant.enabled ? { variant: e.variant.name } : {}) };
+  }
+
+  async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+    return this.resolveVariant<string>(flagKey, defaultValue, context, (variant) => {
+      const payload = variant.payload;
+      if (payload === undefined) return { value: variant.name };
+      if (payload.type === 'string' || payload.type === 'csv') return { value: payload.value };
+      return { error: ErrorCode.TYPE_MISMATCH, message: `variant "${variant.name}" has a ${payload.type} payload, not a string` };
+    });
+  }
+
+  async resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
+    return this.resolveVariant<number>(flagKey, defaultValue, context, (variant) => {
+      const payload = variant.payload;
+      if (payload === undefined || payload.type !== 'number') {
+        return { error: ErrorCode.TYPE_MISMATCH, message: `variant "${variant.name}" has no number payload` };
+      }
+      const n = Number(payload.value);
+      return payload.value.trim() === '' || !Number.isFinite(n)
+        ? { error: ErrorCode.PARSE_ERROR, message: `variant "${variant.name}" payload is not a number` }
+        : { value: n };
+    });
+  }
+
+  async resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+    return this.resolveVariant<T>(flagKey, defaultValue, context, (variant) => {
+      const payload = variant.payload;
+      if (payload === undefined || payload.type !== 'json') {
+        return { error: ErrorCode.TYPE_MISMATCH, message: `variant "${variant.name}" has no json payload` };
+      }
+      try {
+        return { value: JSON.parse(payload.value) as T };
+      } catch {
+        return { error: ErrorCode.PARSE_ERROR, message: `variant "${variant.name}" payload is not valid JSON` };
+      }
+    });
+  }
+
+  private precheck<T>(flagKey: string, defaultValue: T, ctx: Context): { details: ResolutionDetails<T> } | undefined {
+    if (!this.client.hasFlags) {
+      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: 'switchyard has no flags yet' } };
+    }
+    const e = this.client.explain(flagKey, ctx);
+    if (e.reason.kind === 'FLAG_NOT_FOUND') {
+      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `flag "${flagKey}" not found` } };
+    }
+    if (e.reason.kind === 'ERROR') {
+      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL, errorMessage: e.reason.message } };
+    }
+    return undefined;
+  }
+
+  private async resolveVariant<T>(flagKey: string, defaultValue: T, context: EvaluationContext, decode: Decode<T>): Promise<ResolutionDetails<T>> {
+    const ctx = toUnleashContext(context);
+    const failure = this.precheck(flagKey, defaultValue, ctx);
+    if (failure) return failure.details;
+    const variant = this.client.getVariant(flagKey, ctx);
+    const e = this.client.explain(flagKey, ctx);
+    const flagMetadata = metadata(e);
+    if (!variant.enabled) {
+      // Off, or on without variants: the caller's default is the answer.
+      const reason = variant.feature_enabled ? StandardResolutionReasons.DEFAULT : reasonOf(e);
+      return { value: defaultValue, reason, flagMetadata };
+    }
+    const decoded = decode(variant);
+    if ('error' in decoded) {
+      return { value: defaultValue, variant: variant.name, reason: StandardResolutionReasons.ERROR, errorCode: decoded.error, errorMessage: decoded.message, flagMetadata };
+    }
+    return { value: decoded.value, variant: variant.name, reason: reasonOf(e), flagMetadata };
+  }
+}

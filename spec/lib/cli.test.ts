@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildContext, runCli } from '../../lib/cli';
+
+const flags = {
+  version: 2,
+  segments: [{ id: 1, constraints: [{ contextName: 'plan', operator: 'IN', values: ['pro'] }] }],
+  features: [
+    { name: 'on', enabled: true, strategies: [{ name: 'default' }] },
+    { name: 'rollout', enabled: true, strategies: [{ name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'userId', groupId: 'rollout' } }] },
+    { name: 'pro-only', enabled: true, strategies: [{ name: 'default', segments: [1] }], variants: [{ name: 'gold', weight: 1, payload: { type: 'string', value: 'G' } }] },
+  ],
+};
+
+let dir: string;
+let file: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
+  file = join(dir, 'flags.json');
+  await writeFile(file, JSON.stringify(flags));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {}, interactive: false });
+  return { code, out, err };
+}
+
+describe('switchyard eval', () => {
+  test('prints each decision and variant', async () => {
+    const { code, out } = await cli('eval', '--features', file, 'userId=u1', 'plan=pro');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^on\s+ON$/m);
+    expect(out).toMatch(/^pro-only\s+ON\s+variant gold \(string "G"\)$/m);
+    expect(out).toMatch(/^rollout\s+(ON|OFF)$/m);
+  });
+
+  test('--explain says which strategy, segment or constraint decided, with the rollout bucket', async () => {
+    const { out } = await cli('eval', '--features', file, '--flag', 'pro-only', '--flag', 'rollout', '--explain', '--context', '{"userId":"u7","properties":{"plan":"free"}}');
+    expect(out).toMatch(/pro-only\s+OFF\n\s+no strategy matched:\n\s+#0 default: segment 1: plan IN \["pro"\] failed \(context value: "free"\)/);
+    expect(out).toMatch(/rollout 50% by userId: bucket \d+ (<=|>) 50/);
+  });
+
+  test('--json gives machine output', async () => {
+    const { code, out } = await cli('eval', '--features', file, '--flag', 'on', '--json', 'userId=u1');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      context: { userId: 'u1' },
+      results: [{ flag: 'on', enabled: true, variant: { name: 'disabled', enabled: false, feature_enabled: true } }],
+      warnings: [],
+    });
+  });
+
+  test('an unknown flag is reported as not found', async () => {
+    const { out } = await cli('eval', '--features', file, '--flag', 'ghost', '--explain');
+    expect(out).toMatch(/ghost\s+OFF\n\s+the flag is not in the flags/);
+  });
+
+  test.each([
+    [['eval'], /exactly one of --features FILE or --url URL/],
+    [['eval', '--features', '/nonexistent/flags.json'], /no such file/],
+    [['eval', '--features', 'x', '--bogus'], /unknown option --bogus/],
+    [['eval', '--features', 'x', 'nonsense'], /"nonsense" is not a key=value pair|no such file/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['eval', '--features'], /--features needs a value/],
+  ])('%j fails with one clear line and exit code 2', async (argv, message) => {
+    const { code, err } = await cli(...argv);
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(err.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('errors in --json mode are JSON too', async () => {
+    const { code, out } = await cli('eval', '--json');
+    expect(code).toBe(2);
+    expect(JSON.parse(out).error).toMatch(/exactly one of/);
+  });
+});
+
+describe('switchyard eval --url', () => {
+  let server: Server;
+  let base: string;
+  const seen: { url?: string; auth?: string }[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization });
+      if (req.headers.authorization !== 'secret-token') {
+        res.writeHead(401).end('{"message":"unauthorised"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(flags));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test('fetches {url}/client/features with the token', async () => {
+    const { code, out } = await cli('eval', '--url', base, '--token', 'secret-token', '--flag', 'on');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^on\s+ON$/m);
+    expect(seen.at(-1)).toEqual({ url: '/api/client/features', auth: 'secret-token' });
+  });
+
+  test('a wrong token is one clear line naming the status, without the token', async () => {
+    const { code, err } = await cli('eval', '--url', base, '--token', 'wrong-token');
+    expect(code).toBe(2);
+    expect(err).toMatch(/HTTP 401 \(check --token or UNLEASH_API_TOKEN\)/);
+    expect(err).not.toContain('wrong-token');
+  });
+});
+
+describe('switchyard lint', () => {
+  test('exit 0 on a clean file, 1 with errors', async () => {
+    expect((await cli('lint', file)).code).toBe(0);
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ features: [{ name: 'x', enabled: true, strategies: [{ name: 'mine' }] }] }));
+    const result = await cli('lint', bad);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(/error\s+features\[0\] "x"\.strategies\[0\]: unknown strategy "mine"/);
+    expect((await cli('lint', bad, '--strategy', 'mine')).code).toBe(0);
+    expect(JSON.parse((await cli('lint', bad, '--json')).out).errors).toHaveLength(1);
+  });
+});
+
+describe('context building', () => {
+  test('known fields go top-level, others into properties', () => {
+    expect(buildContext('{"userId":"a","properties":{"x":"1"}}', ['sessionId=s', 'plan=pro', 'properties.userId=p'])).toEqual({
+      userId: 'a',
+      sessionId: 's',
+      properties: { x: '1', plan: 'pro', userId: 'p' },
+    });
+  });
+});
+
+test('the built executable runs', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(process.cwd(), 'dist/cli.js'), 'eval', '--features', file, '--flag', 'on']);
+  expect(stdout).toMatch(/^on\s+ON$/m);
+});
