@@ -12,15 +12,15 @@ import type { Context, FeatureDefinition } from './types';
 /** Event type names. */
 export const UnleashEvents = {
   /** Once: the client has flags for the first time (from the cache, a bootstrap or the server). */
-  Ready: 'ready',
+  READY: 'ready',
   /** A new payload from the server was applied. */
-  Fetched: 'fetched',
+  FETCHED: 'fetched',
   /** A flag with `impressionData` was evaluated. */
-  Impression: 'impression',
+  IMPRESSION: 'impression',
   /** Something failed; the client goes on with what it has. */
-  Error: 'error',
+  ERROR: 'error',
   /** Something odd the client worked around (a clamped option, a part of a payload it ignored). */
-  Warning: 'warning',
+  WARNING: 'warning',
 } as const;
 
 /** Where an error or warning came from. */

@@ -26,21 +26,12 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
+import type { UnleashClient } from './client';
 import type { Explanation } from './explain';
 import type { Context, Variant } from './types';
 
-/** What the provider needs of a client: `UnleashClient` has all of it. */
-export interface ProviderClient {
-  start(): Promise<void>;
-  destroy(): Promise<void>;
-  isEnabled(name: string, context?: Context): boolean;
-  getVariant(name: string, context?: Context): Variant;
-  explain(name: string, context?: Context): Explanation;
-  /** Whether the client has flags (from a server, a cache or a bootstrap). */
-  readonly hasFlags: boolean;
-  on(type: 'fetched', handler: (event: { features: readonly { name: string }[] }) => void): () => void;
-  on(type: 'error', handler: (event: { error: Error }) => void): () => void;
-}
+/** What the provider needs of a client: an `UnleashClient`. */
+export type ProviderClient = Pick<UnleashClient, 'start' | 'destroy' | 'isEnabled' | 'getVariant' | 'explain' | 'hasFlags' | 'on'>;
 
 const TOP_LEVEL = new Set(['userId', 'sessionId', 'remoteAddress', 'environment', 'appName', 'currentTime']);
 

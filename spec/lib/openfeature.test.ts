@@ -66,7 +66,7 @@ describe('SwitchyardProvider through the OpenFeature SDK', () => {
     const { provider, td } = setup();
     await OpenFeature.setProviderAndWait(provider);
     const changed: string[][] = [];
-    OpenFeature.addHandler(ProviderEvents.ConfigurationChanged, (details) => changed.push(details?.flagsChanged ?? []));
+    OpenFeature.addHandler(ProviderEvents.ConfigurationChanged, (details) => changed.push((details?.flagsChanged as string[] | undefined) ?? []));
     td.update(td.flag('bool-off').on());
     await new Promise((resolve) => setImmediate(resolve));
     expect(changed.length).toBeGreaterThan(0);

@@ -1,0 +1,54 @@
+/**
+ * Compile-time checks of the public types (run by `npm run typecheck`, part of `npm test`):
+ * correct use compiles, and each `@ts-expect-error` line proves a misuse does not.
+ */
+import { BaseCache, MemoryCache, Strategy, UnleashClient, UnleashEvents, type Context, type Variant } from '../../lib/index';
+
+export async function correctUse(): Promise<void> {
+  const client = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', cache: new MemoryCache(), customHeaders: { Authorization: 't' } });
+  await client.start();
+  const on: boolean = client.isEnabled('f', { userId: 'u', properties: { plan: 'pro' } }, (name, ctx) => name === 'x' && ctx?.userId === 'u');
+  const variant: Variant = client.getVariant('f');
+  const enabled: boolean = variant.feature_enabled;
+  client.on(UnleashEvents.FETCHED, (event) => event.features.length);
+  client.on('error', (event) => event.error.message);
+  void on;
+  void enabled;
+  await client.destroy();
+}
+
+export function misuse(): void {
+  // @ts-expect-error appName is required
+  new UnleashClient({ url: 'http://127.0.0.1:1/api' });
+  const client = new UnleashClient({ appName: 'a', offline: true });
+  // @ts-expect-error the flag name must be a string
+  client.isEnabled(42);
+  // @ts-expect-error a context field of the wrong type
+  client.isEnabled('f', { userId: 42 });
+  // @ts-expect-error variants are read-only results with a fixed shape
+  const v: { name: number } = client.getVariant('f');
+  void v;
+  // @ts-expect-error unknown event type
+  client.on('exploded', () => undefined);
+  // @ts-expect-error a fetched event has no `error`
+  client.on('fetched', (event) => event.error);
+}
+
+// @ts-expect-error a strategy must implement isEnabled
+export class Incomplete extends Strategy {}
+
+export class Complete extends Strategy {
+  constructor() {
+    super('complete');
+  }
+  isEnabled(parameters: Record<string, string>, context: Context): boolean {
+    return parameters.x === context.userId;
+  }
+}
+
+// @ts-expect-error a cache must implement get, set, exists and destroy
+export class HalfCache extends BaseCache {
+  get(): undefined {
+    return undefined;
+  }
+}
