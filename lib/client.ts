@@ -273,6 +273,9 @@ export class UnleashClient {
       this.apply(outcome.payload, 'server', outcome.etag);
     } else if (outcome.kind === 'failed') {
       this.events.error('fetch', outcome.error);
+    } else if (outcome.etag !== undefined) {
+      // Same flags under a new ETag: revalidate with the new one from now on.
+      this.etag = outcome.etag;
     }
   }
 

@@ -5,6 +5,7 @@
  * capped at 10 and reduced by one on each success, so a recovering server is not hit at
  * full rate at once. Every delay is jittered so a fleet does not poll in lockstep.
  */
+import { createHash } from 'node:crypto';
 import { HttpError } from './http';
 import { parseClientPayload, PayloadError } from './payload';
 import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
@@ -14,7 +15,8 @@ import type { UnleashApi } from './unleash-api';
 /** What one fetch produced. */
 export type PollOutcome =
   | { kind: 'updated'; payload: ClientPayload; etag: string | undefined; warnings: string[] }
-  | { kind: 'unchanged' }
+  /** 304, or a 200 whose body is byte-for-byte the last one: nothing to recompile. */
+  | { kind: 'unchanged'; etag?: string }
   /** `fatal`: polling has stopped (401/403). */
   | { kind: 'failed'; error: Error; fatal: boolean };
 
@@ -52,6 +54,8 @@ export interface PollerOptions {
 
 export class Poller {
   private failures = 0;
+  /** Digest of the last full body applied, so an identical 200 is not recompiled. */
+  private lastDigest: string | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
   private readonly controller = new AbortController();
@@ -138,8 +142,14 @@ export class Poller {
     }
     const { status } = response;
     if (status === 200) {
+      // Servers without ETags (or behind proxies that drop them) resend the same body on
+      // every poll; compiling it again would be wasted work at 50k flags.
+      const digest = createHash('sha256').update(response.body).digest('base64');
+      if (digest === this.lastDigest) return { kind: 'unchanged', ...(response.etag === undefined ? {} : { etag: response.etag }) };
       try {
         const { payload, warnings } = parseClientPayload(response.body);
+        // A delta applies onto state, so the same delta body later is not a no-op to skip.
+        this.lastDigest = payload.kind === 'full' ? digest : undefined;
         return { kind: 'updated', payload, etag: response.etag, warnings };
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : 'the body could not be read';

@@ -222,6 +222,20 @@ describe('fetching', () => {
     expect(recorder.of('ready')).toHaveLength(1);
   });
 
+  test('a 200 with the same body is not recompiled: no FETCHED, and a new ETag is adopted', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')), headers: { etag: '"e1"' } }, { body: body(flag('a')), headers: { etag: '"e2"' } }, { body: body(flag('a')) });
+    const client = makeClient();
+    await client.start();
+    await scheduler.fireNext('fetch');
+    await server.waitForRequest('GET', FEATURES, 2);
+    await scheduler.next('fetch');
+    expect(recorder.of('fetched')).toHaveLength(1);
+    expect(client.isEnabled('a')).toBe(true);
+    await scheduler.fireNext('fetch');
+    const third = await server.waitForRequest('GET', FEATURES, 3);
+    expect(third.headers['if-none-match']).toBe('"e2"');
+  });
+
   test('a new 200 replaces the flags and fires FETCHED again, READY only once', async () => {
     server.reply('GET', FEATURES, { body: body(flag('a')) }, { body: body(flag('b')) });
     const client = makeClient();
