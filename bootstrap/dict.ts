@@ -31,6 +31,7 @@ export type BootstrapErrorCode =
 
 /** Thrown by the bootstrap loaders. The message never embeds the body or a header value. */
 export class BootstrapError extends Error {
+  /** Always `BootstrapError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'BootstrapError';
   /** The HTTP status, for `http-status`. */
   readonly status?: number;

@@ -40,6 +40,7 @@ export type CacheWarningCode =
  * error/warn channel with a stack, but it is never thrown.
  */
 export class CacheWarning extends Error {
+  /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'CacheWarning';
 
   constructor(

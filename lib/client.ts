@@ -221,8 +221,11 @@ export class UnleashClient {
     let features: unknown;
     let etag: unknown;
     try {
+      // The ETag first: with a cache shared between instances, another one may write between
+      // the two reads, and old flags under a new ETag would be kept by a 304 indefinitely;
+      // this order costs at worst one extra 200.
+      etag = await this.cache.get(CacheKeys.ETAG);
       features = await this.cache.get(CacheKeys.FEATURES);
-      etag = features === undefined || features === null ? undefined : await this.cache.get(CacheKeys.ETAG);
     } catch (err) {
       this.events.error('cache', err);
       return;

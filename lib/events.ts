@@ -47,12 +47,15 @@ export type DataSource = 'cache' | 'bootstrap' | 'server' | 'source';
 
 /** The client has flags for the first time. Fires at most once per client. */
 export interface ReadyEvent {
+  /** Tells this event from the others in an `eventCallback`. */
   type: 'ready';
+  /** Where the first flags came from: until the server answers, they may be older than it. */
   source: DataSource;
 }
 
 /** A new payload from the server was applied (never on 304). */
 export interface FetchedEvent {
+  /** Tells this event from the others in an `eventCallback`. */
   type: 'fetched';
   /** Every flag the client now has (after a delta: the resulting state). */
   features: readonly FeatureDefinition[];
@@ -62,11 +65,13 @@ export interface FetchedEvent {
 
 /** A flag with `impressionData: true` was evaluated by `isEnabled` or `getVariant`. */
 export interface ImpressionEvent {
+  /** Tells this event from the others in an `eventCallback`. */
   type: 'impression';
   /** Which call evaluated the flag. */
   eventType: 'isEnabled' | 'getVariant';
   /** A UUID, unique per event, for de-duplication downstream. */
   eventId: string;
+  /** The flag evaluated. */
   featureName: string;
   /** The context as evaluated, client defaults (appName, environment) filled in. */
   context: Context;
@@ -78,7 +83,9 @@ export interface ImpressionEvent {
 
 /** Something failed. The client keeps serving the last good flags. */
 export interface ClientErrorEvent {
+  /** Tells this event from the others in an `eventCallback`. */
   type: 'error';
+  /** The part of the client that failed: decides whether a human must act (`config`, a 401 in `fetch`) or it will pass. */
   origin: EventOrigin;
   /** Its message never holds a token or a payload. Often an `HttpError` (with `code`, `status`). */
   error: Error;
@@ -86,8 +93,11 @@ export interface ClientErrorEvent {
 
 /** Something odd that the client worked around. */
 export interface ClientWarningEvent {
+  /** Tells this event from the others in an `eventCallback`. */
   type: 'warning';
+  /** The part of the client that worked around something. */
   origin: EventOrigin;
+  /** What was odd and what the client did instead; never holds a token or a payload. */
   message: string;
 }
 
@@ -98,7 +108,13 @@ export type UnleashEvent = ReadyEvent | FetchedEvent | ImpressionEvent | ClientE
 export type UnleashEventType = UnleashEvent['type'];
 
 /** The event of one type. */
-export type UnleashEventOf<T extends UnleashEventType> = Extract<UnleashEvent, { type: T }>;
+export type UnleashEventOf<T extends UnleashEventType> = Extract<
+  UnleashEvent,
+  {
+    /** The event type picked. */
+    type: T;
+  }
+>;
 
 /** Receives every event (the `eventCallback` option). */
 export type EventCallback = (event: UnleashEvent) => void;

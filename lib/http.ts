@@ -30,6 +30,7 @@ export type HttpErrorCode =
  * query (tokens hide there), never a header or the body.
  */
 export class HttpError extends Error {
+  /** Always `HttpError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'HttpError';
 
   constructor(

@@ -15,6 +15,7 @@ import type { Context } from './types';
 export interface TagFilter {
   /** The tag type, e.g. `simple`. */
   name: string;
+  /** The tag value, e.g. `mobile`. */
   value: string;
 }
 
@@ -80,6 +81,7 @@ export interface UnleashConfig {
 
 /** Thrown at construction when a required option is missing or unusable. */
 export class ConfigError extends Error {
+  /** Always `ConfigError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'ConfigError';
 
   constructor(
