@@ -19,8 +19,14 @@ export const CacheKeys = {
   ETAG: 'etag',
 } as const;
 
+/** A value, or a promise of it: cache methods may be synchronous or asynchronous. */
 export type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * The base class of every cache. Implement `get`, `set`, `exists` and `destroy` (sync or
+ * async); `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
+ * last good full body under `CacheKeys.FEATURES` and its ETag under `CacheKeys.ETAG`.
+ */
 export abstract class BaseCache {
   /** True once flags were put into this cache by one of the `bootstrapFrom*` methods. */
   bootstrapped = false;

@@ -12,11 +12,17 @@ import type { RolloutDetail } from '../strategies/strategy';
 
 /** A constraint as the explanation reports it, with the context value it saw. */
 export interface ConstraintReport {
+  /** The context field the constraint reads. */
   contextName: string;
+  /** The operator as sent on the wire, unknown ones included. */
   operator: string;
+  /** The list operands; omitted when the constraint has none. */
   values?: string[];
+  /** The single operand (NUM_*, DATE_*, SEMVER_*, REGEX); omitted when absent. */
   value?: string;
+  /** Whether the operator's answer is negated (false when absent on the wire). */
   inverted: boolean;
+  /** Whether STR_* and REGEX compared case-insensitively (false when absent on the wire). */
   caseInsensitive: boolean;
   /** The segment the constraint belongs to, when it is a segment's. */
   segmentId?: number;
@@ -26,28 +32,116 @@ export interface ConstraintReport {
 
 /** Why one strategy did not turn the flag on. */
 export type StrategyMiss =
-  | { index: number; name: string; failure: 'UNKNOWN_STRATEGY' }
-  | { index: number; name: string; failure: 'SEGMENT_MISSING'; segmentIds: number[] }
-  | { index: number; name: string; failure: 'CONSTRAINT_FAILED'; constraint: ConstraintReport }
-  | { index: number; name: string; failure: 'SEGMENT_FAILED'; segmentId: number; constraint: ConstraintReport }
-  | { index: number; name: string; failure: 'STRATEGY_DECLINED'; rollout?: RolloutDetail };
+  | {
+      /** The strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The strategy's name. */
+      name: string;
+      /** No built-in or registered strategy has this name, so it is always off. */
+      failure: 'UNKNOWN_STRATEGY'
+    }
+  | {
+      /** The strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The strategy's name. */
+      name: string;
+      /** The strategy refers to segments the payload does not define, so it is always off. */
+      failure: 'SEGMENT_MISSING';
+      /** The missing ids (`NaN` for a reference that could not be read). */
+      segmentIds: number[]
+    }
+  | {
+      /** The strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The strategy's name. */
+      name: string;
+      /** One of the strategy's own constraints did not hold. */
+      failure: 'CONSTRAINT_FAILED';
+      /** The first constraint that failed; later ones were not checked. */
+      constraint: ConstraintReport
+    }
+  | {
+      /** The strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The strategy's name. */
+      name: string;
+      /** A constraint of a referenced segment did not hold. */
+      failure: 'SEGMENT_FAILED';
+      /** The segment the failing constraint belongs to. */
+      segmentId: number;
+      /** The first constraint that failed; later ones were not checked. */
+      constraint: ConstraintReport
+    }
+  | {
+      /** The strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The strategy's name. */
+      name: string;
+      /** Every constraint held, but the strategy itself said no (rollout bucket, user list, ...). */
+      failure: 'STRATEGY_DECLINED';
+      /** For rollout strategies: the bucket the context landed in and the threshold it missed. */
+      rollout?: RolloutDetail
+    };
 
 /** The structured reason behind an answer. */
 export type Reason =
-  | { kind: 'FLAG_NOT_FOUND' }
-  | { kind: 'DISABLED' }
-  | { kind: 'DEPENDENCY_FAILED'; parent: string; why: string }
-  /** A flag with no strategies is on for everyone. */
-  | { kind: 'NO_STRATEGIES' }
-  | { kind: 'STRATEGY_MATCH'; index: number; name: string; rollout?: RolloutDetail; variantSource: 'strategy' | 'feature' | 'none' }
-  | { kind: 'NO_STRATEGY_MATCHED'; strategies: StrategyMiss[] }
-  | { kind: 'ERROR'; message: string };
+  | {
+      /** The flag is not in the current flags (the client answers with its fallback). */
+      kind: 'FLAG_NOT_FOUND'
+    }
+  | {
+      /** The flag is switched off in this environment; no strategy was consulted. */
+      kind: 'DISABLED'
+    }
+  | {
+      /** A dependency did not hold, so the flag is off whatever its strategies say. */
+      kind: 'DEPENDENCY_FAILED';
+      /** The name of the first parent whose condition failed. */
+      parent: string;
+      /** Why, in words (e.g. `parent is disabled`, `parent flag not found`). */
+      why: string
+    }
+  | {
+      /** The flag has no strategies, so it is on for everyone. */
+      kind: 'NO_STRATEGIES'
+    }
+  | {
+      /** A strategy turned the flag on; later strategies were not consulted. */
+      kind: 'STRATEGY_MATCH';
+      /** The matching strategy's 0-based position in the flag's `strategies`. */
+      index: number;
+      /** The matching strategy's name. */
+      name: string;
+      /** For rollout strategies: the bucket the context landed in and the threshold. */
+      rollout?: RolloutDetail;
+      /**
+       * Where the variant came from: the matching strategy's own variants, the flag's
+       * variants, or `none` (no variants; the variant is `disabled`).
+       */
+      variantSource: 'strategy' | 'feature' | 'none'
+    }
+  | {
+      /** The flag is enabled, but no strategy said yes. */
+      kind: 'NO_STRATEGY_MATCHED';
+      /** Why each strategy declined, in the flag's order. */
+      strategies: StrategyMiss[]
+    }
+  | {
+      /** Evaluating threw (e.g. a hostile context); the answer is off. */
+      kind: 'ERROR';
+      /** The error's message. */
+      message: string
+    };
 
 /** The answer for one flag and context, with its reason. */
 export interface Explanation {
+  /** The flag name asked about. */
   flag: string;
+  /** The answer `isEnabled` gives (for a missing flag, before any fallback). */
   enabled: boolean;
+  /** The answer `getVariant` gives; `disabled` when the flag is off or has no variants. */
   variant: Variant;
+  /** Why the answer is what it is. */
   reason: Reason;
 }
 

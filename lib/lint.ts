@@ -10,18 +10,25 @@ import { builtinStrategies } from '../strategies/registry';
 
 /** One finding, located by a path into the file. */
 export interface LintFinding {
+  /** Where in the file, e.g. `features[3] "beta".strategies[0].constraints[1]`; `$` is the whole body. */
   path: string;
+  /** What is wrong and what the engine does about it (usually: that part is always off). */
   message: string;
 }
 
+/** The result of `lintPayload`. The file is clean when both lists are empty. */
 export interface LintReport {
+  /** Problems that make a flag, strategy or constraint always off, or the file unusable. */
   errors: LintFinding[];
+  /** Suspicious but legal data (duplicate names, all-zero variant weights, nested dependencies, ignored entries). */
   warnings: LintFinding[];
-  /** How many flags and segments were checked. */
+  /** How many flags were checked (0 when the body could not be read or is a delta). */
   flags: number;
+  /** How many segments were checked (0 when the body could not be read). */
   segments: number;
 }
 
+/** Options of `lintPayload`. */
 export interface LintOptions {
   /** Names of custom strategies the application registers (not errors). */
   strategies?: readonly string[];

@@ -114,12 +114,17 @@ type Decode<T> = (variant: Variant) => { value: T } | { error: ErrorCode; messag
 
 /** The OpenFeature provider. Pass it a client; it starts the client and destroys it on close. */
 export class SwitchyardProvider implements Provider {
-  readonly metadata = { name: 'switchyard' } as const;
+  /** Identifies the provider to OpenFeature. */
+  readonly metadata = {
+    /** Always 'switchyard'. */
+    name: 'switchyard'
+  } as const;
   readonly runsOn = 'server' as const;
   /** Provider events: configuration changes on every new payload, errors as they happen. */
   readonly events = new OpenFeatureEventEmitter();
   private readonly unsubscribe: (() => void)[] = [];
 
+  /** @param client the client answers come from; the provider owns it (`initialize` starts it, `onClose` destroys it). */
   constructor(readonly client: ProviderClient) {}
 
   /** Starts the client; fails (so the provider reports an error) when it got no flags. */

@@ -23,6 +23,7 @@ import type {
 
 /** Thrown when a payload cannot be used at all. The message never embeds the payload. */
 export class PayloadError extends Error {
+  /** Always 'PayloadError'. */
   override readonly name = 'PayloadError';
 }
 
@@ -255,7 +256,9 @@ function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent
 
 /** What `parseClientPayload` returns: the payload and the parts it had to ignore. */
 export interface ParseResult {
+  /** The validated body, tagged `full` or `delta`. */
   payload: ClientPayload;
+  /** One message per part that was ignored (unusable flags, segments, unknown event types). Empty when all was used. */
   warnings: string[];
 }
 
@@ -270,7 +273,10 @@ export function parseClientPayload(input: unknown): ParseResult {
     try {
       body = JSON.parse(input.toString());
     } catch (err) {
-      throw new PayloadError(`payload is not valid JSON (${(err as Error).message.slice(0, 120)})`);
+      // V8's message quotes the start of the text, which may hold customer data or secrets:
+      // keep only the position.
+      const position = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new PayloadError(`payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
     }
   }
   if (!isObject(body)) {

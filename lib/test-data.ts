@@ -30,14 +30,22 @@ export interface FlagSource {
 
 /** Options of one constraint. */
 export interface ConstraintOptions {
+  /** Negates the operator's answer. Default false. */
   inverted?: boolean;
+  /** Compare case-insensitively (STR_* and REGEX only). Default false. */
   caseInsensitive?: boolean;
 }
 
 /** A variant to add with `variant()`. */
 export interface VariantOptions {
+  /** Share of traffic relative to the flag's other variants. Default 1; 0 is never picked. */
   weight?: number;
+  /** Data returned with the variant; `value` is always text. */
   payload?: VariantPayload;
+  /**
+   * The context field the draw hashes (`default`, `random` or a field name). Only the
+   * first variant's stickiness counts, as in Unleash. Default `default`.
+   */
   stickiness?: string;
 }
 

@@ -15,13 +15,17 @@ describe('parseClientPayload', () => {
     expect(() => parseClientPayload(body)).toThrow(message);
   });
 
-  test('error messages never embed the payload', () => {
-    const secret = 'SECRET-TOKEN-abc123';
+  test.each([
+    ['an unterminated string', (secret: string) => `{"features": "${secret}`],
+    ['a bare word', (secret: string) => `{"secret": ${secret}}`],
+    ['a bad start', (secret: string) => `${secret} {}`],
+  ])('error messages never embed the payload: %s', (_name, make) => {
+    const secret = 'SECRETTOKENabc123';
     try {
-      parseClientPayload(`{"features": "${secret}`);
+      parseClientPayload(make(secret));
       throw new Error('expected a PayloadError');
     } catch (err) {
-      expect((err as Error).message).not.toContain(secret);
+      expect((err as Error).message).not.toContain('SECRET');
     }
   });
 
