@@ -1,7 +1,12 @@
 /**
- * Constraint compilation. Every constraint is turned, once per payload, into a closure
- * over pre-parsed values (sets, numbers, epoch milliseconds, semver objects, RE2 programs,
- * CIDR ranges), so evaluation never parses the flag data again.
+ * Constraint compilation. Every constraint is turned, once per payload, into a `Cond`: an
+ * operator code and its pre-parsed operand (a list or set, a number, epoch milliseconds,
+ * a semver object, an RE2 program, CIDR ranges), so evaluation never parses flag data.
+ *
+ * A `Cond` is plain data read by one function, `condHolds`, rather than a closure per
+ * constraint: a flag set holds thousands of constraints, and a closure with its context
+ * costs several times the memory of a small object, while the single `switch` is
+ * monomorphic and inlinable where it is called.
  *
  * Semantics follow the Unleash client specification: an unknown operator or an unusable
  * constraint value makes the constraint false whatever `inverted` says; `inverted`
@@ -10,8 +15,8 @@
 import { parseISO } from 'date-fns';
 import { RE2JS } from 're2js';
 import semver, { type SemVer } from 'semver';
-import { fieldGetter } from './context';
-import { inCidr, parseAddress, parseCidr, type Cidr } from './ip';
+import { addressOf, parseNumber, readField, readNumber } from './context';
+import { inCidr, parseCidr, type Cidr } from './ip';
 import type { ConstraintDefinition, Context } from './types';
 
 /** What the engine injects into compiled code. */
@@ -36,116 +41,119 @@ export interface CompiledConstraint {
   readonly test: Predicate;
 }
 
-const FALSE: Predicate = () => false;
+// Operator codes. FALSE: unknown operator or unusable value (false even when inverted).
+const FALSE = 0;
+const IN_LIST = 1;
+const IN_SORTED = 2;
+const NOT_IN_LIST = 3;
+const NOT_IN_SORTED = 4;
+const STR_CONTAINS = 5;
+const STR_STARTS_WITH = 6;
+const STR_ENDS_WITH = 7;
+const NUM_EQ = 8;
+const NUM_GT = 9;
+const NUM_GTE = 10;
+const NUM_LT = 11;
+const NUM_LTE = 12;
+const DATE_AFTER = 13;
+const DATE_BEFORE = 14;
+const SEMVER_EQ = 15;
+const SEMVER_GT = 16;
+const SEMVER_GTE = 17;
+const SEMVER_LT = 18;
+const SEMVER_LTE = 19;
+const REGEX = 20;
+const IN_CIDR = 21;
+// STR_* on the lower-cased context value (caseInsensitive; the list is lower-cased already).
+const STR_CONTAINS_FOLD = 22;
+const STR_STARTS_WITH_FOLD = 23;
+const STR_ENDS_WITH_FOLD = 24;
 
-function values(def: ConstraintDefinition): string[] {
-  const out: string[] = [];
-  for (const v of def.values ?? []) out.push(v);
-  return out;
+/**
+ * Lists up to this long are scanned in place; longer ones get a sorted copy searched by
+ * bisection. (A Set would be faster still, but costs four times the memory per entry.)
+ */
+const SCAN_LIMIT = 12;
+
+/** A compiled constraint: an operator code, the field it reads and its operand. */
+export class Cond {
+  constructor(
+    readonly op: number,
+    readonly field: string,
+    /** The operand: a list (sorted, for IN_SORTED), a number, epoch ms, SemVer, RE2 program or CIDR ranges. */
+    readonly operand: unknown,
+    readonly inverted: boolean,
+  ) {}
 }
+
+/** A constraint that never holds (unknown operator, unusable value). */
+export const NEVER_COND = new Cond(FALSE, '', undefined, false);
 
 /** Single-value operators read `value`, falling back to the first of `values`. */
 function singleValue(def: ConstraintDefinition): string | undefined {
   if (def.value !== undefined) return def.value;
-  const first = def.values?.[0];
-  return first;
+  return def.values?.[0];
+}
+
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$/;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * `YYYY-MM-DDTHH:mm:ss(.sss)Z`, what `toISOString()` writes, read directly: date-fns
+ * costs tens of microseconds per new context time. Anything else (or out of range)
+ * returns NaN and goes to date-fns, so results are the same.
+ */
+function parseUtcIso(text: string): number {
+  const m = ISO_UTC.exec(text);
+  if (m === null) return NaN;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
+  const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
+  if (month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]! + leap || hour > 23 || minute > 59 || second > 59) return NaN;
+  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0'));
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
 function parseDate(text: string | undefined): number {
   if (text === undefined) return NaN;
+  const fast = parseUtcIso(text);
+  if (!Number.isNaN(fast)) return fast;
   const ms = parseISO(text).getTime();
   return Number.isNaN(ms) ? Date.parse(text) : ms;
 }
 
-function contextTime(context: Context, env: EvalEnv): number {
+// One-entry memo of the last `currentTime` text: a request evaluates many flags with the
+// same context, and date-fns parsing costs more than the rest of an evaluation.
+let lastTimeText = '';
+let lastTimeMs = NaN;
+
+/**
+ * Compares the context's time (its `currentTime`, else now) with `target`: `after` asks
+ * whether it is later, else earlier. Each branch compares on its own and returns a
+ * boolean: a time (a double) returned from a call, or merged from several branches,
+ * would be boxed into a new heap number per evaluation.
+ */
+function timeCompare(context: Context, env: EvalEnv, target: number, after: boolean): boolean {
   const t = context.currentTime;
-  if (t === undefined || t === null || t === '') return env.now();
-  if (t instanceof Date) return t.getTime();
-  if (typeof t === 'string') return parseDate(t);
-  if (typeof t === 'number') return t;
-  return NaN;
-}
-
-function parseNumber(text: string | undefined): number {
-  if (text === undefined) return NaN;
-  const trimmed = text.trim();
-  return trimmed === '' ? NaN : Number(trimmed);
-}
-
-function stringOperator(def: ConstraintDefinition): Predicate | undefined {
-  const get = fieldGetter(def.contextName);
-  const fold = def.caseInsensitive === true;
-  const list = values(def).map((v) => (fold ? v.toLowerCase() : v));
-  const read = fold
-    ? (context: Context) => get(context)?.toLowerCase()
-    : get;
-  switch (def.operator) {
-    case 'STR_CONTAINS':
-      return (context) => {
-        const v = read(context);
-        if (v === undefined) return false;
-        for (let i = 0; i < list.length; i++) if (v.includes(list[i]!)) return true;
-        return false;
-      };
-    case 'STR_STARTS_WITH':
-      return (context) => {
-        const v = read(context);
-        if (v === undefined) return false;
-        for (let i = 0; i < list.length; i++) if (v.startsWith(list[i]!)) return true;
-        return false;
-      };
-    case 'STR_ENDS_WITH':
-      return (context) => {
-        const v = read(context);
-        if (v === undefined) return false;
-        for (let i = 0; i < list.length; i++) if (v.endsWith(list[i]!)) return true;
-        return false;
-      };
-    default:
-      return undefined;
+  if (t === undefined || t === null || t === '') {
+    // Date.now called directly (not through env.now) stays an unboxed double.
+    if (env.now === Date.now) return after ? Date.now() > target : Date.now() < target;
+    return after ? env.now() > target : env.now() < target;
   }
-}
-
-function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): Predicate {
-  env.warn(`${def.operator} constraint on "${def.contextName}" has no usable ${what}; it is false`);
-  return FALSE;
-}
-
-function numberOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
-  const target = parseNumber(singleValue(def));
-  if (Number.isNaN(target)) return unusable(def, env, 'number');
-  const get = fieldGetter(def.contextName);
-  const compare = (context: Context, op: (a: number) => boolean) => {
-    const n = parseNumber(get(context));
-    return !Number.isNaN(n) && op(n);
-  };
-  switch (def.operator) {
-    case 'NUM_EQ':
-      return (c) => compare(c, (n) => n === target);
-    case 'NUM_GT':
-      return (c) => compare(c, (n) => n > target);
-    case 'NUM_GTE':
-      return (c) => compare(c, (n) => n >= target);
-    case 'NUM_LT':
-      return (c) => compare(c, (n) => n < target);
-    case 'NUM_LTE':
-      return (c) => compare(c, (n) => n <= target);
-    default:
-      return undefined;
+  if (typeof t === 'string') {
+    if (t !== lastTimeText) {
+      lastTimeMs = parseDate(t);
+      lastTimeText = t;
+    }
+    return after ? lastTimeMs > target : lastTimeMs < target;
   }
-}
-
-function dateOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
-  const target = parseDate(singleValue(def));
-  if (Number.isNaN(target)) return unusable(def, env, 'date');
-  switch (def.operator) {
-    case 'DATE_AFTER':
-      return (c) => contextTime(c, env) > target;
-    case 'DATE_BEFORE':
-      return (c) => contextTime(c, env) < target;
-    default:
-      return undefined;
-  }
+  if (t instanceof Date) return after ? t.getTime() > target : t.getTime() < target;
+  if (typeof t === 'number') return after ? t > target : t < target;
+  return false;
 }
 
 /** Strict SemVer 2.0.0: node-semver would accept `v1.2.3` and `=1.2.3`; the spec does not. */
@@ -154,168 +162,270 @@ function parseSemver(text: string | undefined): SemVer | null {
   return semver.parse(text);
 }
 
-function semverOperator(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
-  const target = parseSemver(singleValue(def));
-  if (!target) return unusable(def, env, 'version');
-  const get = fieldGetter(def.contextName);
-  // Contexts usually repeat a handful of app versions: remember recent parses.
-  const parsed = new Map<string, SemVer | null>();
-  const read = (context: Context): SemVer | null => {
-    const text = get(context);
-    if (text === undefined) return null;
-    let v = parsed.get(text);
-    if (v === undefined) {
-      v = parseSemver(text);
-      if (parsed.size >= 256) parsed.clear();
-      parsed.set(text, v);
+// Context versions repeat (a handful of app versions): one bounded cache for all SEMVER
+// constraints, rather than one per constraint.
+const versions = new Map<string, SemVer | null>();
+
+function contextVersion(text: string): SemVer | null {
+  let v = versions.get(text);
+  if (v === undefined) {
+    v = parseSemver(text);
+    if (versions.size >= 1000) versions.clear();
+    versions.set(text, v);
+  }
+  return v;
+}
+
+function listHas(list: readonly string[], v: string): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === v) return true;
+  return false;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** Whether `text[at..]` starts with `lower` once `text` (ASCII) is lower-cased. */
+function foldedAt(text: string, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = text.charCodeAt(at + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** STR_* on `text.toLowerCase()` for ASCII `text`, without building the lower-cased copy. */
+function foldedMatch(op: number, text: string, lower: string): boolean {
+  const room = text.length - lower.length;
+  if (room < 0) return false;
+  if (op === STR_STARTS_WITH) return foldedAt(text, 0, lower);
+  if (op === STR_ENDS_WITH) return foldedAt(text, room, lower);
+  for (let at = 0; at <= room; at++) if (foldedAt(text, at, lower)) return true;
+  return false;
+}
+
+/** Bisection in a list sorted by `<` (UTF-16 code units, as `Array.prototype.sort`). */
+function sortedHas(list: readonly string[], v: string): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = list[mid]!;
+    if (x === v) return true;
+    if (x < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+function numberCompare(op: number, n: number, target: number): boolean {
+  return op === NUM_EQ ? n === target : op === NUM_GT ? n > target : op === NUM_GTE ? n >= target : op === NUM_LT ? n < target : n <= target;
+}
+
+/** The operator's answer before `inverted`. */
+function opHolds(c: Cond, context: Context, env: EvalEnv): boolean {
+  switch (c.op) {
+    case IN_LIST: {
+      const v = readField(context, c.field);
+      return v !== undefined && listHas(c.operand as string[], v);
     }
-    return v;
-  };
-  const compare = (context: Context, op: (order: number) => boolean) => {
-    const v = read(context);
-    return v !== null && op(v.compare(target));
-  };
-  switch (def.operator) {
-    case 'SEMVER_EQ':
-      return (c) => compare(c, (o) => o === 0);
-    case 'SEMVER_GT':
-      return (c) => compare(c, (o) => o > 0);
-    case 'SEMVER_GTE':
-      return (c) => compare(c, (o) => o >= 0);
-    case 'SEMVER_LT':
-      return (c) => compare(c, (o) => o < 0);
-    case 'SEMVER_LTE':
-      return (c) => compare(c, (o) => o <= 0);
+    case IN_SORTED: {
+      const v = readField(context, c.field);
+      return v !== undefined && sortedHas(c.operand as string[], v);
+    }
+    case NOT_IN_LIST: {
+      const v = readField(context, c.field);
+      return v === undefined || !listHas(c.operand as string[], v);
+    }
+    case NOT_IN_SORTED: {
+      const v = readField(context, c.field);
+      return v === undefined || !sortedHas(c.operand as string[], v);
+    }
+    case STR_CONTAINS:
+    case STR_STARTS_WITH:
+    case STR_ENDS_WITH:
+    case STR_CONTAINS_FOLD:
+    case STR_STARTS_WITH_FOLD:
+    case STR_ENDS_WITH_FOLD: {
+      let v = readField(context, c.field);
+      if (v === undefined) return false;
+      let op = c.op;
+      const list = c.operand as string[];
+      if (op >= STR_CONTAINS_FOLD) {
+        op -= STR_CONTAINS_FOLD - STR_CONTAINS;
+        // ASCII values are compared folding case on the fly: toLowerCase() would allocate
+        // a copy per call, even of a string that is lower case already.
+        if (isAscii(v)) {
+          for (let i = 0; i < list.length; i++) if (foldedMatch(op, v, list[i]!)) return true;
+          return false;
+        }
+        v = v.toLowerCase();
+      }
+      for (let i = 0; i < list.length; i++) {
+        const x = list[i]!;
+        if (op === STR_CONTAINS ? v.includes(x) : op === STR_STARTS_WITH ? v.startsWith(x) : v.endsWith(x)) return true;
+      }
+      return false;
+    }
+    case NUM_EQ:
+    case NUM_GT:
+    case NUM_GTE:
+    case NUM_LT:
+    case NUM_LTE:
+      return numberCompare(c.op, readNumber(context, c.field), c.operand as number);
+    case DATE_AFTER:
+      return timeCompare(context, env, c.operand as number, true);
+    case DATE_BEFORE:
+      return timeCompare(context, env, c.operand as number, false);
+    case SEMVER_EQ:
+    case SEMVER_GT:
+    case SEMVER_GTE:
+    case SEMVER_LT:
+    case SEMVER_LTE: {
+      const text = readField(context, c.field);
+      if (text === undefined) return false;
+      const v = contextVersion(text);
+      if (v === null) return false;
+      const order = v.compare(c.operand as SemVer);
+      return c.op === SEMVER_EQ ? order === 0 : c.op === SEMVER_GT ? order > 0 : c.op === SEMVER_GTE ? order >= 0 : c.op === SEMVER_LT ? order < 0 : order <= 0;
+    }
+    case REGEX: {
+      const v = readField(context, c.field);
+      return v !== undefined && (c.operand as RE2JS).test(v);
+    }
+    case IN_CIDR: {
+      const v = readField(context, c.field);
+      if (v === undefined) return false;
+      const address = addressOf(v);
+      if (address === undefined) return false;
+      const ranges = c.operand as Cidr[];
+      for (let i = 0; i < ranges.length; i++) if (inCidr(address, ranges[i]!)) return true;
+      return false;
+    }
     default:
-      return undefined;
+      return false;
   }
 }
 
-function regexOperator(def: ConstraintDefinition, env: EvalEnv): Predicate {
-  const pattern = singleValue(def);
-  if (pattern === undefined) return unusable(def, env, 'pattern');
-  let program: RE2JS;
-  try {
-    // RE2 runs in linear time: a pattern from flag data cannot stall the process, and
-    // lookarounds and backreferences (which need backtracking) are refused at compile.
-    program = RE2JS.compile(pattern, def.caseInsensitive === true ? RE2JS.CASE_INSENSITIVE : 0);
-  } catch (err) {
-    env.warn(`REGEX constraint on "${def.contextName}" has an invalid pattern (${(err as Error).message.slice(0, 80)}); it is false`);
-    return FALSE;
-  }
-  const get = fieldGetter(def.contextName);
-  return (context) => {
-    const v = get(context);
-    return v !== undefined && program.test(v);
-  };
+/** Whether one compiled constraint holds. May throw on a hostile context (callers guard). */
+export function condHolds(c: Cond, context: Context, env: EvalEnv): boolean {
+  if (c.op === FALSE) return false;
+  return opHolds(c, context, env) !== c.inverted;
 }
 
-function cidrOperator(def: ConstraintDefinition, env: EvalEnv): Predicate {
-  const ranges: Cidr[] = [];
-  for (const v of values(def)) {
-    const range = parseCidr(v);
-    if (range) ranges.push(range);
-    else env.warn(`IN_CIDR constraint on "${def.contextName}" ignores "${v.slice(0, 60)}": not an address or CIDR range`);
-  }
-  if (ranges.length === 0) return unusable(def, env, 'range');
-  const get = fieldGetter(def.contextName);
-  return (context) => {
-    const v = get(context);
-    if (v === undefined) return false;
-    const address = parseAddress(v);
-    if (!address) return false;
-    for (let i = 0; i < ranges.length; i++) if (inCidr(address, ranges[i]!)) return true;
-    return false;
-  };
+/** Whether every constraint holds (constraints are ANDed). */
+export function allHold(conds: readonly Cond[], context: Context, env: EvalEnv): boolean {
+  for (let i = 0; i < conds.length; i++) if (!condHolds(conds[i]!, context, env)) return false;
+  return true;
 }
 
-function inOperator(def: ConstraintDefinition): Predicate {
-  const set = new Set(values(def));
-  const get = fieldGetter(def.contextName);
-  if (def.operator === 'IN') {
-    return (context) => {
-      const v = get(context);
-      return v !== undefined && set.has(v);
-    };
-  }
-  return (context) => {
-    const v = get(context);
-    return v === undefined || !set.has(v);
-  };
+function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): Cond {
+  env.warn(`${def.operator} constraint on "${def.contextName}" has no usable ${what}; it is false`);
+  return NEVER_COND;
 }
 
-/** The operator's answer before `inverted`; `undefined` for an unknown operator. */
-function operatorPredicate(def: ConstraintDefinition, env: EvalEnv): Predicate | undefined {
-  switch (def.operator) {
+const NUMBER_OPS: Record<string, number> = { NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE };
+const SEMVER_OPS: Record<string, number> = { SEMVER_EQ, SEMVER_GT, SEMVER_GTE, SEMVER_LT, SEMVER_LTE };
+const STRING_OPS: Record<string, number> = { STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH };
+
+/** The Cond for a definition; `undefined` for an unknown operator. */
+function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
+  const field = def.contextName;
+  const inverted = def.inverted === true;
+  const op = def.operator;
+  switch (op) {
     case 'IN':
-    case 'NOT_IN':
-      return inOperator(def);
+    case 'NOT_IN': {
+      const list = def.values ?? [];
+      const big = list.length > SCAN_LIMIT;
+      const code = op === 'IN' ? (big ? IN_SORTED : IN_LIST) : big ? NOT_IN_SORTED : NOT_IN_LIST;
+      // Small lists are scanned in place: the definition's own array, no copy.
+      return new Cond(code, field, big ? [...new Set(list)].sort() : list, inverted);
+    }
     case 'STR_CONTAINS':
     case 'STR_STARTS_WITH':
-    case 'STR_ENDS_WITH':
-      return stringOperator(def);
+    case 'STR_ENDS_WITH': {
+      const list = def.values ?? [];
+      if (def.caseInsensitive !== true) return new Cond(STRING_OPS[op]!, field, list, inverted);
+      return new Cond(STRING_OPS[op]! + (STR_CONTAINS_FOLD - STR_CONTAINS), field, list.map((v) => v.toLowerCase()), inverted);
+    }
     case 'NUM_EQ':
     case 'NUM_GT':
     case 'NUM_GTE':
     case 'NUM_LT':
-    case 'NUM_LTE':
-      return numberOperator(def, env);
+    case 'NUM_LTE': {
+      const target = parseNumber(singleValue(def));
+      if (Number.isNaN(target)) return unusable(def, env, 'number');
+      return new Cond(NUMBER_OPS[op]!, field, target, inverted);
+    }
     case 'DATE_AFTER':
-    case 'DATE_BEFORE':
-      return dateOperator(def, env);
+    case 'DATE_BEFORE': {
+      const target = parseDate(singleValue(def));
+      if (Number.isNaN(target)) return unusable(def, env, 'date');
+      return new Cond(op === 'DATE_AFTER' ? DATE_AFTER : DATE_BEFORE, field, target, inverted);
+    }
     case 'SEMVER_EQ':
     case 'SEMVER_GT':
     case 'SEMVER_GTE':
     case 'SEMVER_LT':
-    case 'SEMVER_LTE':
-      return semverOperator(def, env);
-    case 'REGEX':
-      return regexOperator(def, env);
-    case 'IN_CIDR':
-      return cidrOperator(def, env);
+    case 'SEMVER_LTE': {
+      const target = parseSemver(singleValue(def));
+      if (!target) return unusable(def, env, 'version');
+      return new Cond(SEMVER_OPS[op]!, field, target, inverted);
+    }
+    case 'REGEX': {
+      const pattern = singleValue(def);
+      if (pattern === undefined) return unusable(def, env, 'pattern');
+      try {
+        // RE2 runs in linear time: a pattern from flag data cannot stall the process, and
+        // lookarounds and backreferences (which need backtracking) are refused here.
+        const program = RE2JS.compile(pattern, def.caseInsensitive === true ? RE2JS.CASE_INSENSITIVE : 0);
+        return new Cond(REGEX, field, program, inverted);
+      } catch (err) {
+        env.warn(`REGEX constraint on "${field}" has an invalid pattern (${(err as Error).message.slice(0, 80)}); it is false`);
+        return NEVER_COND;
+      }
+    }
+    case 'IN_CIDR': {
+      const ranges: Cidr[] = [];
+      for (const v of def.values ?? []) {
+        const range = parseCidr(v);
+        if (range) ranges.push(range);
+        else env.warn(`IN_CIDR constraint on "${field}" ignores "${v.slice(0, 60)}": not an address or CIDR range`);
+      }
+      if (ranges.length === 0) return unusable(def, env, 'range');
+      return new Cond(IN_CIDR, field, ranges, inverted);
+    }
     default:
       return undefined;
   }
 }
 
-/** Compiles one constraint. Never throws: anything unusable compiles to "false". */
-export function compileConstraint(def: ConstraintDefinition, env: EvalEnv, segmentId?: number): CompiledConstraint {
-  let test: Predicate;
-  let predicate: Predicate | undefined;
+/** Compiles one constraint for the fast path. Never throws: anything unusable is "false". */
+export function compileCond(def: ConstraintDefinition, env: EvalEnv): Cond {
+  let cond: Cond | undefined;
   try {
-    predicate = operatorPredicate(def, env);
+    cond = condOf(def, env);
   } catch (err) {
     env.warn(`constraint on "${def.contextName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is false`);
-    predicate = FALSE;
+    return NEVER_COND;
   }
-  if (predicate === undefined) {
+  if (cond === undefined) {
     env.warn(`unknown constraint operator "${def.operator.slice(0, 40)}"; constraints using it are false`);
-    test = FALSE;
-  } else if (predicate === FALSE || def.inverted !== true) {
-    test = predicate;
-  } else {
-    const inner = predicate;
-    test = (context) => !inner(context);
+    return NEVER_COND;
   }
+  return cond;
+}
+
+/** The explanation view of a compiled constraint: its definition and a predicate. */
+export function viewOf(def: ConstraintDefinition, cond: Cond, env: EvalEnv, segmentId?: number): CompiledConstraint {
+  const test: Predicate = (context) => condHolds(cond, context, env);
   return segmentId === undefined ? { definition: def, test } : { definition: def, segmentId, test };
 }
 
-/** ANDs compiled constraints into one predicate, specialised for the common small counts. */
-export function allOf(constraints: readonly CompiledConstraint[]): Predicate | undefined {
-  const tests = constraints.map((c) => c.test);
-  switch (tests.length) {
-    case 0:
-      return undefined;
-    case 1:
-      return tests[0];
-    case 2: {
-      const [a, b] = tests as [Predicate, Predicate];
-      return (c) => a(c) && b(c);
-    }
-    default:
-      return (c) => {
-        for (let i = 0; i < tests.length; i++) if (!tests[i]!(c)) return false;
-        return true;
-      };
-  }
+/** Compiles one constraint with its definition. Never throws: anything unusable is "false". */
+export function compileConstraint(def: ConstraintDefinition, env: EvalEnv, segmentId?: number): CompiledConstraint {
+  return viewOf(def, compileCond(def, env), env, segmentId);
 }

@@ -3,7 +3,12 @@
  * (userId, sessionId, remoteAddress, environment, appName, currentTime, or any other key)
  * and then in `properties`. Missing, null and empty values all count as absent, as in the
  * official SDKs.
+ *
+ * These are plain functions taking the field name, not per-field closures: the compiled
+ * flags call them from a single site, where V8 can inline them, and hold no closure per
+ * constraint. A string value (the common case) is returned as is, without allocating.
  */
+import { parseAddress, type Address } from './ip';
 import type { Context } from './types';
 
 /** Reads one field as a string, or `undefined` when the context lacks it. */
@@ -17,24 +22,92 @@ function asString(value: unknown): string | undefined {
   return undefined;
 }
 
-const getters = new Map<string, FieldGetter>();
-
-/** A getter for `name`, shared by every constraint and strategy that reads that field. */
-export function fieldGetter(name: string): FieldGetter {
-  let getter = getters.get(name);
-  if (!getter) {
-    getter = (context) => {
-      const top = asString(context[name]);
-      if (top !== undefined) return top;
-      const props = context.properties;
-      return props === undefined || props === null ? undefined : asString(props[name]);
-    };
-    if (getters.size < 10_000) getters.set(name, getter);
+/** Context lookups by name: the top level first, then `properties`. */
+export function readField(context: Context, name: string): string | undefined {
+  const top = context[name];
+  if (typeof top === 'string' && top !== '') return top;
+  if (top !== undefined && top !== null) {
+    const s = asString(top);
+    if (s !== undefined) return s;
   }
-  return getter;
+  const props = context.properties;
+  if (props === undefined || props === null) return undefined;
+  const value = props[name];
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  return value === undefined || value === null ? undefined : asString(value);
 }
 
-/** Context lookups by name, for code that reads a field only once (overrides, explain). */
-export function readField(context: Context, name: string): string | undefined {
-  return fieldGetter(name)(context);
+/**
+ * `Number(readField(context, name).trim())`, or NaN when absent or blank, without turning
+ * a number-typed value into a string and back.
+ */
+export function readNumber(context: Context, name: string): number {
+  const top = context[name];
+  if (typeof top === 'number' && Number.isFinite(top)) return top;
+  if (typeof top !== 'string' || top === '') {
+    const s = top === undefined || top === null ? undefined : asString(top);
+    if (s === undefined) {
+      const props = context.properties;
+      if (props === undefined || props === null) return NaN;
+      const value = props[name];
+      if (typeof value === 'number') return Number.isFinite(value) ? value : NaN;
+      return parseNumber(typeof value === 'string' ? value : value === undefined || value === null ? undefined : asString(value));
+    }
+    return parseNumber(s);
+  }
+  return parseNumber(top);
+}
+
+/** `Number` of trimmed text; NaN for absent or blank text (where `Number('')` would be 0). */
+export function parseNumber(text: string | undefined): number {
+  if (text === undefined) return NaN;
+  const trimmed = text.trim();
+  return trimmed === '' ? NaN : Number(trimmed);
+}
+
+/** A getter for `name`, for code that wants a function (custom tooling, explanations). */
+export function fieldGetter(name: string): FieldGetter {
+  return (context) => readField(context, name);
+}
+
+// One-entry memo of the last address parsed: a request checks the same remoteAddress
+// against every IN_CIDR constraint and remoteAddress strategy it meets.
+let lastAddressText = '';
+let lastAddress: Address | undefined;
+
+/**
+ * A plain dotted-quad IPv4 address as its 32-bit value, read without `split` or regular
+ * expressions; -1 for anything else (which `parseAddress` then handles).
+ */
+function dottedQuad(text: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++dots > 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0 || part > 255) return -1;
+  return value * 256 + part;
+}
+
+/** `parseAddress(text)`, remembered for the last text seen. Do not mutate the result. */
+export function addressOf(text: string): Address | undefined {
+  if (text !== lastAddressText) {
+    const v4 = dottedQuad(text);
+    lastAddress = v4 >= 0 ? [0, 0, 0xffff, v4] : parseAddress(text);
+    lastAddressText = text;
+  }
+  return lastAddress;
 }

@@ -3,16 +3,38 @@
  * evaluates flags against it. Pure: no HTTP, timers, file system or `node:os`; the clock,
  * randomness, host name and warning sink are injected.
  *
- * Each compiled flag keeps its strategies with their compiled constraints and rollout
- * details, so an explanation can walk the same structure the fast path uses without the
- * fast path paying for it.
+ * Compiling makes two things, both kept small because a service holds them for its
+ * lifetime:
+ * - a compact copy of the definitions: identical strings shared (a flag's name is also
+ *   its groupId, user ids recur across lists, …), empty lists shared, every object built
+ *   with its final shape. It is what `toPayload()` returns and explanations read; it
+ *   replaces the parser's output, which can then be collected.
+ * - for the fast path, one `Rule` per strategy (plain data, see strategies/strategy.ts)
+ *   with its constraints as `Cond`s (lib/constraints.ts), and a variant selector per
+ *   variant list. Evaluating walks these with a few monomorphic functions and allocates
+ *   nothing.
+ *
+ * The structures an explanation walks (`FlagImpl.strategies`, `.dependencies`) are built
+ * from the same rules and conds on first use, so they can never disagree with the fast
+ * path, which pays nothing for them.
  */
-import { allOf, compileConstraint, type CompiledConstraint, type EvalEnv, type Predicate } from './constraints';
-import type { ClientPayload, Context, FeatureDefinition, FeaturesPayload, SegmentDefinition, StrategyDefinition, Variant } from './types';
+import { allHold, compileCond, NEVER_COND, viewOf, type CompiledConstraint, type Cond, type EvalEnv, type Predicate } from './constraints';
+import type {
+  ClientPayload,
+  ConstraintDefinition,
+  Context,
+  Dependency,
+  FeatureDefinition,
+  FeaturesPayload,
+  SegmentDefinition,
+  StrategyDefinition,
+  Variant,
+  VariantDefinition,
+  VariantOverride,
+} from './types';
 import { compileVariants, DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON, type VariantSelector } from './variants';
-import type { CompiledLogic, Strategy } from '../strategies/strategy';
 import { StrategyRegistry } from '../strategies/registry';
-import { groupIdOf } from '../strategies/strategy';
+import { groupIdOf, logicOf, Rule, ruleHolds, RuleKind, type CompiledLogic, type Strategy } from '../strategies/strategy';
 
 /** Options the client (or a test) gives the engine. */
 export interface EngineOptions {
@@ -38,7 +60,7 @@ export interface CompiledFlag {
   getVariant(context: Context): Variant;
 }
 
-/** One strategy of a compiled flag. */
+/** One strategy of a compiled flag, as explanations see it. */
 export interface CompiledStrategy {
   readonly index: number;
   readonly name: string;
@@ -61,32 +83,118 @@ export interface CompiledDependency {
   readonly variants: ReadonlySet<string> | undefined;
 }
 
-const never: Predicate = () => false;
+/** What every flag of one snapshot shares: one reference per flag instead of several. */
+interface Shared {
+  readonly env: EvalEnv;
+  readonly registry: StrategyRegistry;
+  readonly segments: ReadonlyMap<number, SegmentDefinition>;
+  /** Compiled segment constraints, in definition order. */
+  readonly segmentConds: ReadonlyMap<number, readonly Cond[]>;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+/** The guard of a strategy that can never match (it references a missing segment). */
+const BLOCKED: readonly Cond[] = Object.freeze([NEVER_COND]);
+
+/** Whether a rule and its constraints say yes. May throw on a hostile context (callers guard). */
+function ruleMatches(rule: Rule, context: Context, env: EvalEnv): boolean {
+  const guard = rule.guard as readonly Cond[] | null;
+  return (guard === null || allHold(guard, context, env)) && ruleHolds(rule, context, env);
+}
+
+// Explanation views, built on first use. Kept outside the flags so a flag never explained
+// costs nothing for them.
+const strategyViews = new WeakMap<FlagImpl, readonly CompiledStrategy[]>();
+const dependencyViews = new WeakMap<FlagImpl, readonly CompiledDependency[]>();
 
 /** A compiled flag. Internal: the public view is `CompiledFlag`. */
 export class FlagImpl implements CompiledFlag {
-  readonly name: string;
-  readonly enabled: boolean;
-  readonly impressionData: boolean;
-  readonly strategies: readonly CompiledStrategy[];
-  readonly variants: VariantSelector | undefined;
-  readonly dependencies: readonly CompiledDependency[];
   /** Parents, linked once the whole snapshot is compiled (undefined: missing parent). */
-  parents: (FlagImpl | undefined)[] = [];
+  parents: readonly (FlagImpl | undefined)[] = EMPTY;
+  /** `enabled | impressionData << 1`: read on every call, so kept here, not behind `definition`. */
+  private readonly bits: number;
 
   constructor(
     readonly definition: FeatureDefinition,
-    strategies: CompiledStrategy[],
-    variants: VariantSelector | undefined,
-    dependencies: CompiledDependency[],
-    private readonly warn: (message: string) => void,
+    /** The first strategy's rule; the others follow through `next` (no array per flag). */
+    readonly first: Rule | null,
+    /** Feature variants. */
+    readonly variants: VariantSelector | undefined,
+    private readonly shared: Shared,
   ) {
-    this.name = definition.name;
-    this.enabled = definition.enabled;
-    this.impressionData = definition.impressionData;
-    this.strategies = strategies;
-    this.variants = variants;
-    this.dependencies = dependencies;
+    this.bits = (definition.enabled ? 1 : 0) | (definition.impressionData ? 2 : 0);
+  }
+
+  /** The rules, in strategy order. */
+  get rules(): Rule[] {
+    const out: Rule[] = [];
+    for (let r = this.first; r !== null; r = r.next) out.push(r);
+    return out;
+  }
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  get enabled(): boolean {
+    return (this.bits & 1) !== 0;
+  }
+
+  get impressionData(): boolean {
+    return (this.bits & 2) !== 0;
+  }
+
+  /** The strategies as explanations see them (built on first use). */
+  get strategies(): readonly CompiledStrategy[] {
+    let views = strategyViews.get(this);
+    if (views === undefined) {
+      views = this.rules.map((rule, index) => this.strategyView(rule, index));
+      strategyViews.set(this, views);
+    }
+    return views;
+  }
+
+  /** The dependencies as explanations see them (built on first use). */
+  get dependencies(): readonly CompiledDependency[] {
+    let views = dependencyViews.get(this);
+    if (views === undefined) {
+      views = this.definition.dependencies.map((d) => ({
+        feature: d.feature,
+        enabled: d.enabled !== false,
+        variants: d.variants !== undefined && d.variants.length > 0 ? new Set(d.variants) : undefined,
+      }));
+      dependencyViews.set(this, views);
+    }
+    return views;
+  }
+
+  private strategyView(rule: Rule, index: number): CompiledStrategy {
+    const { env, registry, segments, segmentConds } = this.shared;
+    const definition = this.definition.strategies[index]!;
+    const guard = rule.guard as readonly Cond[] | null;
+    const constraints: CompiledConstraint[] = [];
+    const missingSegments: number[] = [];
+    if (guard !== BLOCKED) {
+      let k = 0;
+      for (const c of definition.constraints) constraints.push(viewOf(c, guard![k++]!, env));
+      for (const id of definition.segments) {
+        const conds = segmentConds.get(id)!;
+        segments.get(id)!.constraints.forEach((c, i) => constraints.push(viewOf(c, conds[i]!, env, id)));
+      }
+    } else {
+      for (const id of definition.segments) if (!segments.has(id)) missingSegments.push(id);
+    }
+    return {
+      index,
+      name: definition.name,
+      definition,
+      constraints,
+      missingSegments,
+      known: registry.get(definition.name) !== undefined,
+      logic: logicOf(rule, env),
+      variants: rule.variants as VariantSelector | undefined,
+      matches: (context) => ruleMatches(rule, context, env),
+    };
   }
 
   /**
@@ -94,18 +202,18 @@ export class FlagImpl implements CompiledFlag {
    * (a flag without strategies is on), or -1 when it is off.
    */
   matchIndex(context: Context): number {
-    if (!this.enabled) return -1;
-    if (this.dependencies.length > 0 && !this.dependenciesHold(context)) return -1;
-    const s = this.strategies;
-    const n = s.length;
-    if (n === 0) return 0;
-    for (let i = 0; i < n; i++) if (s[i]!.matches(context)) return i;
+    if ((this.bits & 1) === 0) return -1;
+    if (this.parents.length > 0 && !this.dependenciesHold(context)) return -1;
+    let rule = this.first;
+    if (rule === null) return 0;
+    const env = this.shared.env;
+    for (let i = 0; rule !== null; i++, rule = rule.next) if (ruleMatches(rule, context, env)) return i;
     return -1;
   }
 
   /** Whether every dependency holds. Parents are evaluated silently (no metrics, no impressions). */
   dependenciesHold(context: Context): boolean {
-    for (let i = 0; i < this.dependencies.length; i++) {
+    for (let i = 0; i < this.parents.length; i++) {
       if (this.dependencyFailure(i, context) !== undefined) return false;
     }
     return true;
@@ -113,16 +221,16 @@ export class FlagImpl implements CompiledFlag {
 
   /** Why dependency `i` fails, or `undefined` when it holds. */
   dependencyFailure(i: number, context: Context): string | undefined {
-    const dep = this.dependencies[i]!;
+    const dep = this.definition.dependencies[i]!;
     const parent = this.parents[i];
     if (parent === undefined) return 'parent flag not found';
     // Dependencies are one level deep: a parent that itself depends on a flag is not allowed.
-    if (parent.dependencies.length > 0) return 'parent has dependencies of its own';
-    if (!dep.enabled) return parent.matchIndex(context) >= 0 ? 'parent is enabled' : undefined;
-    if (dep.variants !== undefined) {
+    if (parent.parents.length > 0) return 'parent has dependencies of its own';
+    if (dep.enabled === false) return parent.matchIndex(context) >= 0 ? 'parent is enabled' : undefined;
+    if (dep.variants !== undefined && dep.variants.length > 0) {
       const variant = parent.selectVariant(context);
       if (!variant.feature_enabled) return 'parent is disabled';
-      return dep.variants.has(variant.name) ? undefined : `parent variant "${variant.name}" is not one of the required variants`;
+      return dep.variants.includes(variant.name) ? undefined : `parent variant "${variant.name}" is not one of the required variants`;
     }
     return parent.matchIndex(context) >= 0 ? undefined : 'parent is disabled';
   }
@@ -146,15 +254,19 @@ export class FlagImpl implements CompiledFlag {
   }
 
   private failed(err: unknown): void {
-    this.warn(`evaluating flag "${this.name}" failed (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'}); answering off`);
+    this.shared.env.warn(`evaluating flag "${this.name}" failed (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'}); answering off`);
   }
 
   /** The variant for `context`; may throw on a hostile context (callers guard). */
   selectVariant(context: Context): Variant {
-    const i = this.matchIndex(context);
+    let i = this.matchIndex(context);
     if (i < 0) return DISABLED_VARIANT;
-    const strategy = this.strategies[i];
-    if (strategy !== undefined && strategy.variants !== undefined) return strategy.variants.select(context);
+    let rule = this.first;
+    while (i > 0 && rule !== null) {
+      rule = rule.next;
+      i--;
+    }
+    if (rule !== null && rule.variants !== undefined) return (rule.variants as VariantSelector).select(context);
     return this.variants === undefined ? DISABLED_VARIANT_FEATURE_ON : this.variants.select(context);
   }
 }
@@ -189,7 +301,10 @@ export class Snapshot {
     return [...this.flags.keys()];
   }
 
-  /** The whole state as a full client-API body, e.g. to write to a cache. */
+  /**
+   * The whole state as a full client-API body, e.g. to write to a cache. Shares the
+   * snapshot's compact definitions rather than copying them: treat them as read-only.
+   */
   toPayload(): FeaturesPayload {
     return {
       version: this.version,
@@ -225,6 +340,100 @@ function warnOnce(sink: ((message: string) => void) | undefined): (message: stri
       // A broken warning sink must not break compilation or evaluation.
     }
   };
+}
+
+/** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */
+const INTERN_LIMIT = 64;
+
+/**
+ * Builds the compact copy of one payload's definitions. Strings up to `INTERN_LIMIT`
+ * characters are shared through one table (the parser gives every occurrence its own
+ * string); empty lists are one shared frozen array; every object gets all its keys at
+ * once, so it has its final shape and no out-of-object property store. Tolerant of the
+ * hand-built definitions tests pass (missing arrays).
+ */
+class Compactor {
+  private readonly strings = new Map<string, string>();
+
+  str<T extends string | undefined | null>(s: T): T {
+    if (typeof s !== 'string' || s.length > INTERN_LIMIT) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known as T;
+    this.strings.set(s, s);
+    return s;
+  }
+
+  private list<T, U>(items: readonly T[] | undefined, map: (item: T) => U): readonly U[] {
+    if (items === undefined || items === null || items.length === 0) return EMPTY;
+    const out = new Array<U>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = map(items[i]!);
+    return out;
+  }
+
+  private strs(items: readonly string[] | undefined): readonly string[] {
+    return this.list(items, (s) => this.str(s));
+  }
+
+  constraint(c: ConstraintDefinition): ConstraintDefinition {
+    return {
+      contextName: this.str(c.contextName),
+      operator: this.str(c.operator),
+      values: this.strs(c.values) as string[],
+      value: this.str(c.value),
+      inverted: c.inverted === true,
+      caseInsensitive: c.caseInsensitive === true,
+    };
+  }
+
+  private override(o: VariantOverride): VariantOverride {
+    return { contextName: this.str(o.contextName), values: this.strs(o.values) as string[] };
+  }
+
+  variant(v: VariantDefinition): VariantDefinition {
+    return {
+      name: this.str(v.name),
+      weight: v.weight,
+      weightType: this.str(v.weightType),
+      stickiness: this.str(v.stickiness),
+      payload: v.payload ? Object.freeze({ type: this.str(v.payload.type), value: this.str(v.payload.value) }) : undefined,
+      overrides: v.overrides === undefined ? undefined : (this.list(v.overrides, (o) => this.override(o)) as VariantOverride[]),
+    };
+  }
+
+  strategy(s: StrategyDefinition): StrategyDefinition {
+    const parameters: Record<string, string> = {};
+    for (const key of Object.keys(s.parameters ?? {})) parameters[this.str(key)] = this.str(s.parameters[key]!);
+    return {
+      name: this.str(s.name),
+      parameters,
+      constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[],
+      segments: (s.segments === undefined || s.segments.length === 0 ? EMPTY : s.segments.slice()) as number[],
+      variants: this.list(s.variants, (v) => this.variant(v)) as VariantDefinition[],
+    };
+  }
+
+  private dependency(d: Dependency): Dependency {
+    return { feature: this.str(d.feature), enabled: d.enabled, variants: d.variants === undefined ? undefined : (this.strs(d.variants) as string[]) };
+  }
+
+  feature(f: FeatureDefinition): FeatureDefinition {
+    return {
+      name: this.str(f.name),
+      enabled: f.enabled,
+      strategies: this.list(f.strategies, (s) => this.strategy(s)) as StrategyDefinition[],
+      variants: this.list(f.variants, (v) => this.variant(v)) as VariantDefinition[],
+      dependencies: this.list(f.dependencies, (d) => this.dependency(d)) as Dependency[],
+      impressionData: f.impressionData,
+      type: this.str(f.type),
+      project: this.str(f.project),
+      stale: f.stale,
+      description: this.str(f.description),
+    };
+  }
+
+  segment(s: SegmentDefinition): SegmentDefinition {
+    return { id: s.id, name: this.str(s.name), constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[] };
+  }
 }
 
 /** Compiles flags and holds the current snapshot. */
@@ -293,86 +502,68 @@ export class Engine {
   }
 
   private compile(features: readonly FeatureDefinition[], segmentDefs: readonly SegmentDefinition[], version: number): Snapshot {
+    const compactor = new Compactor();
     const segments = new Map<number, SegmentDefinition>();
-    for (const s of segmentDefs) segments.set(s.id, s);
+    for (const s of segmentDefs) segments.set(s.id, compactor.segment(s));
     // Segment constraints are compiled once and shared by every strategy that uses them.
-    const segmentConstraints = new Map<number, CompiledConstraint[]>();
-    for (const s of segments.values()) {
-      segmentConstraints.set(s.id, s.constraints.map((c) => compileConstraint(c, this.env, s.id)));
-    }
+    const segmentConds = new Map<number, readonly Cond[]>();
+    for (const s of segments.values()) segmentConds.set(s.id, s.constraints.map((c) => compileCond(c, this.env)));
+    const shared: Shared = { env: this.env, registry: this.registry, segments, segmentConds };
     const flags = new Map<string, FlagImpl>();
-    for (const feature of features) {
-      flags.set(feature.name, this.compileFlag(feature, segmentConstraints));
+    for (const raw of features) {
+      const feature = compactor.feature(raw);
+      flags.set(feature.name, this.compileFlag(feature, shared));
     }
     for (const flag of flags.values()) {
-      flag.parents = flag.dependencies.map((d) => flags.get(d.feature));
+      const deps = flag.definition.dependencies;
+      if (deps.length === 0) continue;
+      flag.parents = deps.map((d) => flags.get(d.feature));
       flag.parents.forEach((p, i) => {
-        if (p === undefined) this.env.warn(`flag "${flag.name}" depends on "${flag.dependencies[i]!.feature}", which is not in the payload; it is off`);
+        if (p === undefined) this.env.warn(`flag "${flag.name}" depends on "${deps[i]!.feature}", which is not in the payload; it is off`);
       });
     }
     return new Snapshot(flags, segments, version);
   }
 
-  private compileFlag(feature: FeatureDefinition, segmentConstraints: ReadonlyMap<number, CompiledConstraint[]>): FlagImpl {
-    const strategies = feature.strategies.map((s, index) => this.compileStrategy(feature.name, s, index, segmentConstraints));
+  private compileFlag(feature: FeatureDefinition, shared: Shared): FlagImpl {
+    let first: Rule | null = null;
+    let last: Rule | null = null;
+    for (const s of feature.strategies) {
+      const rule = this.compileStrategy(feature.name, s, shared);
+      if (last === null) first = rule;
+      else last.next = rule;
+      last = rule;
+    }
     const variants = compileVariants(feature.variants, feature.name, feature.variants[0]?.stickiness, this.env);
-    const dependencies: CompiledDependency[] = feature.dependencies.map((d) => ({
-      feature: d.feature,
-      enabled: d.enabled !== false,
-      variants: d.variants !== undefined && d.variants.length > 0 ? new Set(d.variants) : undefined,
-    }));
-    return new FlagImpl(feature, strategies, variants, dependencies, this.env.warn);
+    return new FlagImpl(feature, first, variants, shared);
   }
 
-  private compileStrategy(
-    flagName: string,
-    def: StrategyDefinition,
-    index: number,
-    segmentConstraints: ReadonlyMap<number, CompiledConstraint[]>,
-  ): CompiledStrategy {
-    const constraints: CompiledConstraint[] = def.constraints.map((c) => compileConstraint(c, this.env));
-    const missingSegments: number[] = [];
-    for (const id of def.segments) {
-      const compiled = segmentConstraints.get(id);
-      if (compiled === undefined) missingSegments.push(id);
-      else constraints.push(...compiled);
-    }
-    if (missingSegments.length > 0) {
-      this.env.warn(`flag "${flagName}" uses segment ${missingSegments.join(', ')}, which is not in the payload; that strategy is off`);
+  private compileStrategy(flagName: string, def: StrategyDefinition, shared: Shared): Rule {
+    const missing = def.segments.filter((id) => !shared.segments.has(id));
+    if (missing.length > 0) {
+      this.env.warn(`flag "${flagName}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`);
     }
     const builtin = this.registry.get(def.name);
     if (builtin === undefined) {
       this.env.warn(`unknown strategy "${def.name.slice(0, 60)}"; strategies using it are off`);
     }
-    let logic: CompiledLogic;
+    let rule: Rule;
     try {
-      logic = builtin === undefined ? { test: never } : builtin.compile({ parameters: def.parameters, flagName, env: this.env });
+      rule = builtin === undefined ? new Rule(RuleKind.NEVER) : builtin.compile({ parameters: def.parameters, flagName, env: this.env });
     } catch (err) {
       this.env.warn(`strategy "${def.name}" of flag "${flagName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is off`);
-      logic = { test: never };
+      rule = new Rule(RuleKind.NEVER);
     }
-    const variants = compileVariants(
-      def.variants,
-      groupIdOf(def.parameters, flagName),
-      def.variants[0]?.stickiness ?? def.parameters.stickiness,
-      this.env,
-    );
-    const guard = allOf(constraints);
-    const test = logic.test;
-    let matches: Predicate;
-    if (missingSegments.length > 0 || builtin === undefined) matches = never;
-    else if (guard === undefined) matches = test;
-    else matches = (context) => guard(context) && test(context);
-    return {
-      index,
-      name: def.name,
-      definition: def,
-      constraints,
-      missingSegments,
-      known: builtin !== undefined,
-      logic,
-      variants,
-      matches,
-    };
+    if (missing.length > 0) {
+      rule.guard = BLOCKED;
+    } else {
+      const own = def.constraints.map((c) => compileCond(c, this.env));
+      for (const id of def.segments) own.push(...shared.segmentConds.get(id)!);
+      rule.guard = own.length === 0 ? null : own;
+    }
+    // Strategy variants hash in the strategy's groupId (else the flag name), with the first
+    // variant's stickiness, else the strategy's.
+    rule.variants = compileVariants(def.variants, groupIdOf(def.parameters, flagName), def.variants[0]?.stickiness ?? def.parameters.stickiness, this.env);
+    return rule;
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Variant selection, compiled once per flag (feature variants) or per strategy (strategy
  * variants). Results are frozen objects built at compile time, so selecting one allocates
- * nothing.
+ * nothing; weights are read from the (immutable) definitions rather than copied.
  */
-import { fieldGetter, type FieldGetter } from './context';
+import { readField } from './context';
 import type { EvalEnv } from './constraints';
-import { hashPrefix, variantTarget } from './hash';
+import { hashAfter, hashPrefix, VARIANT_SEED } from './hash';
 import type { Context, Variant, VariantDefinition } from './types';
 
 /** The variant answer for a flag that is off. */
@@ -22,15 +22,91 @@ export interface VariantSelector {
 }
 
 function result(def: VariantDefinition): Variant {
-  const v: Variant = { name: def.name, enabled: true, feature_enabled: true };
-  if (def.payload) v.payload = Object.freeze({ type: def.payload.type, value: def.payload.value });
-  return Object.freeze(v);
+  if (!def.payload) return Object.freeze({ name: def.name, enabled: true, feature_enabled: true });
+  // Results are shared, so their payload must be frozen: the engine's compact definitions
+  // already hold frozen payloads (shared as is); anything else is copied.
+  const payload = Object.isFrozen(def.payload) ? def.payload : Object.freeze({ type: def.payload.type, value: def.payload.value });
+  return Object.freeze({ name: def.name, enabled: true, feature_enabled: true, payload });
 }
 
-interface Override {
-  get: FieldGetter;
-  values: Set<string>;
-  variant: Variant;
+/** One override: `values` of context field `field` get `variant`. */
+class Override {
+  constructor(
+    readonly field: string,
+    readonly values: readonly string[],
+    readonly variant: Variant,
+  ) {}
+}
+
+// How a selector finds the value it hashes.
+const STICKY_DEFAULT = 0;
+const STICKY_RANDOM = 1;
+const STICKY_FIELD = 2;
+
+class Selector implements VariantSelector {
+  // The murmur state after `"<groupId>:"` with the variant seed (see HashPrefix).
+  private readonly h: number;
+  private readonly carry: number;
+  private readonly tail: number;
+
+  constructor(
+    private readonly defs: readonly VariantDefinition[],
+    private readonly results: readonly Variant[],
+    private readonly totalWeight: number,
+    private readonly overrides: readonly Override[] | null,
+    groupId: string,
+    private readonly sticky: number,
+    /** The stickiness name; the field for STICKY_FIELD. */
+    private readonly stickiness: string,
+    private readonly env: EvalEnv,
+  ) {
+    const prefix = hashPrefix(groupId, VARIANT_SEED);
+    this.h = prefix.h;
+    this.carry = prefix.carry;
+    this.tail = prefix.tail;
+  }
+
+  /** The value to hash: custom field, or userId, sessionId, remoteAddress; undefined: random. */
+  private seed(context: Context): string | undefined {
+    if (this.sticky === STICKY_FIELD) return readField(context, this.stickiness);
+    if (this.sticky === STICKY_RANDOM) return undefined;
+    const { userId, sessionId, remoteAddress } = context;
+    if (typeof userId === 'string' && userId !== '') return userId;
+    if (typeof sessionId === 'string' && sessionId !== '') return sessionId;
+    if (typeof remoteAddress === 'string' && remoteAddress !== '') return remoteAddress;
+    return undefined;
+  }
+
+  private targetOf(value: string | undefined): number {
+    if (value === undefined) return Math.floor(this.env.random() * this.totalWeight) + 1;
+    return ((hashAfter(this.h, this.carry, this.tail, value) >>> 0) % this.totalWeight) + 1;
+  }
+
+  select(context: Context): Variant {
+    const overrides = this.overrides;
+    if (overrides !== null) {
+      for (let i = 0; i < overrides.length; i++) {
+        const o = overrides[i]!;
+        const v = readField(context, o.field);
+        if (v !== undefined && o.values.includes(v)) return o.variant;
+      }
+    }
+    const target = this.targetOf(this.seed(context));
+    const defs = this.defs;
+    let sum = 0;
+    for (let i = 0; i < defs.length; i++) {
+      const weight = defs[i]!.weight;
+      sum += weight;
+      if (weight > 0 && sum >= target) return this.results[i]!;
+    }
+    return this.results[this.results.length - 1]!;
+  }
+
+  target(context: Context): { stickiness: string; value?: string; target: number; totalWeight: number } {
+    const value = this.seed(context);
+    const stickiness = this.sticky === STICKY_DEFAULT ? 'default' : this.stickiness;
+    return { stickiness, ...(value === undefined ? {} : { value }), target: this.targetOf(value), totalWeight: this.totalWeight };
+  }
 }
 
 /**
@@ -44,50 +120,11 @@ export function compileVariants(defs: readonly VariantDefinition[], groupId: str
   for (const d of defs) totalWeight += d.weight;
   if (defs.length === 0 || totalWeight <= 0) return undefined;
 
-  const variants = defs.map(result);
-  const weights = defs.map((d) => d.weight);
-  const overrides: Override[] = [];
+  const results = defs.map(result);
+  let overrides: Override[] | null = null;
   defs.forEach((d, i) => {
-    for (const o of d.overrides ?? []) {
-      overrides.push({ get: fieldGetter(o.contextName), values: new Set(o.values), variant: variants[i]! });
-    }
+    for (const o of d.overrides ?? []) (overrides ??= []).push(new Override(o.contextName, o.values ?? [], results[i]!));
   });
-  const prefix = hashPrefix(groupId);
-  const sticky = stickiness === undefined || stickiness === '' ? 'default' : stickiness;
-  const customGet = sticky === 'default' || sticky === 'random' ? undefined : fieldGetter(sticky);
-
-  const seed = (context: Context): string | undefined => {
-    if (customGet !== undefined) return customGet(context);
-    if (sticky === 'random') return undefined;
-    const { userId, sessionId, remoteAddress } = context;
-    if (typeof userId === 'string' && userId !== '') return userId;
-    if (typeof sessionId === 'string' && sessionId !== '') return sessionId;
-    if (typeof remoteAddress === 'string' && remoteAddress !== '') return remoteAddress;
-    return undefined;
-  };
-  const targetOf = (value: string | undefined): number =>
-    value === undefined ? Math.floor(env.random() * totalWeight) + 1 : variantTarget(prefix, value, totalWeight);
-  const pick = (target: number): Variant => {
-    let sum = 0;
-    for (let i = 0; i < variants.length; i++) {
-      sum += weights[i]!;
-      if (weights[i]! > 0 && sum >= target) return variants[i]!;
-    }
-    return variants[variants.length - 1]!;
-  };
-
-  return {
-    select: (context) => {
-      for (let i = 0; i < overrides.length; i++) {
-        const o = overrides[i]!;
-        const v = o.get(context);
-        if (v !== undefined && o.values.has(v)) return o.variant;
-      }
-      return pick(targetOf(seed(context)));
-    },
-    target: (context) => {
-      const value = seed(context);
-      return { stickiness: sticky, ...(value === undefined ? {} : { value }), target: targetOf(value), totalWeight };
-    },
-  };
+  const sticky = stickiness === undefined || stickiness === '' || stickiness === 'default' ? STICKY_DEFAULT : stickiness === 'random' ? STICKY_RANDOM : STICKY_FIELD;
+  return new Selector(defs, results, totalWeight, overrides, groupId, sticky, stickiness ?? 'default', env);
 }

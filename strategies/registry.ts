@@ -9,8 +9,9 @@ import { gradualRolloutRandomStrategy } from './gradual-rollout-random';
 import { gradualRolloutSessionIdStrategy } from './gradual-rollout-session-id';
 import { gradualRolloutUserIdStrategy } from './gradual-rollout-user-id';
 import { remoteAddressStrategy } from './remote-address';
-import { Strategy, type BuiltinStrategy, type CompiledLogic, type CompileInput } from './strategy';
+import { Rule, RuleKind, Strategy, type BuiltinStrategy, type CompileInput } from './strategy';
 import { userWithIdStrategy } from './user-with-id';
+import type { Context } from '../lib/types';
 
 export const builtinStrategies: readonly BuiltinStrategy[] = [
   defaultStrategy,
@@ -27,19 +28,18 @@ export const builtinStrategies: readonly BuiltinStrategy[] = [
 function fromUserStrategy(strategy: Strategy): BuiltinStrategy {
   return {
     name: strategy.name,
-    compile: ({ parameters, env }: CompileInput): CompiledLogic => {
+    compile: ({ parameters, env }: CompileInput): Rule => {
       // Users get their own copy so a strategy that mutates it cannot corrupt the snapshot.
       const params = Object.freeze({ ...parameters });
-      return {
-        test: (context) => {
-          try {
-            return strategy.isEnabled(params, context) === true;
-          } catch (err) {
-            env.warn(`custom strategy "${strategy.name}" threw (${err instanceof Error ? err.message.slice(0, 120) : String(err).slice(0, 120)}); it counts as false`);
-            return false;
-          }
-        },
+      const test = (context: Context): boolean => {
+        try {
+          return strategy.isEnabled(params, context) === true;
+        } catch (err) {
+          env.warn(`custom strategy "${strategy.name}" threw (${err instanceof Error ? err.message.slice(0, 120) : String(err).slice(0, 120)}); it counts as false`);
+          return false;
+        }
       };
+      return new Rule(RuleKind.CUSTOM, 0, '', test);
     },
   };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import murmur from 'murmurhash3js-revisited';
 import { hashOf, hashPrefix, normalizedRollout, variantTarget, VARIANT_SEED } from '../../lib/hash';
 
@@ -20,6 +21,16 @@ describe('Unleash hashing', () => {
   ])('%s: hashes the UTF-8 bytes of "<groupId>:<value>"', (_name, group, value) => {
     const expected = murmur.x86.hash32(Buffer.from(`${group}:${value}`, 'utf8'), VARIANT_SEED);
     expect(hashOf(hashPrefix(group), value, VARIANT_SEED)).toBe(expected);
+  });
+
+  test('agrees with the reference package on arbitrary group ids and values (any Unicode, any length)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom(0, VARIANT_SEED), (group, value, seed) => {
+        const expected = murmur.x86.hash32(Buffer.from(`${group}:${value}`, 'utf8'), seed);
+        expect(hashOf(hashPrefix(group, seed), value, seed)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('ids longer than the scratch buffer hash correctly, and later short ids are unaffected', () => {

@@ -1,0 +1,190 @@
+/**
+ * One measurement task for one system, in its own process (started by run.mjs), so that
+ * neither system's objects, JIT feedback nor heap disturb the other's figures.
+ *
+ *   node --expose-gc bench/worker.mjs '<json task>'
+ *
+ * Prints one line `BENCH_RESULT <json>` on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateContexts } from './generator.mjs';
+import { murmurFloor } from './floor.mjs';
+import { allocationPerCall, answersFor, digestAnswers, loadTime, median, retainedHeap, throughput } from './measure.mjs';
+import { createFlagServer, loadOfficial, loadSwitchyard } from './systems.mjs';
+
+const task = JSON.parse(process.argv[2]);
+
+async function loaderFor(system) {
+  if (system === 'official') return loadOfficial;
+  const mod = await import('../dist/index.js');
+  return (text, options) => loadSwitchyard(mod, text, options);
+}
+
+/** Evaluates every flag for a few contexts: what any running service has done. */
+function warmer(names, contexts) {
+  return (target) => {
+    for (let c = 0; c < 10; c++) {
+      for (const name of names) {
+        target.isEnabled(name, contexts[c]);
+        target.getVariant(name, contexts[c]);
+      }
+    }
+  };
+}
+
+async function mainTask(text) {
+  const names = JSON.parse(text).features.map((f) => f.name);
+  const contexts = generateContexts(task.contexts);
+  const loader = await loaderFor(task.system);
+  const server = await createFlagServer(text);
+  try {
+    const load = () => loader(text, { url: server.url });
+    const loaded = await loadTime(load, { rounds: task.loadRounds, warmup: 2 });
+    const heap = await retainedHeap(load, { warm: warmer(names, contexts) });
+    const system = await load();
+    const { target } = system;
+    const opts = { rounds: task.rounds, roundMs: task.roundMs, warmupMs: task.warmupMs };
+    const isEnabled = throughput(target, names, contexts, { ...opts, method: 'isEnabled' });
+    const getVariant = throughput(target, names, contexts, { ...opts, method: 'getVariant' });
+    // Every flag for one context, as one request does; then a new context every 1000 calls.
+    const calls = task.system === 'official' ? 2000 : 20_000;
+    const oneContext = async (method) => {
+      let sum = 0;
+      for (let from = 0; from < 4; from++) sum += await allocationPerCall(target, names, contexts, method, { calls, from });
+      return sum / 4;
+    };
+    const alloc = {
+      isEnabled: await oneContext('isEnabled'),
+      getVariant: await oneContext('getVariant'),
+      isEnabledNewContexts: await allocationPerCall(target, names, contexts, 'isEnabled', { calls, contextsPerRun: calls / 1000 }),
+      getVariantNewContexts: await allocationPerCall(target, names, contexts, 'getVariant', { calls, contextsPerRun: calls / 1000 }),
+    };
+    const digest = task.digest === false ? undefined : digestAnswers(target, names, contexts);
+    await system.destroy();
+    return {
+      mode: system.mode,
+      loadMs: loaded.ms,
+      loadSamples: loaded.samples,
+      heap,
+      isEnabled,
+      getVariant,
+      alloc,
+      digest,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+/** Digest of a slice of the flags only (run.mjs splits the slow system across processes). */
+async function digestTask(text) {
+  const names = JSON.parse(text).features.map((f) => f.name);
+  const contexts = generateContexts(task.contexts);
+  const loader = await loaderFor(task.system);
+  const system = await loader(text, { source: 'bootstrap' });
+  const digest = digestAnswers(system.target, names.slice(task.from, task.to), contexts);
+  await system.destroy();
+  return { digest };
+}
+
+async function scaleTask(text) {
+  const loader = await loaderFor(task.system);
+  const server = await createFlagServer(text);
+  try {
+    const load = () => loader(text, { url: server.url });
+    const loaded = await loadTime(load, { rounds: task.loadRounds, warmup: 1 });
+    const heap = await retainedHeap(load, { copies: task.copies ?? 1 });
+    let compileMs;
+    if (task.system === 'switchyard') {
+      // The engine alone: parse + compile of a new body, as a poll that brings changes does.
+      const { Engine, parseClientPayload } = await import('../dist/index.js');
+      const samples = [];
+      for (let i = 0; i < task.loadRounds; i++) {
+        const engine = new Engine();
+        const t0 = performance.now();
+        engine.load(parseClientPayload(text).payload);
+        samples.push(performance.now() - t0);
+      }
+      compileMs = median(samples);
+    }
+    return { loadMs: loaded.ms, loadSamples: loaded.samples, heap, compileMs };
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Does a poll that brings nothing new recompile? First a 304, then the identical body
+ * with a 200 and no ETag: after each, the client should still hold the same snapshot.
+ */
+async function refreshTask(text) {
+  const mod = await import('../dist/index.js');
+  const server = await createFlagServer(text);
+  const client = new mod.UnleashClient({
+    appName: 'switchyard-bench',
+    url: server.url,
+    cache: new mod.MemoryCache(),
+    refreshInterval: 1000,
+    disableMetrics: true,
+    disableRegistration: true,
+  });
+  let fetched = 0;
+  client.on('fetched', () => fetched++);
+  // A private field, read only here: the snapshot object is what a recompile replaces.
+  const snapshot = () => client.engine?.snapshot;
+  try {
+    await client.start();
+    const first = snapshot();
+    while (server.served.notModified === 0) await sleep(25);
+    await sleep(25);
+    const kept304 = snapshot() === first;
+    const fetchedAfter304 = fetched;
+    server.setEtags(false);
+    while (server.served.full < 2) await sleep(25);
+    await sleep(50);
+    const keptIdentical = snapshot() === first;
+    return { kept304, keptIdentical, fetchedAfter304, fetchedAfterIdentical: fetched };
+  } finally {
+    await client.destroy();
+    await server.close();
+  }
+}
+
+async function main() {
+  const text = task.bodyFile ? readFileSync(task.bodyFile, 'utf8') : undefined;
+  switch (task.kind) {
+    case 'main':
+      return mainTask(text);
+    case 'digest':
+      return digestTask(text);
+    case 'scale':
+      return scaleTask(text);
+    case 'refresh':
+      return refreshTask(text);
+    case 'answers': {
+      const loader = await loaderFor(task.system);
+      const system = await loader(text, { source: 'bootstrap' });
+      const answers = answersFor(system.target, task.flag, generateContexts(task.contexts));
+      await system.destroy();
+      return { answers };
+    }
+    case 'floor':
+      return murmurFloor(task);
+    default:
+      throw new Error(`unknown task ${task.kind}`);
+  }
+}
+
+main().then(
+  (result) => {
+    process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
+    // The official SDK may keep sockets or timers of its own; do not wait for them.
+    process.exit(0);
+  },
+  (err) => {
+    process.stderr.write(`${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
