@@ -52,7 +52,9 @@ export interface EngineOptions {
 
 /** A flag compiled for evaluation. */
 export interface CompiledFlag {
+  /** The flag's name, as in Unleash. */
   readonly name: string;
+  /** Whether evaluations of this flag should emit impression events (set per flag in Unleash). */
   readonly impressionData: boolean;
   /** Whether the flag is on for `context`. Never throws. */
   isEnabled(context: Context): boolean;
