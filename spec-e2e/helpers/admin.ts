@@ -9,18 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { server, type ServerInfo } from './server';
 import { waitFor } from './wait-for';
+import type { ConstraintDefinition } from '../../lib/types';
 
 const ENV = 'development';
 const FEATURES = '/api/admin/projects/default/features';
 
-export interface ConstraintInput {
-  contextName: string;
-  operator: string;
-  values?: string[];
-  value?: string;
-  inverted?: boolean;
-  caseInsensitive?: boolean;
-}
+/** A constraint as the admin API takes it: the same shape the client API sends. */
+export type ConstraintInput = ConstraintDefinition;
 
 export interface VariantInput {
   name: string;
