@@ -2,16 +2,17 @@
  * `UnleashClient`: the composition root. It wires the engine, the cache, the poller, the
  * metrics reporter and the events together, and owns nothing else.
  *
- * `isEnabled` and `getVariant` are the hot path: one Map lookup finds the compiled flag
- * and its metrics counter together, counting is an increment, and nothing is allocated
- * unless the flag wants impression events or the context needs client defaults filled in.
+ * `isEnabled` and `getVariant` are the hot path: one Map lookup (the metrics store's
+ * `entries`) finds the compiled flag and its metrics counter together, in one object;
+ * counting is an increment, and nothing is allocated unless the flag wants impression
+ * events or the context needs client defaults filled in.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BaseCache, CacheKeys } from '../cache/base-cache';
 import { FileCache } from '../cache/file-cache';
 import { MemoryCache } from '../cache/memory-cache';
-import { Engine, type CompiledFlag, type Snapshot } from './engine';
+import { Engine, type Snapshot } from './engine';
 import { explain, type Explanation } from './explain';
 import { EventHub, type DataSource, type UnleashEventOf, type UnleashEventType } from './events';
 import { MetricsReporter, MetricsStore, type ToggleCounter } from './metrics';
@@ -23,12 +24,6 @@ import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
 import { UnleashApi } from './unleash-api';
 import { DISABLED_VARIANT } from './variants';
-
-/** A flag and its metrics counter, found with one lookup. */
-interface FlagEntry {
-  readonly flag: CompiledFlag;
-  readonly counter: ToggleCounter;
-}
 
 /** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
 export type IsEnabledFallback = boolean | FallbackFunction;
@@ -84,7 +79,11 @@ export class UnleashClient {
   /** `{ appName, environment }`: the context of calls that pass none. */
   private readonly defaultContext: Context;
 
-  private entries = new Map<string, FlagEntry>();
+  /**
+   * The store's counters by name, each holding its compiled flag when the current snapshot
+   * has it (`flag` undefined: a name the client does not have). Assigned with the store.
+   */
+  private readonly entries: ReadonlyMap<string, ToggleCounter>;
   private hasData = false;
   private ready = false;
   private etag: string | undefined;
@@ -126,6 +125,7 @@ export class UnleashClient {
       onWarning: (message) => this.events.warn('engine', message),
     });
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
+    this.entries = this.store.entries;
     if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
       this.cache = options.cache as BaseCache;
       this.ownsCache = false;
@@ -292,12 +292,9 @@ export class UnleashClient {
       return;
     }
     const full = snapshot.toPayload();
-    const entries = new Map<string, FlagEntry>();
-    const names = snapshot.names();
-    for (const name of names) entries.set(name, { flag: snapshot.get(name)!, counter: this.store.counterFor(name) });
-    this.store.setKnown(names);
     this.fillDefaults = this.customStrategies || payloadReadsDefaults(full);
-    this.entries = entries;
+    // Re-points every counter at its flag in the new snapshot (or at none), synchronously.
+    this.store.setKnown(snapshot.names(), (name) => snapshot.get(name));
     this.hasData = true;
     this.etag = etag;
     if (!this.ready) {
@@ -329,15 +326,16 @@ export class UnleashClient {
    */
   isEnabled(name: string, context?: Context, fallback?: IsEnabledFallback): boolean {
     const entry = this.entries.get(name);
-    if (entry === undefined) return this.fallbackEnabled(name, context, fallback);
+    const flag = entry?.flag;
+    if (flag === undefined) return this.fallbackEnabled(name, context, fallback);
     try {
       const ctx = this.contextOf(context);
-      const result = entry.flag.isEnabled(ctx);
+      const result = flag.isEnabled(ctx);
       if (this.countMetrics) {
-        if (result) entry.counter.yes++;
-        else entry.counter.no++;
+        if (result) entry!.yes++;
+        else entry!.no++;
       }
-      if (entry.flag.impressionData) this.impression('isEnabled', name, ctx, result, undefined);
+      if (flag.impressionData) this.impression('isEnabled', name, ctx, result, undefined);
       return result;
     } catch (err) {
       this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
@@ -352,17 +350,18 @@ export class UnleashClient {
    */
   getVariant(name: string, context?: Context, fallback?: Variant): Variant {
     const entry = this.entries.get(name);
-    if (entry === undefined) return this.fallbackVariant(name, fallback);
+    const flag = entry?.flag;
+    if (flag === undefined) return this.fallbackVariant(name, fallback);
     try {
       const ctx = this.contextOf(context);
-      const variant = entry.flag.getVariant(ctx);
+      const variant = flag.getVariant(ctx);
       if (this.countMetrics) {
-        const counter = entry.counter;
+        const counter = entry!;
         if (variant.feature_enabled) counter.yes++;
         else counter.no++;
         counter.variant(variant.name);
       }
-      if (entry.flag.impressionData) this.impression('getVariant', name, ctx, variant.feature_enabled, variant.name);
+      if (flag.impressionData) this.impression('getVariant', name, ctx, variant.feature_enabled, variant.name);
       return variant;
     } catch (err) {
       this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));

@@ -17,6 +17,22 @@
  * The structures an explanation walks (`FlagImpl.strategies`, `.dependencies`) are built
  * from the same rules and conds on first use, so they can never disagree with the fast
  * path, which pays nothing for them.
+ *
+ * Rules, conds and variant selectors are built lazily, per flag, on the flag's first
+ * evaluation or explanation (a parent on the first evaluation of a flag depending on it),
+ * and segment constraints on the first compile of a flag using them: a service holds many
+ * flags it never asks about, and the compact definitions are all it needs to keep for
+ * those. A compiled flag pays one bit test per call, which the "flag is off" test it
+ * already made covers (see `FlagImpl.matchIndex`).
+ *
+ * Warning timing follows from that:
+ * - at load, for problems visible without compiling: an unknown strategy name, a segment
+ *   the payload does not define, a dependency on a flag the payload does not have;
+ * - when a flag compiles (its first evaluation or explanation), for problems only
+ *   compiling finds: an invalid regex, constraint values that cannot be used (numbers,
+ *   versions, dates, CIDRs), an unknown constraint operator, a strategy whose parameters
+ *   make it fail to compile. A flag never evaluated never reports these; `lint` does,
+ *   without a client.
  */
 import { allHold, compileCond, NEVER_COND, viewOf, type CompiledConstraint, type Cond, type EvalEnv, type Predicate } from './constraints';
 import type {
@@ -90,9 +106,27 @@ interface Shared {
   readonly env: EvalEnv;
   readonly registry: StrategyRegistry;
   readonly segments: ReadonlyMap<number, SegmentDefinition>;
-  /** Compiled segment constraints, in definition order. */
-  readonly segmentConds: ReadonlyMap<number, readonly Cond[]>;
+  /** Compiled segment constraints, in definition order; filled on first use (`segmentConds`). */
+  readonly segmentConds: Map<number, readonly Cond[]>;
 }
+
+/**
+ * The compiled constraints of segment `id` (which must exist), compiled on first use and
+ * then shared by every strategy that uses the segment.
+ */
+function segmentConds(shared: Shared, id: number): readonly Cond[] {
+  let conds = shared.segmentConds.get(id);
+  if (conds === undefined) {
+    conds = shared.segments.get(id)!.constraints.map((c) => compileCond(c, shared.env));
+    shared.segmentConds.set(id, conds);
+  }
+  return conds;
+}
+
+// FlagImpl.bits
+const ENABLED = 1;
+const IMPRESSIONS = 2;
+const COMPILED = 4;
 
 const EMPTY: readonly never[] = Object.freeze([]);
 /** The guard of a strategy that can never match (it references a missing segment). */
@@ -109,26 +143,60 @@ function ruleMatches(rule: Rule, context: Context, env: EvalEnv): boolean {
 const strategyViews = new WeakMap<FlagImpl, readonly CompiledStrategy[]>();
 const dependencyViews = new WeakMap<FlagImpl, readonly CompiledDependency[]>();
 
-/** A compiled flag. Internal: the public view is `CompiledFlag`. */
+/**
+ * A flag, compiled on first use (see the file comment). Internal: the public view is
+ * `CompiledFlag`, whose `name` and `impressionData` never compile it.
+ */
 export class FlagImpl implements CompiledFlag {
-  /** Parents, linked once the whole snapshot is compiled (undefined: missing parent). */
+  /** Parents, linked once the whole snapshot is loaded (undefined: missing parent). */
   parents: readonly (FlagImpl | undefined)[] = EMPTY;
-  /** `enabled | impressionData << 1`: read on every call, so kept here, not behind `definition`. */
-  private readonly bits: number;
+  /**
+   * `ENABLED | IMPRESSIONS | COMPILED`: read on every call, so kept here, not behind
+   * `definition`. `COMPILED` is set once, by `compile` (which clears `ENABLED` in the
+   * unexpected case it fails).
+   */
+  private bits: number;
+  /** The first strategy's rule; the others follow through `next` (no array per flag). Set by `compile`. */
+  first: Rule | null = null;
+  /** Feature variants. Set by `compile`. */
+  variants: VariantSelector | undefined = undefined;
 
   constructor(
     readonly definition: FeatureDefinition,
-    /** The first strategy's rule; the others follow through `next` (no array per flag). */
-    readonly first: Rule | null,
-    /** Feature variants. */
-    readonly variants: VariantSelector | undefined,
     private readonly shared: Shared,
   ) {
-    this.bits = (definition.enabled ? 1 : 0) | (definition.impressionData ? 2 : 0);
+    this.bits = (definition.enabled ? ENABLED : 0) | (definition.impressionData ? IMPRESSIONS : 0);
+  }
+
+  /** Builds the rules and variant selectors, once. Never throws. */
+  compile(): void {
+    if ((this.bits & COMPILED) !== 0) return;
+    this.bits |= COMPILED;
+    const { definition, shared } = this;
+    try {
+      let first: Rule | null = null;
+      let last: Rule | null = null;
+      for (const s of definition.strategies) {
+        const rule = compileStrategy(definition.name, s, shared);
+        if (last === null) first = rule;
+        else last.next = rule;
+        last = rule;
+      }
+      const variants = compileVariants(definition.variants, definition.name, definition.variants[0]?.stickiness, shared.env);
+      this.first = first;
+      this.variants = variants;
+    } catch (err) {
+      // Not expected (every step guards itself), but a flag must never throw at its callers.
+      shared.env.warn(`flag "${definition.name}" could not be compiled (${err instanceof Error ? err.message.slice(0, 80) : 'unknown error'}); it is off`);
+      this.first = null;
+      this.variants = undefined;
+      this.bits &= ~ENABLED;
+    }
   }
 
   /** The rules, in strategy order. */
   get rules(): Rule[] {
+    this.compile();
     const out: Rule[] = [];
     for (let r = this.first; r !== null; r = r.next) out.push(r);
     return out;
@@ -139,11 +207,11 @@ export class FlagImpl implements CompiledFlag {
   }
 
   get enabled(): boolean {
-    return (this.bits & 1) !== 0;
+    return (this.bits & ENABLED) !== 0;
   }
 
   get impressionData(): boolean {
-    return (this.bits & 2) !== 0;
+    return (this.bits & IMPRESSIONS) !== 0;
   }
 
   /** The strategies as explanations see them (built on first use). */
@@ -171,7 +239,8 @@ export class FlagImpl implements CompiledFlag {
   }
 
   private strategyView(rule: Rule, index: number): CompiledStrategy {
-    const { env, registry, segments, segmentConds } = this.shared;
+    const shared = this.shared;
+    const { env, registry, segments } = shared;
     const definition = this.definition.strategies[index]!;
     const guard = rule.guard as readonly Cond[] | null;
     const constraints: CompiledConstraint[] = [];
@@ -180,7 +249,7 @@ export class FlagImpl implements CompiledFlag {
       let k = 0;
       for (const c of definition.constraints) constraints.push(viewOf(c, guard![k++]!, env));
       for (const id of definition.segments) {
-        const conds = segmentConds.get(id)!;
+        const conds = segmentConds(shared, id);
         segments.get(id)!.constraints.forEach((c, i) => constraints.push(viewOf(c, conds[i]!, env, id)));
       }
     } else {
@@ -204,7 +273,13 @@ export class FlagImpl implements CompiledFlag {
    * (a flag without strategies is on), or -1 when it is off.
    */
   matchIndex(context: Context): number {
-    if ((this.bits & 1) === 0) return -1;
+    const bits = this.bits;
+    // One test on the hot path: a compiled flag that is on passes straight through.
+    if ((bits & (ENABLED | COMPILED)) !== (ENABLED | COMPILED)) {
+      if ((bits & COMPILED) !== 0) return -1;
+      this.compile();
+      return this.matchIndex(context);
+    }
     if (this.parents.length > 0 && !this.dependenciesHold(context)) return -1;
     let rule = this.first;
     if (rule === null) return 0;
@@ -261,6 +336,7 @@ export class FlagImpl implements CompiledFlag {
 
   /** The variant for `context`; may throw on a hostile context (callers guard). */
   selectVariant(context: Context): Variant {
+    // matchIndex compiles the flag, so `first` and `variants` are set past this line.
     let i = this.matchIndex(context);
     if (i < 0) return DISABLED_VARIANT;
     let rule = this.first;
@@ -288,14 +364,19 @@ export class Snapshot {
     this.size = flags.size;
   }
 
-  /** The compiled flag, or `undefined` when the payload has no flag of that name. */
+  /**
+   * The flag, or `undefined` when the payload has no flag of that name. Its rules compile
+   * on its first evaluation; `name` and `impressionData` never need them.
+   */
   get(name: string): CompiledFlag | undefined {
     return this.flags.get(name);
   }
 
-  /** @internal the implementation, for explanations. */
+  /** @internal the implementation, for explanations: compiled (an explanation counts as first use). */
   getImpl(name: string): FlagImpl | undefined {
-    return this.flags.get(name);
+    const flag = this.flags.get(name);
+    flag?.compile();
+    return flag;
   }
 
   /** Flag names, in payload order. */
@@ -468,7 +549,8 @@ export class Engine {
 
   /**
    * Compiles `payload` and makes it current. A full body replaces the state; a delta body
-   * applies its events, in order, to the current state.
+   * applies its events, in order, to the current state. Each flag's rules compile on its
+   * first evaluation; problems only compiling finds are reported then (see the file comment).
    */
   load(payload: ClientPayload): Snapshot {
     if (payload.kind === 'full') {
@@ -507,14 +589,25 @@ export class Engine {
     const compactor = new Compactor();
     const segments = new Map<number, SegmentDefinition>();
     for (const s of segmentDefs) segments.set(s.id, compactor.segment(s));
-    // Segment constraints are compiled once and shared by every strategy that uses them.
-    const segmentConds = new Map<number, readonly Cond[]>();
-    for (const s of segments.values()) segmentConds.set(s.id, s.constraints.map((c) => compileCond(c, this.env)));
-    const shared: Shared = { env: this.env, registry: this.registry, segments, segmentConds };
+    const shared: Shared = { env: this.env, registry: this.registry, segments, segmentConds: new Map() };
     const flags = new Map<string, FlagImpl>();
     for (const raw of features) {
       const feature = compactor.feature(raw);
-      flags.set(feature.name, this.compileFlag(feature, shared));
+      flags.set(feature.name, new FlagImpl(feature, shared));
+    }
+    // Rules are compiled on each flag's first use; the problems visible without compiling
+    // are reported now (see the file comment).
+    for (const flag of flags.values()) {
+      const feature = flag.definition;
+      for (const s of feature.strategies) {
+        const missing = s.segments.filter((id) => !segments.has(id));
+        if (missing.length > 0) {
+          this.env.warn(`flag "${feature.name}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`);
+        }
+        if (this.registry.get(s.name) === undefined) {
+          this.env.warn(`unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
+        }
+      }
     }
     for (const flag of flags.values()) {
       const deps = flag.definition.dependencies;
@@ -526,46 +619,32 @@ export class Engine {
     }
     return new Snapshot(flags, segments, version);
   }
+}
 
-  private compileFlag(feature: FeatureDefinition, shared: Shared): FlagImpl {
-    let first: Rule | null = null;
-    let last: Rule | null = null;
-    for (const s of feature.strategies) {
-      const rule = this.compileStrategy(feature.name, s, shared);
-      if (last === null) first = rule;
-      else last.next = rule;
-      last = rule;
-    }
-    const variants = compileVariants(feature.variants, feature.name, feature.variants[0]?.stickiness, this.env);
-    return new FlagImpl(feature, first, variants, shared);
+/**
+ * Compiles one strategy of flag `flagName`. Never throws. Unknown strategies and missing
+ * segments were reported at load; this reports what only compiling finds.
+ */
+function compileStrategy(flagName: string, def: StrategyDefinition, shared: Shared): Rule {
+  const { env, registry, segments } = shared;
+  const blocked = def.segments.some((id) => !segments.has(id));
+  const builtin = registry.get(def.name);
+  let rule: Rule;
+  try {
+    rule = builtin === undefined ? new Rule(RuleKind.NEVER) : builtin.compile({ parameters: def.parameters, flagName, env });
+  } catch (err) {
+    env.warn(`strategy "${def.name}" of flag "${flagName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is off`);
+    rule = new Rule(RuleKind.NEVER);
   }
-
-  private compileStrategy(flagName: string, def: StrategyDefinition, shared: Shared): Rule {
-    const missing = def.segments.filter((id) => !shared.segments.has(id));
-    if (missing.length > 0) {
-      this.env.warn(`flag "${flagName}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`);
-    }
-    const builtin = this.registry.get(def.name);
-    if (builtin === undefined) {
-      this.env.warn(`unknown strategy "${def.name.slice(0, 60)}"; strategies using it are off`);
-    }
-    let rule: Rule;
-    try {
-      rule = builtin === undefined ? new Rule(RuleKind.NEVER) : builtin.compile({ parameters: def.parameters, flagName, env: this.env });
-    } catch (err) {
-      this.env.warn(`strategy "${def.name}" of flag "${flagName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is off`);
-      rule = new Rule(RuleKind.NEVER);
-    }
-    if (missing.length > 0) {
-      rule.guard = BLOCKED;
-    } else {
-      const own = def.constraints.map((c) => compileCond(c, this.env));
-      for (const id of def.segments) own.push(...shared.segmentConds.get(id)!);
-      rule.guard = own.length === 0 ? null : own;
-    }
-    // Strategy variants hash in the strategy's groupId (else the flag name), with the first
-    // variant's stickiness, else the strategy's.
-    rule.variants = compileVariants(def.variants, groupIdOf(def.parameters, flagName), def.variants[0]?.stickiness ?? def.parameters.stickiness, this.env);
-    return rule;
+  if (blocked) {
+    rule.guard = BLOCKED;
+  } else {
+    const own = def.constraints.map((c) => compileCond(c, env));
+    for (const id of def.segments) own.push(...segmentConds(shared, id));
+    rule.guard = own.length === 0 ? null : own;
   }
+  // Strategy variants hash in the strategy's groupId (else the flag name), with the first
+  // variant's stickiness, else the strategy's.
+  rule.variants = compileVariants(def.variants, groupIdOf(def.parameters, flagName), def.variants[0]?.stickiness ?? def.parameters.stickiness, env);
+  return rule;
 }

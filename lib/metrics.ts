@@ -3,15 +3,19 @@
  * reported to Unleash every `metricsInterval` in the bucket format of the client API.
  *
  * Counting sits on the hot path of `isEnabled`, so each flag the server sent gets one
- * mutable `ToggleCounter` that the client keeps next to the compiled flag: counting is an
- * increment, with no lookup and no allocation. Reporting reads and zeroes those counters
- * in place. A failed report merges its counts back, so nothing is lost to an outage.
+ * mutable `ToggleCounter` that also holds the compiled flag: the client's one lookup by
+ * name (in `MetricsStore.entries`) finds both, and counting is an increment, with no
+ * allocation. One map and one object per flag, rather than a map of flags, a map of
+ * counters and a set of known names: a service holds them for its lifetime. Reporting
+ * reads and zeroes the counters in place. A failed report merges its counts back, so
+ * nothing is lost to an outage.
  *
  * Names the server did not send (typos, flags not yet created, a client without data) are
  * counted too, so Unleash can list them as unknown flags, but at most
  * `MAX_UNKNOWN_FLAGS` distinct names per report: a flood of made-up names cannot grow
  * memory without bound.
  */
+import type { CompiledFlag } from './engine';
 import type { EventHub } from './events';
 import { HttpError } from './http';
 import { backoffDelay, MAX_TIMER_DELAY } from './poller';
@@ -24,11 +28,15 @@ export const MAX_UNKNOWN_FLAGS = 100;
 /** Longer unknown names are not counted (Unleash flag names are far shorter). */
 export const MAX_UNKNOWN_NAME_LENGTH = 200;
 
-/** The running counts of one flag. Mutated in place by the client. */
+/** The running counts of one flag, and the flag itself. Mutated in place by the client. */
 export class ToggleCounter {
   yes = 0;
   no = 0;
   variants: Map<string, number> | undefined = undefined;
+  /** Whether the server sent this flag (else it is dropped once reported). */
+  known = false;
+  /** The compiled flag, for a known flag whose client gave it (`setKnown`). */
+  flag: CompiledFlag | undefined = undefined;
 
   /** Counts one variant result. */
   variant(name: string): void {
@@ -56,7 +64,6 @@ export interface MetricsBucket {
 /** The counters of every flag, and the window they cover. */
 export class MetricsStore {
   private readonly counters = new Map<string, ToggleCounter>();
-  private known: ReadonlySet<string> = new Set();
   private unknownNames = 0;
   private windowStart: number;
   private warnedFull = false;
@@ -78,9 +85,29 @@ export class MetricsStore {
     return counter;
   }
 
-  /** The flags the server sent now; counters of other names are dropped once reported. */
-  setKnown(names: Iterable<string>): void {
-    this.known = new Set(names);
+  /**
+   * Every counter by name: the known flags' (with `known` set, and their `flag` when
+   * given), and, until reported, unknown names' and those of flags no longer sent.
+   * The same map for the store's lifetime.
+   */
+  get entries(): ReadonlyMap<string, ToggleCounter> {
+    return this.counters;
+  }
+
+  /**
+   * The flags the server sent now, and (for the client) their compiled flags; counters of
+   * other names lose their flag and are dropped once reported.
+   */
+  setKnown(names: Iterable<string>, flagOf?: (name: string) => CompiledFlag | undefined): void {
+    for (const c of this.counters.values()) {
+      c.known = false;
+      c.flag = undefined;
+    }
+    for (const name of names) {
+      const c = this.counterFor(name);
+      c.known = true;
+      c.flag = flagOf?.(name);
+    }
   }
 
   /**
@@ -135,7 +162,7 @@ export class MetricsStore {
         c.variants = undefined;
         any = true;
       }
-      if (!this.known.has(name)) this.counters.delete(name);
+      if (!c.known) this.counters.delete(name);
     }
     this.unknownNames = 0;
     this.warnedFull = false;
@@ -159,9 +186,10 @@ export class MetricsStore {
       if (counter === undefined) {
         // Restored names were within the limit when counted, so they skip it here; the
         // total stays bounded by twice the limit.
+        // (A known name always has its counter, so this one is unknown.)
         counter = new ToggleCounter();
         this.counters.set(name, counter);
-        if (!this.known.has(name)) this.unknownNames++;
+        this.unknownNames++;
       }
       counter.yes += counts.yes;
       counter.no += counts.no;

@@ -216,3 +216,65 @@ describe('hostile input never throws', () => {
     expect(warnings.some((w) => w.includes('evaluating flag "x" failed (nope)'))).toBe(true);
   });
 });
+
+describe('lazy compilation', () => {
+  const regex = (value: string) => ({ contextName: 'userId', operator: 'REGEX', value });
+  const badRegex = (name: string) => f(name, { strategies: [s('default', {}, { constraints: [regex('(unclosed')] })] });
+
+  test('cheap problems are reported at load; compile-time ones on the flag\'s first evaluation, once', () => {
+    const warnings: string[] = [];
+    const snapshot = load(
+      [badRegex('x'), f('y', { strategies: [s('mystery')], dependencies: [{ feature: 'ghost' }] })],
+      [],
+      warnings,
+    );
+    expect(warnings.some((w) => w.includes('unknown strategy "mystery"'))).toBe(true);
+    expect(warnings.some((w) => w.includes('depends on "ghost"'))).toBe(true);
+    expect(warnings.some((w) => w.includes('REGEX'))).toBe(false);
+    const flag = snapshot.get('x')!;
+    expect(flag.name).toBe('x');
+    expect(flag.impressionData).toBe(false);
+    expect(warnings.some((w) => w.includes('REGEX'))).toBe(false);
+    expect(flag.isEnabled({ userId: '(unclosed' })).toBe(false);
+    expect(warnings.filter((w) => w.includes('REGEX constraint on "userId" has an invalid pattern'))).toHaveLength(1);
+    expect(flag.getVariant({ userId: 'u' })).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
+    expect(warnings.filter((w) => w.includes('REGEX'))).toHaveLength(1);
+  });
+
+  test('explaining a flag compiles it', () => {
+    const warnings: string[] = [];
+    const snapshot = load([badRegex('x')], [], warnings);
+    expect(snapshot.getImpl('x')!.strategies).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('invalid pattern'))).toHaveLength(1);
+  });
+
+  test('a parent is compiled on demand by its child', () => {
+    const warnings: string[] = [];
+    const parent = f('p', { strategies: [s('default', {}, { constraints: [regex('^a')] })], variants: [{ name: 'v', weight: 1 }] });
+    const snapshot = load(
+      [
+        parent,
+        f('c', { dependencies: [{ feature: 'p' }] }),
+        f('cv', { dependencies: [{ feature: 'p', variants: ['v'] }] }),
+        f('cn', { dependencies: [{ feature: 'p', enabled: false }] }),
+      ],
+      [],
+      warnings,
+    );
+    expect(snapshot.get('c')!.isEnabled({ userId: 'abc' })).toBe(true);
+    expect(snapshot.get('c')!.isEnabled({ userId: 'xbc' })).toBe(false);
+    expect(snapshot.get('cv')!.isEnabled({ userId: 'abc' })).toBe(true);
+    expect(snapshot.get('cn')!.isEnabled({ userId: 'abc' })).toBe(false);
+    expect(snapshot.get('cn')!.isEnabled({ userId: 'xbc' })).toBe(true);
+    expect(snapshot.get('p')!.getVariant({ userId: 'abc' }).name).toBe('v');
+    expect(warnings).toEqual([]);
+  });
+
+  test('a disabled flag and a flag without strategies answer as before', () => {
+    const snapshot = load([f('off', { enabled: false, strategies: [s('default', {}, { constraints: [regex('(')] })] }), f('bare', { strategies: [] })]);
+    expect(snapshot.get('off')!.isEnabled({})).toBe(false);
+    expect(snapshot.get('off')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
+    expect(snapshot.get('bare')!.isEnabled({})).toBe(true);
+    expect(snapshot.get('bare')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: true });
+  });
+});
