@@ -11,9 +11,6 @@
 import { parseAddress, type Address } from './ip';
 import type { Context } from './types';
 
-/** Reads one field as a string, or `undefined` when the context lacks it. */
-export type FieldGetter = (context: Context) => string | undefined;
-
 function asString(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
@@ -63,11 +60,6 @@ export function parseNumber(text: string | undefined): number {
   if (text === undefined) return NaN;
   const trimmed = text.trim();
   return trimmed === '' ? NaN : Number(trimmed);
-}
-
-/** A getter for `name`, for code that wants a function (custom tooling, explanations). */
-export function fieldGetter(name: string): FieldGetter {
-  return (context) => readField(context, name);
 }
 
 // One-entry memo of the last address parsed: a request checks the same remoteAddress

@@ -5,7 +5,7 @@
  */
 import { MemoryCache } from '../cache/memory-cache';
 import { Admin } from './helpers/admin';
-import { createClient, destroyAllClients, unhandledRejections } from './helpers/client';
+import { createClient, endSuite } from './helpers/client';
 import { RecordingProxy } from './helpers/recording-proxy';
 import { server } from './helpers/server';
 import { waitFor } from './helpers/wait-for';
@@ -24,12 +24,7 @@ beforeAll(async () => {
   proxy = await RecordingProxy.start(server().origin);
 });
 
-afterAll(async () => {
-  await destroyAllClients();
-  await proxy?.close();
-  await admin.cleanup();
-  expect(unhandledRejections()).toEqual([]);
-});
+afterAll(() => endSuite(admin, () => proxy?.close()));
 
 test('the server really rejects the token', async () => {
   const res = await fetch(`${server().url}/client/features`, { headers: { Authorization: WRONG_TOKEN } });

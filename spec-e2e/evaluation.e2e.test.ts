@@ -9,7 +9,7 @@
  * header in a recording proxy in front of the server.
  */
 import { Admin, type VariantInput } from './helpers/admin';
-import { createClient, destroyAllClients, unhandledRejections, type TestClient } from './helpers/client';
+import { createClient, endSuite, type TestClient } from './helpers/client';
 import { expectedVariant, rolloutBucket } from './helpers/expected';
 import { RecordingProxy } from './helpers/recording-proxy';
 import { server } from './helpers/server';
@@ -183,12 +183,7 @@ beforeAll(async () => {
   await Promise.all([current.client.start(), legacy.client.start()]);
 });
 
-afterAll(async () => {
-  await destroyAllClients();
-  await Promise.all([currentProxy?.close(), legacyProxy?.close()]);
-  await admin.cleanup();
-  expect(unhandledRejections()).toEqual([]);
-});
+afterAll(() => endSuite(admin, () => Promise.all([currentProxy?.close(), legacyProxy?.close()])));
 
 test('both clients are ready from the server with every flag of this run', () => {
   for (const { client, of } of [current, legacy]) {

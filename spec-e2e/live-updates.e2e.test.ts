@@ -4,7 +4,7 @@
  * front of the server shows what went over the wire.
  */
 import { Admin } from './helpers/admin';
-import { createClient, destroyAllClients, unhandledRejections, type TestClient } from './helpers/client';
+import { createClient, endSuite, type TestClient } from './helpers/client';
 import { RecordingProxy, type Exchange } from './helpers/recording-proxy';
 import { server } from './helpers/server';
 import { waitFor } from './helpers/wait-for';
@@ -32,12 +32,7 @@ beforeAll(async () => {
   await t.client.start();
 });
 
-afterAll(async () => {
-  await destroyAllClients();
-  await proxy?.close();
-  await admin.cleanup();
-  expect(unhandledRejections()).toEqual([]);
-});
+afterAll(() => endSuite(admin, () => proxy?.close()));
 
 test('unchanged polls send the ETag back and get 304, without a FETCHED event', async () => {
   expect(t.client.isEnabled(FLAG, { userId: 'a' })).toBe(true);

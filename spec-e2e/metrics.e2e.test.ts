@@ -5,7 +5,7 @@
  * registrations within about 20 s, so the checks poll.
  */
 import { Admin, type RawMetric } from './helpers/admin';
-import { createClient, destroyClient, destroyAllClients, unhandledRejections } from './helpers/client';
+import { createClient, destroyClient, endSuite } from './helpers/client';
 import { RecordingProxy } from './helpers/recording-proxy';
 import { server } from './helpers/server';
 import { waitFor } from './helpers/wait-for';
@@ -35,12 +35,7 @@ beforeAll(async () => {
   proxy = await RecordingProxy.start(server().origin);
 });
 
-afterAll(async () => {
-  await destroyAllClients();
-  await proxy?.close();
-  await admin.cleanup();
-  expect(unhandledRejections()).toEqual([]);
-});
+afterAll(() => endSuite(admin, () => proxy?.close()));
 
 test('the server shows our registration and the counts flushed by destroy()', async () => {
   const { client, of } = createClient({

@@ -5,7 +5,7 @@
  * scripts/unleash-server.sh (the suite runs one file at a time).
  */
 import { Admin } from './helpers/admin';
-import { createClient, destroyAllClients, unhandledRejections } from './helpers/client';
+import { createClient, endSuite } from './helpers/client';
 import { startServer, stopServer } from './helpers/server';
 import { waitFor } from './helpers/wait-for';
 
@@ -24,12 +24,8 @@ beforeAll(async () => {
   await admin.settled();
 });
 
-afterAll(async () => {
-  await destroyAllClients();
-  if (serverDown) await startServer(); // the next file needs it
-  await admin.cleanup();
-  expect(unhandledRejections()).toEqual([]);
-});
+// The next file needs the server back up.
+afterAll(() => endSuite(admin, async () => serverDown && (await startServer())));
 
 test('serves the last flags while the server is down, backs off, and recovers', async () => {
   const t = createClient({ appName: 'switchyard-e2e-outage', refreshInterval: REFRESH, timeout: 2000 });

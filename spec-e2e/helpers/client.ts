@@ -68,3 +68,14 @@ export async function destroyAllClients(): Promise<void> {
 export function unhandledRejections(): unknown[] {
   return unhandled;
 }
+
+/**
+ * The teardown every e2e file shares: destroy its clients, run its own step (close a proxy,
+ * restart the server), archive its flags, and fail if anything rejected unhandled.
+ */
+export async function endSuite(admin: { cleanup(): Promise<unknown> }, ownStep: () => unknown = () => undefined): Promise<void> {
+  await destroyAllClients();
+  await ownStep();
+  await admin.cleanup();
+  expect(unhandledRejections()).toEqual([]);
+}
