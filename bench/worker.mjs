@@ -99,7 +99,7 @@ async function scaleTask(text) {
     let compileMs;
     if (task.system === 'switchyard') {
       // The engine alone: parse + compile of a new body, as a poll that brings changes does.
-      const { Engine, parseClientPayload } = await import('../dist/index.js');
+      const { Engine, parseClientPayload } = await import('../dist/engine.js');
       const samples = [];
       for (let i = 0; i < task.loadRounds; i++) {
         const engine = new Engine();

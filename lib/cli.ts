@@ -4,8 +4,8 @@
  * `bin/switchyard` is a thin wrapper.
  */
 import { readFile } from 'node:fs/promises';
-import { Engine } from './engine';
-import { explain, type Explanation, type StrategyMiss } from './explain';
+import { Engine } from './engine/engine';
+import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
 import { getJson, HttpError } from './http';
 import { lintPayload } from './lint';
 import { parseClientPayload, PayloadError } from './payload';
@@ -190,11 +190,13 @@ function describeMiss(m: StrategyMiss): string {
         ? `${head}rollout ${r.threshold}% by ${r.stickiness}: the context has no ${r.stickiness}`
         : `${head}rollout ${r.threshold}% by ${r.stickiness}: bucket ${r.bucket} > ${r.threshold}`;
     }
+    case 'STRATEGY_ERROR':
+      return `${head}custom strategy failed: ${m.message} (off)`;
   }
 }
 
-/** The human-readable lines of one explanation. */
-export function describeExplanation(e: Explanation): string[] {
+/** The human-readable lines of one evaluation's reason. */
+export function describeExplanation(e: EvaluationResult): string[] {
   const r = e.reason;
   switch (r.kind) {
     case 'FLAG_NOT_FOUND':
@@ -209,7 +211,7 @@ export function describeExplanation(e: Explanation): string[] {
       return [`evaluation failed: ${r.message}`];
     case 'STRATEGY_MATCH': {
       const rollout = r.rollout?.bucket !== undefined ? ` (rollout ${r.rollout.threshold}% by ${r.rollout.stickiness}: bucket ${r.rollout.bucket} <= ${r.rollout.threshold})` : '';
-      const variant = r.variantSource === 'none' ? '' : `; variant from the ${r.variantSource} variants`;
+      const variant = r.variantFrom === 'none' ? '' : `; variant from the ${r.variantFrom} variants`;
       return [`strategy #${r.index} ${r.name} matched${rollout}${variant}`];
     }
     case 'NO_STRATEGY_MATCHED':
@@ -230,11 +232,11 @@ async function runEval(args: Args, io: CliIo): Promise<number> {
     throw err;
   }
   const warnings: string[] = [];
-  const engine = new Engine({ onWarning: (m) => warnings.push(m) });
+  const engine = new Engine({ onWarning: (message) => warnings.push(message) });
   const snapshot = engine.load(payload);
   const context = buildContext(one(args, '--context'), args.positional);
   const names = args.flags.get('--flag') ?? snapshot.names();
-  const results = names.map((name) => explain(snapshot, name, context));
+  const results = names.map((name) => evaluateIn(snapshot, name, context));
   if (args.switches.has('--json')) {
     io.stdout(`${JSON.stringify({ context, results: results.map((e) => (args.switches.has('--explain') ? e : { flag: e.flag, enabled: e.enabled, variant: e.variant })), warnings }, null, 2)}\n`);
     return 0;

@@ -2,18 +2,19 @@
  * `UnleashClient`: the composition root. It wires the engine, the cache, the poller, the
  * metrics reporter and the events together, and owns nothing else.
  *
- * `isEnabled` and `getVariant` are the hot path: one Map lookup (the metrics store's
- * `entries`) finds the compiled flag and its metrics counter together, in one object;
- * counting is an increment, and nothing is allocated unless the flag wants impression
- * events or the context needs client defaults filled in.
+ * `isEnabled` and `getVariant` are the hot path: one Map lookup in the client's flag table
+ * finds the compiled flag and its metrics counter together; counting is an increment,
+ * and nothing is allocated unless the flag wants impression events or the context needs
+ * client defaults filled in. `evaluate` is the same walk of the flag, recording why.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BaseCache, CacheKeys } from '../cache/base-cache';
 import { FileCache } from '../cache/file-cache';
 import { MemoryCache } from '../cache/memory-cache';
-import { Engine, type Snapshot } from './engine';
-import { explain, type Explanation } from './explain';
+import { Engine, type Snapshot } from './engine/engine';
+import type { EvaluationResult } from './engine/evaluation';
+import type { CompiledFlag } from './engine/flag';
 import { EventHub, type DataSource, type UnleashEventOf, type UnleashEventType } from './events';
 import { MetricsReporter, MetricsStore, type ToggleCounter } from './metrics';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
@@ -23,34 +24,20 @@ import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
 import { UnleashApi } from './unleash-api';
-import { DISABLED_VARIANT } from './variants';
+import { DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON } from './engine/variants';
 
 /** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
 export type IsEnabledFallback = boolean | FallbackFunction;
 
-const DEFAULT_FIELDS = new Set(['appName', 'environment']);
-
-/**
- * Whether evaluating this payload can read `appName` or `environment` from the context
- * (a constraint, an override or a stickiness naming them). When it cannot, the client
- * passes the caller's context as is instead of copying it to fill those defaults in.
- */
-export function payloadReadsDefaults(payload: FeaturesPayload): boolean {
-  // Defensive about missing arrays: this also runs on payloads built by hand.
-  const names = (list: { contextName: string }[] | undefined): boolean => list?.some((c) => DEFAULT_FIELDS.has(c.contextName)) ?? false;
-  const variantsRead = (variants: FeaturesPayload['features'][number]['variants'] | undefined): boolean =>
-    variants?.some((v) => (v.stickiness !== undefined && DEFAULT_FIELDS.has(v.stickiness)) || names(v.overrides)) ?? false;
-  for (const segment of payload.segments ?? []) if (names(segment.constraints)) return true;
-  for (const feature of payload.features ?? []) {
-    if (variantsRead(feature.variants)) return true;
-    for (const strategy of feature.strategies ?? []) {
-      if (names(strategy.constraints) || variantsRead(strategy.variants)) return true;
-      const stickiness = strategy.parameters?.stickiness;
-      if (stickiness !== undefined && DEFAULT_FIELDS.has(stickiness)) return true;
-    }
-  }
-  return false;
+/** One flag the client serves: the compiled flag and its usage counter, found by one lookup. */
+class FlagEntry {
+  constructor(
+    readonly flag: CompiledFlag,
+    readonly counter: ToggleCounter,
+  ) {}
 }
+
+const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
 
 /**
  * An Unleash client: fetches flags in the background, keeps them in a cache, evaluates
@@ -75,15 +62,11 @@ export class UnleashClient {
   private readonly store: MetricsStore;
   private readonly poller: Poller | undefined;
   private readonly reporter: MetricsReporter | undefined;
-  private readonly customStrategies: boolean;
   /** `{ appName, environment }`: the context of calls that pass none. */
   private readonly defaultContext: Context;
 
-  /**
-   * The store's counters by name, each holding its compiled flag when the current snapshot
-   * has it (`flag` undefined: a name the client does not have). Assigned with the store.
-   */
-  private readonly entries: ReadonlyMap<string, ToggleCounter>;
+  /** The flags served now, by name; replaced whole (never mutated) when new flags arrive. */
+  private flags: ReadonlyMap<string, FlagEntry> = NO_FLAGS;
   private hasData = false;
   private ready = false;
   private etag: string | undefined;
@@ -116,7 +99,6 @@ export class UnleashClient {
     // Offline clients count too (nothing sends the counts): the cost of an evaluation must
     // not depend on where the flags came from.
     this.countMetrics = !config.disableMetrics;
-    this.customStrategies = config.customStrategies.length > 0;
     this.defaultContext = Object.freeze({ appName: config.appName, environment: config.environment });
     this.engine = new Engine({
       strategies: config.customStrategies,
@@ -125,7 +107,6 @@ export class UnleashClient {
       onWarning: (message) => this.events.warn('engine', message),
     });
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
-    this.entries = this.store.entries;
     if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
       this.cache = options.cache as BaseCache;
       this.ownsCache = false;
@@ -292,9 +273,14 @@ export class UnleashClient {
       return;
     }
     const full = snapshot.toPayload();
-    this.fillDefaults = this.customStrategies || payloadReadsDefaults(full);
-    // Re-points every counter at its flag in the new snapshot (or at none), synchronously.
-    this.store.setKnown(snapshot.names(), (name) => snapshot.get(name));
+    // Only a snapshot that reads them pays for filling appName/environment into contexts.
+    this.fillDefaults = snapshot.reads('appName') || snapshot.reads('environment');
+    const names = snapshot.names();
+    this.store.setKnown(names);
+    const flags = new Map<string, FlagEntry>();
+    for (const name of names) flags.set(name, new FlagEntry(snapshot.get(name)!, this.store.counterFor(name)));
+    // One assignment: an evaluation sees the old flags or the new ones, never a mix.
+    this.flags = flags;
     this.hasData = true;
     this.etag = etag;
     if (!this.ready) {
@@ -325,15 +311,15 @@ export class UnleashClient {
    * function of name and context), else the `fallbackFunction` option, else false.
    */
   isEnabled(name: string, context?: Context, fallback?: IsEnabledFallback): boolean {
-    const entry = this.entries.get(name);
-    const flag = entry?.flag;
-    if (flag === undefined) return this.fallbackEnabled(name, context, fallback);
+    const entry = this.flags.get(name);
+    if (entry === undefined) return this.fallbackEnabled(name, context, fallback);
+    const flag = entry.flag;
     try {
       const ctx = this.contextOf(context);
       const result = flag.isEnabled(ctx);
       if (this.countMetrics) {
-        if (result) entry!.yes++;
-        else entry!.no++;
+        if (result) entry.counter.yes++;
+        else entry.counter.no++;
       }
       if (flag.impressionData) this.impression('isEnabled', name, ctx, result, undefined);
       return result;
@@ -349,14 +335,14 @@ export class UnleashClient {
    * a flag the client does not have, answers `fallback`, else the disabled variant.
    */
   getVariant(name: string, context?: Context, fallback?: Variant): Variant {
-    const entry = this.entries.get(name);
-    const flag = entry?.flag;
-    if (flag === undefined) return this.fallbackVariant(name, fallback);
+    const entry = this.flags.get(name);
+    if (entry === undefined) return this.fallbackVariant(name, fallback);
+    const flag = entry.flag;
     try {
       const ctx = this.contextOf(context);
       const variant = flag.getVariant(ctx);
       if (this.countMetrics) {
-        const counter = entry!;
+        const counter = entry.counter;
         if (variant.feature_enabled) counter.yes++;
         else counter.no++;
         counter.variant(variant.name);
@@ -370,11 +356,62 @@ export class UnleashClient {
   }
 
   /**
-   * Why a flag answers what it does for `context`: the strategy that matched, or why each
-   * one did not. For debugging and tooling; counts no metrics and fires no impressions.
+   * The answer, the variant and why, from one evaluation: `{ flag, enabled, variant,
+   * reason }`. Counts metrics and fires an impression exactly as one `getVariant` call
+   * does, and its `enabled` and `variant` are what `isEnabled` and `getVariant` answer for
+   * the same context (for random stickiness, the same draw decided both the value and the
+   * reason). Synchronous and never throws: a failure is the `ERROR` reason. For a flag the
+   * client does not have, `enabled` is the `fallbackFunction` option's answer (else false),
+   * the variant is `disabled` and the reason `FLAG_NOT_FOUND`.
+   *
+   * ```ts
+   * const { enabled, variant, reason } = client.evaluate('new-checkout', { userId });
+   * if (reason.kind === 'STRATEGY_MATCH') log(reason.name, reason.rollout?.bucket);
+   * ```
    */
-  explain(name: string, context?: Context): Explanation {
-    return explain(this.engine.snapshot, name, this.withDefaults(context));
+  evaluate(name: string, context?: Context): EvaluationResult {
+    return this.evaluateDetailed(name, context, true);
+  }
+
+  /**
+   * `evaluate` without its side effects: counts no metrics and fires no impression. For
+   * debugging and tooling (the CLI's `--explain` is built on the same walk).
+   */
+  explain(name: string, context?: Context): EvaluationResult {
+    return this.evaluateDetailed(name, context, false);
+  }
+
+  private evaluateDetailed(name: string, context: Context | undefined, record: boolean): EvaluationResult {
+    const entry = this.flags.get(name);
+    if (entry === undefined) {
+      const enabled = this.fallbackEnabled(name, context, undefined, false);
+      const variant = enabled ? DISABLED_VARIANT_FEATURE_ON : DISABLED_VARIANT;
+      if (record && this.countMetrics) this.store.countUnknown(name, enabled, variant.name);
+      return { flag: name, enabled, variant, reason: { kind: 'FLAG_NOT_FOUND' } };
+    }
+    let ctx: Context;
+    try {
+      ctx = this.contextOf(context);
+    } catch (err) {
+      this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
+      return { flag: name, enabled: false, variant: DISABLED_VARIANT, reason: { kind: 'ERROR', message: describe(err) } };
+    }
+    const result = entry.flag.evaluate(ctx);
+    if (!record) return result;
+    if (this.countMetrics) {
+      const counter = entry.counter;
+      if (result.enabled) counter.yes++;
+      else counter.no++;
+      counter.variant(result.variant.name);
+    }
+    if (entry.flag.impressionData) {
+      try {
+        this.impression('getVariant', name, ctx, result.enabled, result.variant.name);
+      } catch (err) {
+        this.events.error('evaluation', new Error(`the impression of flag "${name}" failed: ${describe(err)}`));
+      }
+    }
+    return result;
   }
 
   /** Whether the client has flags (from the server, the cache or a bootstrap). */

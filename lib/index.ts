@@ -23,12 +23,11 @@ export { HttpError, type HttpErrorCode } from './http';
 export { SDK_VERSION } from './version';
 export * from '../cache/index';
 export { BootstrapError, type BootstrapErrorCode, type BootstrapUrlOptions } from '../bootstrap/index';
-export { Engine, Snapshot, type CompiledFlag, type EngineOptions } from './engine';
-export { explain, type Explanation, type Reason, type StrategyMiss, type ConstraintReport } from './explain';
-export { lintPayload, type LintFinding, type LintOptions, type LintReport } from './lint';
+export type { EvaluationResult, Reason, StrategyMiss, ConstraintReport } from './engine/evaluation';
+export type { RolloutDetail, VariantDetail } from './engine/trace';
 export { TestData, FlagBuilder, type FlagSource, type ConstraintOptions, type VariantOptions } from './test-data';
-export { parseClientPayload, PayloadError, type ParseResult } from './payload';
-export { Strategy, type RolloutDetail } from '../strategies/strategy';
+export { PayloadError } from './payload';
+export { Strategy } from '../strategies/strategy';
 export type {
   ClientPayload,
   ConstraintDefinition,

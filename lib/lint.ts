@@ -3,8 +3,8 @@
  * reads the file. It reuses the payload parser and the constraint compiler, so it reports
  * exactly what the engine would quietly turn off.
  */
-import { compileConstraint, type EvalEnv } from './constraints';
-import { parseClientPayload, PayloadError, INVALID_OPERATOR } from './payload';
+import { compileConstraint, type EvalEnv } from './engine/constraints';
+import { parseClientPayload, PayloadError } from './payload';
 import type { ConstraintDefinition, FeatureDefinition } from './types';
 import { builtinStrategies } from '../strategies/registry';
 
@@ -37,12 +37,12 @@ export interface LintOptions {
 function checkConstraints(constraints: readonly ConstraintDefinition[], path: string, errors: LintFinding[]): void {
   constraints.forEach((c, i) => {
     const at = `${path}.constraints[${i}]`;
-    if (c.operator === INVALID_OPERATOR) {
-      errors.push({ path: at, message: 'constraint is malformed (needs contextName and operator); it is always false' });
+    if (c.malformed !== undefined) {
+      errors.push({ path: at, message: `constraint ${c.malformed} (it needs a string contextName and operator); it is always false` });
       return;
     }
     const problems: string[] = [];
-    const env: EvalEnv = { now: () => 0, random: () => 0, hostname: '', warn: (m) => problems.push(m) };
+    const env: EvalEnv = { now: () => 0, random: () => 0, hostname: '', warn: (_key, message) => problems.push(message) };
     compileConstraint(c, env);
     for (const p of problems) errors.push({ path: at, message: p });
   });

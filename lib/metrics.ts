@@ -3,19 +3,16 @@
  * reported to Unleash every `metricsInterval` in the bucket format of the client API.
  *
  * Counting sits on the hot path of `isEnabled`, so each flag the server sent gets one
- * mutable `ToggleCounter` that also holds the compiled flag: the client's one lookup by
- * name (in `MetricsStore.entries`) finds both, and counting is an increment, with no
- * allocation. One map and one object per flag, rather than a map of flags, a map of
- * counters and a set of known names: a service holds them for its lifetime. Reporting
- * reads and zeroes the counters in place. A failed report merges its counts back, so
- * nothing is lost to an outage.
+ * mutable `ToggleCounter`, the same object for as long as the flag is known: the client's
+ * flag table holds it beside the compiled flag, so one lookup by name finds both, and
+ * counting is an increment, with no allocation. Reporting reads and zeroes the counters
+ * in place. A failed report merges its counts back, so nothing is lost to an outage.
  *
  * Names the server did not send (typos, flags not yet created, a client without data) are
  * counted too, so Unleash can list them as unknown flags, but at most
  * `MAX_UNKNOWN_FLAGS` distinct names per report: a flood of made-up names cannot grow
  * memory without bound.
  */
-import type { CompiledFlag } from './engine';
 import type { EventHub } from './events';
 import { HttpError } from './http';
 import { backoffDelay, MAX_TIMER_DELAY } from './poller';
@@ -28,15 +25,13 @@ export const MAX_UNKNOWN_FLAGS = 100;
 /** Longer unknown names are not counted (Unleash flag names are far shorter). */
 export const MAX_UNKNOWN_NAME_LENGTH = 200;
 
-/** The running counts of one flag, and the flag itself. Mutated in place by the client. */
+/** The running counts of one flag. Mutated in place by the client. */
 export class ToggleCounter {
   yes = 0;
   no = 0;
   variants: Map<string, number> | undefined = undefined;
   /** Whether the server sent this flag (else it is dropped once reported). */
   known = false;
-  /** The compiled flag, for a known flag whose client gave it (`setKnown`). */
-  flag: CompiledFlag | undefined = undefined;
 
   /** Counts one variant result. */
   variant(name: string): void {
@@ -86,28 +81,12 @@ export class MetricsStore {
   }
 
   /**
-   * Every counter by name: the known flags' (with `known` set, and their `flag` when
-   * given), and, until reported, unknown names' and those of flags no longer sent.
-   * The same map for the store's lifetime.
+   * The flags the server sends now: their counters stay from report to report; counters
+   * of other names are dropped once reported.
    */
-  get entries(): ReadonlyMap<string, ToggleCounter> {
-    return this.counters;
-  }
-
-  /**
-   * The flags the server sent now, and (for the client) their compiled flags; counters of
-   * other names lose their flag and are dropped once reported.
-   */
-  setKnown(names: Iterable<string>, flagOf?: (name: string) => CompiledFlag | undefined): void {
-    for (const c of this.counters.values()) {
-      c.known = false;
-      c.flag = undefined;
-    }
-    for (const name of names) {
-      const c = this.counterFor(name);
-      c.known = true;
-      c.flag = flagOf?.(name);
-    }
+  setKnown(names: Iterable<string>): void {
+    for (const c of this.counters.values()) c.known = false;
+    for (const name of names) this.counterFor(name).known = true;
   }
 
   /**
@@ -135,12 +114,6 @@ export class MetricsStore {
     if (enabled) counter.yes++;
     else counter.no++;
     if (variant !== undefined) counter.variant(variant);
-    return true;
-  }
-
-  /** Whether nothing was counted since the last report. */
-  get isEmpty(): boolean {
-    for (const c of this.counters.values()) if (c.yes !== 0 || c.no !== 0 || c.variants !== undefined) return false;
     return true;
   }
 

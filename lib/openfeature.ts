@@ -10,10 +10,11 @@
  * const enabled = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });
  * ```
  *
- * Values: boolean evaluations are `isEnabled`; string, number and object evaluations read
- * the variant's payload (`string`/`csv`, `number`, `json`), and a string evaluation of a
- * variant without a payload answers the variant's name. Reasons and error codes come from
- * `client.explain`, which counts no metrics and fires no impressions.
+ * Each OpenFeature call is exactly one `client.evaluate`: the value, the variant and the
+ * reason come from the same walk of the flag, and metrics and impressions are counted
+ * once, as for one `getVariant`. Boolean evaluations answer `enabled`; string, number and
+ * object evaluations read the variant's payload (`string`/`csv`, `number`, `json`), and a
+ * string evaluation of a variant without a payload answers the variant's name.
  */
 import {
   ErrorCode,
@@ -27,11 +28,11 @@ import {
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import type { UnleashClient } from './client';
-import type { Explanation } from './explain';
+import type { EvaluationResult } from './engine/evaluation';
 import type { Context, Variant } from './types';
 
 /** What the provider needs of a client: an `UnleashClient`. */
-export type ProviderClient = Pick<UnleashClient, 'start' | 'destroy' | 'isEnabled' | 'getVariant' | 'explain' | 'hasFlags' | 'on'>;
+export type ProviderClient = Pick<UnleashClient, 'start' | 'destroy' | 'evaluate' | 'hasFlags' | 'on'>;
 
 const TOP_LEVEL = new Set(['userId', 'sessionId', 'remoteAddress', 'environment', 'appName', 'currentTime']);
 
@@ -73,7 +74,7 @@ export function toUnleashContext(context: EvaluationContext): Context {
 }
 
 /** Flag metadata: the switchyard reason behind each answer, for logs and hooks. */
-function metadata(e: Explanation): Record<string, string | number | boolean> {
+function metadata(e: EvaluationResult): Record<string, string | number | boolean> {
   const r = e.reason;
   const out: Record<string, string | number | boolean> = { reason: r.kind };
   if (r.kind === 'STRATEGY_MATCH') {
@@ -90,7 +91,7 @@ function metadata(e: Explanation): Record<string, string | number | boolean> {
 }
 
 /** The OpenFeature reason for an explanation. */
-function reasonOf(e: Explanation): string {
+function reasonOf(e: EvaluationResult): string {
   const r = e.reason;
   switch (r.kind) {
     case 'DISABLED':
@@ -105,7 +106,8 @@ function reasonOf(e: Explanation): string {
         : StandardResolutionReasons.TARGETING_MATCH;
     case 'DEPENDENCY_FAILED':
       return StandardResolutionReasons.TARGETING_MATCH;
-    default:
+    case 'FLAG_NOT_FOUND':
+    case 'ERROR':
       return StandardResolutionReasons.ERROR;
   }
 }
@@ -148,12 +150,9 @@ export class SwitchyardProvider implements Provider {
   }
 
   async resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
-    const ctx = toUnleashContext(context);
-    const failure = this.precheck(flagKey, defaultValue, ctx);
-    if (failure) return failure.details;
-    const value = this.client.isEnabled(flagKey, ctx);
-    const e = this.client.explain(flagKey, ctx);
-    return { value, reason: reasonOf(e), flagMetadata: metadata(e), ...(e.variant.enabled ? { variant: e.variant.name } : {}) };
+    const e = this.evaluateOnce(flagKey, context);
+    if ('details' in e) return { ...e.details, value: defaultValue };
+    return { value: e.enabled, reason: reasonOf(e), flagMetadata: metadata(e), ...(e.variant.enabled ? { variant: e.variant.name } : {}) };
   }
 
   async resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
@@ -192,26 +191,28 @@ export class SwitchyardProvider implements Provider {
     });
   }
 
-  private precheck<T>(flagKey: string, defaultValue: T, ctx: Context): { details: ResolutionDetails<T> } | undefined {
+  /**
+   * The one evaluation behind an OpenFeature call, or the error details when there is no
+   * answer to give (no flags yet, an unknown flag, a failed evaluation).
+   */
+  private evaluateOnce(flagKey: string, context: EvaluationContext): EvaluationResult | { details: Omit<ResolutionDetails<never>, 'value'> } {
     if (!this.client.hasFlags) {
-      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: 'switchyard has no flags yet' } };
+      return { details: { reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: 'switchyard has no flags yet' } };
     }
-    const e = this.client.explain(flagKey, ctx);
+    const e = this.client.evaluate(flagKey, toUnleashContext(context));
     if (e.reason.kind === 'FLAG_NOT_FOUND') {
-      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `flag "${flagKey}" not found` } };
+      return { details: { reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.FLAG_NOT_FOUND, errorMessage: `flag "${flagKey}" not found` } };
     }
     if (e.reason.kind === 'ERROR') {
-      return { details: { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL, errorMessage: e.reason.message } };
+      return { details: { reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL, errorMessage: e.reason.message } };
     }
-    return undefined;
+    return e;
   }
 
   private async resolveVariant<T>(flagKey: string, defaultValue: T, context: EvaluationContext, decode: Decode<T>): Promise<ResolutionDetails<T>> {
-    const ctx = toUnleashContext(context);
-    const failure = this.precheck(flagKey, defaultValue, ctx);
-    if (failure) return failure.details;
-    const variant = this.client.getVariant(flagKey, ctx);
-    const e = this.client.explain(flagKey, ctx);
+    const e = this.evaluateOnce(flagKey, context);
+    if ('details' in e) return { ...e.details, value: defaultValue };
+    const variant = e.variant;
     const flagMetadata = metadata(e);
     if (!variant.enabled) {
       // Off, or on without variants: the caller's default is the answer.

@@ -27,9 +27,6 @@ export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
-/** Marks a constraint that could not be read; it always evaluates to false. */
-export const INVALID_OPERATOR = '__invalid__';
-
 type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
@@ -53,8 +50,14 @@ function strings(value: unknown): string[] {
 }
 
 function parseConstraint(raw: unknown): ConstraintDefinition {
-  if (!isObject(raw) || typeof raw.contextName !== 'string' || typeof raw.operator !== 'string') {
-    return { contextName: '', operator: INVALID_OPERATOR, values: [] };
+  if (!isObject(raw)) return { contextName: '', operator: '', values: [], malformed: 'is not an object' };
+  if (typeof raw.contextName !== 'string' || typeof raw.operator !== 'string') {
+    return {
+      contextName: typeof raw.contextName === 'string' ? raw.contextName : '',
+      operator: typeof raw.operator === 'string' ? raw.operator : '',
+      values: [],
+      malformed: typeof raw.contextName !== 'string' ? 'has no contextName' : 'has no operator',
+    };
   }
   const constraint: ConstraintDefinition = {
     contextName: raw.contextName,
@@ -66,7 +69,7 @@ function parseConstraint(raw: unknown): ConstraintDefinition {
   // `value` may legitimately be null on the wire (REGEX with a null pattern is false).
   if (raw.value !== undefined && raw.value !== null) {
     const value = str(raw.value);
-    if (value === undefined) return { ...constraint, operator: INVALID_OPERATOR };
+    if (value === undefined) return { ...constraint, malformed: `on "${raw.contextName.slice(0, 60)}" has a value that is not a string or number` };
     constraint.value = value;
   } else if (raw.value === null) {
     constraint.value = undefined;

@@ -83,6 +83,11 @@ export interface ConstraintDefinition {
   inverted?: boolean;
   /** Compare case-insensitively; applies to STR_* and REGEX only. Default false. */
   caseInsensitive?: boolean;
+  /**
+   * Set by the payload parser when the constraint on the wire could not be read, saying
+   * what was wrong (e.g. `has no contextName`). Such a constraint is always false.
+   */
+  malformed?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
-import { percentage, Rule, RuleKind, type BuiltinStrategy } from './strategy';
+import { CompiledStrategy, StrategyKind, type StrategyCompiler } from '../lib/engine/compiled-strategy';
+import { percentage } from './parameters';
 
 /** `gradualRolloutRandom`: on for a random `percentage` of evaluations (not sticky). */
-export const gradualRolloutRandomStrategy: BuiltinStrategy = {
+export const gradualRolloutRandomStrategy: StrategyCompiler = {
   name: 'gradualRolloutRandom',
-  compile: ({ parameters }) => new Rule(RuleKind.RANDOM_ROLLOUT, percentage(parameters.percentage)),
+  compile: ({ parameters }) => new CompiledStrategy(StrategyKind.RANDOM_ROLLOUT, percentage(parameters.percentage)),
 };

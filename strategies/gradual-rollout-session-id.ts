@@ -1,8 +1,9 @@
 import { fieldRollout } from './rollout';
-import { groupIdOf, percentage, type BuiltinStrategy } from './strategy';
+import { type StrategyCompiler } from '../lib/engine/compiled-strategy';
+import { groupIdOf, percentage } from './parameters';
 
 /** `gradualRolloutSessionId`: a `percentage` of sessions, hashed on sessionId in `groupId`. */
-export const gradualRolloutSessionIdStrategy: BuiltinStrategy = {
+export const gradualRolloutSessionIdStrategy: StrategyCompiler = {
   name: 'gradualRolloutSessionId',
   compile: ({ parameters, flagName }) =>
     fieldRollout('sessionId', groupIdOf(parameters, flagName), percentage(parameters.percentage)),

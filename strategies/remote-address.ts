@@ -1,12 +1,14 @@
-import { parseCidr, type Cidr } from '../lib/ip';
-import { AddressList, listParameter, Rule, RuleKind, type BuiltinStrategy } from './strategy';
+import { parseCidr, type Cidr } from '../lib/engine/ip';
+import { CompiledStrategy, StrategyKind, type StrategyCompiler } from '../lib/engine/compiled-strategy';
+import { AddressList } from '../lib/engine/id-list';
+import { listParameter } from './parameters';
 
 /**
  * `remoteAddress`: on when `remoteAddress` is one of the `IPs` (exact addresses or CIDR
  * ranges). Exact entries are looked up in an index into the parameter text; only the
  * ranges are kept parsed.
  */
-export const remoteAddressStrategy: BuiltinStrategy = {
+export const remoteAddressStrategy: StrategyCompiler = {
   name: 'remoteAddress',
   compile: ({ parameters }) => {
     const text = parameters.IPs ?? '';
@@ -15,6 +17,6 @@ export const remoteAddressStrategy: BuiltinStrategy = {
       const range = parseCidr(entry);
       if (range) ranges.push(range);
     }
-    return new Rule(RuleKind.REMOTE_ADDRESS, 0, '', new AddressList(text, ranges));
+    return new CompiledStrategy(StrategyKind.REMOTE_ADDRESS, 0, '', new AddressList(text, ranges));
   },
 };

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { CacheKeys } from '../../cache/base-cache';
 import { FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
-import { payloadReadsDefaults, UnleashClient } from '../../lib/client';
+import { UnleashClient } from '../../lib/client';
+import { Engine } from '../../lib/engine';
+import { parseClientPayload } from '../../lib/payload';
 import type { UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
 import type { UnleashConfig } from '../../lib/options';
@@ -704,10 +706,14 @@ describe('fallbacks and context', () => {
     expect(client.isEnabled('app-only', { appName: 'other' })).toBe(false);
   });
 
-  test('payloadReadsDefaults spots every place a payload can read appName or environment', () => {
+  test('the snapshot knows every place a payload can read appName or environment', () => {
     const plain = body(flag('a')) as unknown as FeaturesPayload;
     const withStrategy = (s: Record<string, unknown>): FeaturesPayload =>
       body(flag('a', { strategies: [{ name: 'flexibleRollout', parameters: {}, constraints: [], variants: [], segments: [], ...s }] })) as unknown as FeaturesPayload;
+    const payloadReadsDefaults = (payload: FeaturesPayload): boolean => {
+      const snapshot = new Engine().load(parseClientPayload(payload).payload);
+      return snapshot.reads('appName') || snapshot.reads('environment');
+    };
     expect(payloadReadsDefaults({ ...plain, features: plain.features.map((f) => ({ ...f, variants: [] })), segments: [] })).toBe(false);
     expect(payloadReadsDefaults({ ...plain, segments: [{ id: 1, constraints: [{ contextName: 'appName', operator: 'IN', values: [] }] }] })).toBe(true);
     expect(payloadReadsDefaults(withStrategy({ parameters: { stickiness: 'environment' } }))).toBe(true);
@@ -913,6 +919,66 @@ describe('explain and hasFlags', () => {
     expect(recorder.of('impression')).toHaveLength(0);
     await client.destroy();
     expect(server.requestsTo(METRICS)).toHaveLength(0);
+  });
+});
+
+describe('evaluate', () => {
+  test('counts metrics and fires an impression exactly as one getVariant does, with the same answer', async () => {
+    const colours = flag('colours', {
+      impressionData: true,
+      strategies: [{ name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'userId', groupId: 'g' }, constraints: [] }],
+      variants: [
+        { name: 'red', weight: 500, stickiness: 'userId' },
+        { name: 'blue', weight: 500, stickiness: 'userId' },
+      ],
+    });
+    server.serveFeatures(body(colours, flag('plain')));
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    const expected = { yes: 0, no: 0, variants: {} as Record<string, number> };
+    for (let i = 0; i < 40; i++) {
+      const context = { userId: `user-${i}` };
+      const r = client.evaluate('colours', context);
+      const v = client.getVariant('colours', context);
+      expect(r.variant).toBe(v);
+      expect(r.enabled).toBe(client.isEnabled('colours', context));
+      expect(r.reason.kind).toBe(r.enabled ? 'STRATEGY_MATCH' : 'NO_STRATEGY_MATCHED');
+      // evaluate + getVariant count as two getVariant calls; isEnabled adds a yes/no.
+      const yes = r.enabled ? 3 : 0;
+      expected.yes += yes;
+      expected.no += 3 - yes;
+      expected.variants[v.name] = (expected.variants[v.name] ?? 0) + 2;
+    }
+    const impressions = recorder.of('impression');
+    expect(impressions).toHaveLength(120);
+    expect(impressions.filter((e) => e.eventType === 'getVariant')).toHaveLength(80);
+    expect(impressions[0]).toMatchObject({ eventType: 'getVariant', featureName: 'colours', context: { userId: 'user-0', appName: 'test-app' } });
+    expect(client.evaluate('plain')).toEqual({ flag: 'plain', enabled: true, variant: { name: 'disabled', enabled: false, feature_enabled: true }, reason: { kind: 'STRATEGY_MATCH', index: 0, name: 'default', variantFrom: 'none' } });
+    expect(client.evaluate('nope')).toEqual({ flag: 'nope', enabled: false, variant: { name: 'disabled', enabled: false, feature_enabled: false }, reason: { kind: 'FLAG_NOT_FOUND' } });
+    await scheduler.fireNext('metrics');
+    const metrics = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: Record<string, unknown> } };
+    expect(metrics.bucket.toggles).toEqual({
+      colours: expected,
+      plain: { yes: 1, no: 0, variants: { disabled: 1 } },
+      nope: { yes: 0, no: 1, variants: { disabled: 1 } },
+    });
+  });
+
+  test('an unknown flag answers the fallbackFunction option', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ fallbackFunction: (name) => name.startsWith('yes-') });
+    await client.start();
+    expect(client.evaluate('yes-please')).toMatchObject({ enabled: true, variant: { feature_enabled: true }, reason: { kind: 'FLAG_NOT_FOUND' } });
+    expect(client.evaluate('no-thanks')).toMatchObject({ enabled: false, reason: { kind: 'FLAG_NOT_FOUND' } });
+  });
+
+  test('a hostile context is the ERROR reason, never a throw', async () => {
+    server.serveFeatures(body(flag('a', { strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'x', operator: 'IN', values: ['1'] }] }] })));
+    const client = makeClient();
+    await client.start();
+    const hostile = { get properties(): Record<string, string> { throw new Error('nope'); } } as Context;
+    expect(client.evaluate('a', hostile)).toMatchObject({ enabled: false, reason: { kind: 'ERROR' } });
+    expect(client.isEnabled('a', hostile)).toBe(false);
   });
 });
 

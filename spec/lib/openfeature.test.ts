@@ -1,6 +1,6 @@
 import { OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
 import { UnleashClient } from '../../lib/client';
-import { SwitchyardProvider, toUnleashContext } from '../../lib/openfeature';
+import { SwitchyardProvider, toUnleashContext, type ProviderClient } from '../../lib/openfeature';
 import { TestData } from '../../lib/test-data';
 
 function setup() {
@@ -26,7 +26,7 @@ describe('SwitchyardProvider through the OpenFeature SDK', () => {
     await OpenFeature.close();
   });
 
-  test('boolean evaluations map isEnabled, with reasons from explain', async () => {
+  test('boolean evaluations answer enabled, with the reason of the same evaluation', async () => {
     const { provider } = setup();
     await OpenFeature.setProviderAndWait(provider);
     const of = OpenFeature.getClient();
@@ -38,6 +38,47 @@ describe('SwitchyardProvider through the OpenFeature SDK', () => {
     const split = await of.getBooleanDetails('split', false, { targetingKey: 'user-1' });
     expect(split.reason).toBe('SPLIT');
     expect(split.flagMetadata).toEqual(expect.objectContaining({ threshold: 50 }));
+  });
+
+  test('each call is one evaluation, and on a random rollout the reason never contradicts the value', async () => {
+    const td = new TestData();
+    td.update(td.flag('coin').rollout(50, { stickiness: 'random' }).variant('heads').variant('tails'));
+    const client = new UnleashClient({ appName: 'of-test', offline: true, source: td });
+    let evaluations = 0;
+    const counting: ProviderClient = {
+      start: () => client.start(),
+      destroy: () => client.destroy(),
+      get hasFlags() {
+        return client.hasFlags;
+      },
+      on: (type, handler) => client.on(type, handler),
+      evaluate: (name, context) => {
+        evaluations++;
+        return client.evaluate(name, context);
+      },
+    };
+    await OpenFeature.setProviderAndWait(new SwitchyardProvider(counting));
+    const of = OpenFeature.getClient();
+    let on = 0;
+    for (let i = 0; i < 1000; i++) {
+      const b = await of.getBooleanDetails('coin', false);
+      const meta = b.flagMetadata as Record<string, unknown>;
+      if (b.value) {
+        on++;
+        expect(meta.reason).toBe('STRATEGY_MATCH');
+        expect(meta.bucket as number).toBeLessThanOrEqual(50);
+        expect(['heads', 'tails']).toContain(b.variant);
+      } else {
+        expect(meta.reason).toBe('NO_STRATEGY_MATCHED');
+        expect(b.variant).toBeUndefined();
+      }
+      const str = await of.getStringDetails('coin', 'default');
+      if (str.flagMetadata.reason === 'STRATEGY_MATCH') expect(['heads', 'tails']).toContain(str.value);
+      else expect(str.value).toBe('default');
+    }
+    expect(evaluations).toBe(2000);
+    expect(on).toBeGreaterThan(350);
+    expect(on).toBeLessThan(650);
   });
 
   test('a missing flag is FLAG_NOT_FOUND with the default value', async () => {

@@ -1,4 +1,4 @@
-import { INVALID_OPERATOR, parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseClientPayload, PayloadError } from '../../lib/payload';
 
 describe('parseClientPayload', () => {
   test.each([
@@ -56,7 +56,11 @@ describe('parseClientPayload', () => {
     if (payload.kind !== 'full') return;
     expect(payload.features.map((f) => f.name)).toEqual(['ok']);
     const [good, bad] = payload.features[0]!.strategies;
-    expect(good!.constraints.map((c) => c.operator)).toEqual([INVALID_OPERATOR, INVALID_OPERATOR]);
+    // Malformed constraints keep what could be read and say what was wrong: no placeholder operator.
+    expect(good!.constraints).toEqual([
+      { contextName: '', operator: 'IN', values: [], malformed: 'has no contextName' },
+      { contextName: '', operator: '', values: [], malformed: 'is not an object' },
+    ]);
     expect(bad!.name).toBe('');
     expect(payload.segments.map((s) => s.id)).toEqual([1]);
     expect(warnings).toHaveLength(3);

@@ -128,7 +128,39 @@ describe('custom strategies', () => {
     expect(snapshot.get('f')!.isEnabled({ userId: 'x' })).toBe(false);
     expect(snapshot.get('f')!.isEnabled({ userId: 'x' })).toBe(false);
     expect(snapshot.get('f')!.isEnabled({ userId: 'u' })).toBe(true);
-    expect(warnings.filter((w) => w.includes('custom strategy "broken" threw (boom)'))).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('custom strategy "broken" threw (Error: boom)'))).toHaveLength(1);
+  });
+
+  test.each<[string, (context: Context) => unknown, RegExp]>([
+    ['throws an Error naming the user', (context) => { throw new Error(`no team for ${String(context.userId)}`); }, /^threw Error: no team for u\d+$/],
+    ['throws a non-Error', () => { throw 'plain string'; }, /^threw plain string$/],
+    ['returns a Promise', async () => true, /^returned a Promise/],
+    ['returns a truthy non-boolean', () => 'yes', /^returned string, not a boolean$/],
+  ])('a custom strategy that %s is off, explained as STRATEGY_ERROR, and reported once for 5,000 users', (_what, decide, message) => {
+    class Plugin extends Strategy {
+      constructor() {
+        super('plugin');
+      }
+      isEnabled(_parameters: Readonly<Record<string, string>>, context: Context): boolean {
+        return decide(context) as boolean;
+      }
+    }
+    const warnings: string[] = [];
+    const snapshot = engineWith([feature('f', [strategy('plugin'), strategy('userWithId', { userIds: 'u7' })])], {
+      strategies: [new Plugin()],
+      onWarning: (m) => warnings.push(m),
+    });
+    const flag = snapshot.get('f')!;
+    for (let i = 0; i < 5000; i++) expect(flag.isEnabled({ userId: `u${i}` })).toBe(i === 7);
+    expect(warnings.filter((w) => w.includes('custom strategy "plugin"'))).toHaveLength(1);
+    const reason = flag.evaluate({ userId: 'u1' }).reason;
+    expect(reason.kind).toBe('NO_STRATEGY_MATCHED');
+    if (reason.kind !== 'NO_STRATEGY_MATCHED') return;
+    const miss = reason.strategies[0]!;
+    expect(miss).toMatchObject({ index: 0, name: 'plugin', failure: 'STRATEGY_ERROR' });
+    if (miss.failure === 'STRATEGY_ERROR') expect(miss.message).toMatch(message);
+    // A strategy that simply says no is not an error.
+    expect(reason.strategies[1]).toEqual({ index: 1, name: 'userWithId', failure: 'STRATEGY_DECLINED' });
   });
 
   test('an unknown strategy is warned about once per name', () => {

@@ -6,20 +6,14 @@
 import { readField } from './context';
 import type { EvalEnv } from './constraints';
 import { hashAfter, hashPrefix, VARIANT_SEED } from './hash';
-import type { Context, Variant, VariantDefinition } from './types';
+import type { EvaluationTrace, VariantDetail } from './trace';
+import type { Context, Variant, VariantDefinition } from '../types';
 
 /** The variant answer for a flag that is off. */
 export const DISABLED_VARIANT: Variant = Object.freeze({ name: 'disabled', enabled: false, feature_enabled: false });
 /** The variant answer for a flag that is on but has no variants. */
 export const DISABLED_VARIANT_FEATURE_ON: Variant = Object.freeze({ name: 'disabled', enabled: false, feature_enabled: true });
 
-/** A compiled variant list. */
-export interface VariantSelector {
-  /** Picks a variant for an enabled flag. */
-  select(context: Context): Variant;
-  /** The stickiness value and 1–total target, for explanations. */
-  target(context: Context): { stickiness: string; value?: string; target: number; totalWeight: number };
-}
 
 function result(def: VariantDefinition): Variant {
   if (!def.payload) return Object.freeze({ name: def.name, enabled: true, feature_enabled: true });
@@ -43,7 +37,8 @@ const STICKY_DEFAULT = 0;
 const STICKY_RANDOM = 1;
 const STICKY_FIELD = 2;
 
-class Selector implements VariantSelector {
+/** A compiled variant list: picks a variant for an enabled flag. */
+export class VariantSelector {
   // The murmur state after `"<groupId>:"` with the variant seed (see HashPrefix).
   private readonly h: number;
   private readonly carry: number;
@@ -59,6 +54,8 @@ class Selector implements VariantSelector {
     /** The stickiness name; the field for STICKY_FIELD. */
     private readonly stickiness: string,
     private readonly env: EvalEnv,
+    /** Whose variants these are: a strategy's or the flag's. */
+    private readonly from: VariantDetail['from'],
   ) {
     const prefix = hashPrefix(groupId, VARIANT_SEED);
     this.h = prefix.h;
@@ -82,16 +79,26 @@ class Selector implements VariantSelector {
     return ((hashAfter(this.h, this.carry, this.tail, value) >>> 0) % this.totalWeight) + 1;
   }
 
-  select(context: Context): Variant {
+  /** Picks a variant for an enabled flag; with a trace, records how. May throw on a hostile context. */
+  select(context: Context, trace: EvaluationTrace | null): Variant {
     const overrides = this.overrides;
     if (overrides !== null) {
       for (let i = 0; i < overrides.length; i++) {
         const o = overrides[i]!;
         const v = readField(context, o.field);
-        if (v !== undefined && o.values.includes(v)) return o.variant;
+        if (v !== undefined && o.values.includes(v)) {
+          if (trace !== null) trace.variant = { from: this.from, override: o.field, stickiness: this.stickinessName(), value: v, totalWeight: this.totalWeight };
+          return o.variant;
+        }
       }
     }
-    const target = this.targetOf(this.seed(context));
+    const value = this.seed(context);
+    const target = this.targetOf(value);
+    if (trace !== null) {
+      const detail: VariantDetail = { from: this.from, stickiness: this.stickinessName(), target, totalWeight: this.totalWeight };
+      if (value !== undefined) detail.value = value;
+      trace.variant = detail;
+    }
     const defs = this.defs;
     let sum = 0;
     for (let i = 0; i < defs.length; i++) {
@@ -102,10 +109,8 @@ class Selector implements VariantSelector {
     return this.results[this.results.length - 1]!;
   }
 
-  target(context: Context): { stickiness: string; value?: string; target: number; totalWeight: number } {
-    const value = this.seed(context);
-    const stickiness = this.sticky === STICKY_DEFAULT ? 'default' : this.stickiness;
-    return { stickiness, ...(value === undefined ? {} : { value }), target: this.targetOf(value), totalWeight: this.totalWeight };
+  private stickinessName(): string {
+    return this.sticky === STICKY_DEFAULT ? 'default' : this.stickiness;
   }
 }
 
@@ -115,7 +120,13 @@ class Selector implements VariantSelector {
  * `stickiness` is the first variant's, or `default` (userId, sessionId, remoteAddress,
  * then random). A custom stickiness field the context lacks falls back to random.
  */
-export function compileVariants(defs: readonly VariantDefinition[], groupId: string, stickiness: string | undefined, env: EvalEnv): VariantSelector | undefined {
+export function compileVariants(
+  defs: readonly VariantDefinition[],
+  groupId: string,
+  stickiness: string | undefined,
+  env: EvalEnv,
+  from: VariantDetail['from'],
+): VariantSelector | undefined {
   let totalWeight = 0;
   for (const d of defs) totalWeight += d.weight;
   if (defs.length === 0 || totalWeight <= 0) return undefined;
@@ -126,5 +137,5 @@ export function compileVariants(defs: readonly VariantDefinition[], groupId: str
     for (const o of d.overrides ?? []) (overrides ??= []).push(new Override(o.contextName, o.values ?? [], results[i]!));
   });
   const sticky = stickiness === undefined || stickiness === '' || stickiness === 'default' ? STICKY_DEFAULT : stickiness === 'random' ? STICKY_RANDOM : STICKY_FIELD;
-  return new Selector(defs, results, totalWeight, overrides, groupId, sticky, stickiness ?? 'default', env);
+  return new VariantSelector(defs, results, totalWeight, overrides, groupId, sticky, stickiness ?? 'default', env, from);
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import murmur from 'murmurhash3js-revisited';
-import { hashOf, hashPrefix, normalizedRollout, variantTarget, VARIANT_SEED } from '../../lib/hash';
+import { hashOf, hashPrefix, normalizedRollout, variantTarget, VARIANT_SEED } from '../../lib/engine/hash';
 
 describe('Unleash hashing', () => {
   test('rollout test vector: id 123 in Feature.flexibleRollout.userId.55 is bucket 84', () => {

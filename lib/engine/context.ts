@@ -9,7 +9,7 @@
  * constraint. A string value (the common case) is returned as is, without allocating.
  */
 import { parseAddress, type Address } from './ip';
-import type { Context } from './types';
+import type { Context } from '../types';
 
 function asString(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;

@@ -1,9 +1,10 @@
 /**
- * Constraint compilation. Every constraint is turned, once per payload, into a `Cond`: an
+ * Constraint compilation. Every constraint is turned, once per payload, into a
+ * `CompiledConstraint`: an
  * operator code and its pre-parsed operand (a list or set, a number, epoch milliseconds,
  * a semver object, an RE2 program, CIDR ranges), so evaluation never parses flag data.
  *
- * A `Cond` is plain data read by one function, `condHolds`, rather than a closure per
+ * A `CompiledConstraint` is plain data read by one function, `constraintHolds`, rather than a closure per
  * constraint: a flag set holds thousands of constraints, and a closure with its context
  * costs several times the memory of a small object, while the single `switch` is
  * monomorphic and inlinable where it is called.
@@ -17,7 +18,7 @@ import { RE2JS } from 're2js';
 import semver, { type SemVer } from 'semver';
 import { addressOf, parseNumber, readField, readNumber } from './context';
 import { inCidr, parseCidr, type Cidr } from './ip';
-import type { ConstraintDefinition, Context } from './types';
+import type { ConstraintDefinition, Context } from '../types';
 
 /** What the engine injects into compiled code. */
 export interface EvalEnv {
@@ -27,18 +28,11 @@ export interface EvalEnv {
   random(): number;
   /** The host name `applicationHostname` compares with. */
   hostname: string;
-  /** Reports a problem; the engine deduplicates. */
-  warn(message: string): void;
-}
-
-export type Predicate = (context: Context) => boolean;
-
-/** A compiled constraint, kept with its definition so an explanation can name it. */
-export interface CompiledConstraint {
-  readonly definition: ConstraintDefinition;
-  /** The segment it came from, when it is a segment's constraint. */
-  readonly segmentId?: number;
-  readonly test: Predicate;
+  /**
+   * Reports a problem once per `key`: a stable name for the problem (not the message,
+   * which may name a user or a value), so the same problem is never reported twice.
+   */
+  warn(key: string, message: string): void;
 }
 
 // Operator codes. FALSE: unknown operator or unusable value (false even when inverted).
@@ -75,8 +69,8 @@ const STR_ENDS_WITH_FOLD = 24;
  */
 const SCAN_LIMIT = 12;
 
-/** A compiled constraint: an operator code, the field it reads and its operand. */
-export class Cond {
+/** A compiled constraint: an operator code, the field it reads and its pre-parsed operand. */
+export class CompiledConstraint {
   constructor(
     readonly op: number,
     readonly field: string,
@@ -87,7 +81,7 @@ export class Cond {
 }
 
 /** A constraint that never holds (unknown operator, unusable value). */
-export const NEVER_COND = new Cond(FALSE, '', undefined, false);
+export const NEVER_HOLDS = new CompiledConstraint(FALSE, '', undefined, false);
 
 /** Single-value operators read `value`, falling back to the first of `values`. */
 function singleValue(def: ConstraintDefinition): string | undefined {
@@ -225,7 +219,7 @@ function numberCompare(op: number, n: number, target: number): boolean {
 }
 
 /** The operator's answer before `inverted`. */
-function opHolds(c: Cond, context: Context, env: EvalEnv): boolean {
+function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean {
   switch (c.op) {
     case IN_LIST: {
       const v = readField(context, c.field);
@@ -310,28 +304,30 @@ function opHolds(c: Cond, context: Context, env: EvalEnv): boolean {
 }
 
 /** Whether one compiled constraint holds. May throw on a hostile context (callers guard). */
-export function condHolds(c: Cond, context: Context, env: EvalEnv): boolean {
+export function constraintHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean {
   if (c.op === FALSE) return false;
   return opHolds(c, context, env) !== c.inverted;
 }
 
-/** Whether every constraint holds (constraints are ANDed). */
-export function allHold(conds: readonly Cond[], context: Context, env: EvalEnv): boolean {
-  for (let i = 0; i < conds.length; i++) if (!condHolds(conds[i]!, context, env)) return false;
-  return true;
+/** A short, printable form of a wire string for messages. */
+function shown(text: string, max = 60): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
-function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): Cond {
-  env.warn(`${def.operator} constraint on "${def.contextName}" has no usable ${what}; it is false`);
-  return NEVER_COND;
+function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): CompiledConstraint {
+  env.warn(
+    `unusable:${def.operator}:${def.contextName}:${def.value ?? def.values?.join(',')}`,
+    `${def.operator} constraint on ${shown(def.contextName)} has no usable ${what}; it is false`,
+  );
+  return NEVER_HOLDS;
 }
 
 const NUMBER_OPS: Record<string, number> = { NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE };
 const SEMVER_OPS: Record<string, number> = { SEMVER_EQ, SEMVER_GT, SEMVER_GTE, SEMVER_LT, SEMVER_LTE };
 const STRING_OPS: Record<string, number> = { STR_CONTAINS, STR_STARTS_WITH, STR_ENDS_WITH };
 
-/** The Cond for a definition; `undefined` for an unknown operator. */
-function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
+/** The compiled form of a definition; `undefined` for an unknown operator. */
+function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint | undefined {
   const field = def.contextName;
   const inverted = def.inverted === true;
   const op = def.operator;
@@ -342,14 +338,14 @@ function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
       const big = list.length > SCAN_LIMIT;
       const code = op === 'IN' ? (big ? IN_SORTED : IN_LIST) : big ? NOT_IN_SORTED : NOT_IN_LIST;
       // Small lists are scanned in place: the definition's own array, no copy.
-      return new Cond(code, field, big ? [...new Set(list)].sort() : list, inverted);
+      return new CompiledConstraint(code, field, big ? [...new Set(list)].sort() : list, inverted);
     }
     case 'STR_CONTAINS':
     case 'STR_STARTS_WITH':
     case 'STR_ENDS_WITH': {
       const list = def.values ?? [];
-      if (def.caseInsensitive !== true) return new Cond(STRING_OPS[op]!, field, list, inverted);
-      return new Cond(STRING_OPS[op]! + (STR_CONTAINS_FOLD - STR_CONTAINS), field, list.map((v) => v.toLowerCase()), inverted);
+      if (def.caseInsensitive !== true) return new CompiledConstraint(STRING_OPS[op]!, field, list, inverted);
+      return new CompiledConstraint(STRING_OPS[op]! + (STR_CONTAINS_FOLD - STR_CONTAINS), field, list.map((v) => v.toLowerCase()), inverted);
     }
     case 'NUM_EQ':
     case 'NUM_GT':
@@ -358,13 +354,13 @@ function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
     case 'NUM_LTE': {
       const target = parseNumber(singleValue(def));
       if (Number.isNaN(target)) return unusable(def, env, 'number');
-      return new Cond(NUMBER_OPS[op]!, field, target, inverted);
+      return new CompiledConstraint(NUMBER_OPS[op]!, field, target, inverted);
     }
     case 'DATE_AFTER':
     case 'DATE_BEFORE': {
       const target = parseDate(singleValue(def));
       if (Number.isNaN(target)) return unusable(def, env, 'date');
-      return new Cond(op === 'DATE_AFTER' ? DATE_AFTER : DATE_BEFORE, field, target, inverted);
+      return new CompiledConstraint(op === 'DATE_AFTER' ? DATE_AFTER : DATE_BEFORE, field, target, inverted);
     }
     case 'SEMVER_EQ':
     case 'SEMVER_GT':
@@ -373,7 +369,7 @@ function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
     case 'SEMVER_LTE': {
       const target = parseSemver(singleValue(def));
       if (!target) return unusable(def, env, 'version');
-      return new Cond(SEMVER_OPS[op]!, field, target, inverted);
+      return new CompiledConstraint(SEMVER_OPS[op]!, field, target, inverted);
     }
     case 'REGEX': {
       const pattern = singleValue(def);
@@ -382,10 +378,10 @@ function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
         // RE2 runs in linear time: a pattern from flag data cannot stall the process, and
         // lookarounds and backreferences (which need backtracking) are refused here.
         const program = RE2JS.compile(pattern, def.caseInsensitive === true ? RE2JS.CASE_INSENSITIVE : 0);
-        return new Cond(REGEX, field, program, inverted);
+        return new CompiledConstraint(REGEX, field, program, inverted);
       } catch (err) {
-        env.warn(`REGEX constraint on "${field}" has an invalid pattern (${(err as Error).message.slice(0, 80)}); it is false`);
-        return NEVER_COND;
+        env.warn(`regex:${pattern}`, `REGEX constraint on ${shown(field)} has an invalid pattern (${(err as Error).message.slice(0, 80)}); it is false`);
+        return NEVER_HOLDS;
       }
     }
     case 'IN_CIDR': {
@@ -393,39 +389,36 @@ function condOf(def: ConstraintDefinition, env: EvalEnv): Cond | undefined {
       for (const v of def.values ?? []) {
         const range = parseCidr(v);
         if (range) ranges.push(range);
-        else env.warn(`IN_CIDR constraint on "${field}" ignores "${v.slice(0, 60)}": not an address or CIDR range`);
+        else env.warn(`cidr:${v}`, `IN_CIDR constraint on ${shown(field)} ignores ${shown(v)}: not an address or CIDR range`);
       }
       if (ranges.length === 0) return unusable(def, env, 'range');
-      return new Cond(IN_CIDR, field, ranges, inverted);
+      return new CompiledConstraint(IN_CIDR, field, ranges, inverted);
     }
     default:
       return undefined;
   }
 }
 
-/** Compiles one constraint for the fast path. Never throws: anything unusable is "false". */
-export function compileCond(def: ConstraintDefinition, env: EvalEnv): Cond {
-  let cond: Cond | undefined;
+/**
+ * Compiles one constraint. Never throws: anything unusable (a malformed constraint, an
+ * unknown operator, values that cannot be read) compiles to a constraint that never
+ * holds, whatever `inverted` says, and is reported once.
+ */
+export function compileConstraint(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint {
+  if (def.malformed !== undefined) {
+    env.warn(`malformed:${def.contextName}:${def.operator}:${def.malformed}`, `a constraint ${def.malformed}; it is false`);
+    return NEVER_HOLDS;
+  }
+  let compiled: CompiledConstraint | undefined;
   try {
-    cond = condOf(def, env);
+    compiled = compiledOf(def, env);
   } catch (err) {
-    env.warn(`constraint on "${def.contextName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is false`);
-    return NEVER_COND;
+    env.warn(`uncompilable:${def.contextName}:${def.operator}`, `constraint on ${shown(def.contextName)} could not be compiled (${(err as Error).message.slice(0, 80)}); it is false`);
+    return NEVER_HOLDS;
   }
-  if (cond === undefined) {
-    env.warn(`unknown constraint operator "${def.operator.slice(0, 40)}"; constraints using it are false`);
-    return NEVER_COND;
+  if (compiled === undefined) {
+    env.warn(`operator:${def.operator}`, `unknown constraint operator ${shown(def.operator, 40)}; constraints using it are false`);
+    return NEVER_HOLDS;
   }
-  return cond;
-}
-
-/** The explanation view of a compiled constraint: its definition and a predicate. */
-export function viewOf(def: ConstraintDefinition, cond: Cond, env: EvalEnv, segmentId?: number): CompiledConstraint {
-  const test: Predicate = (context) => condHolds(cond, context, env);
-  return segmentId === undefined ? { definition: def, test } : { definition: def, segmentId, test };
-}
-
-/** Compiles one constraint with its definition. Never throws: anything unusable is "false". */
-export function compileConstraint(def: ConstraintDefinition, env: EvalEnv, segmentId?: number): CompiledConstraint {
-  return viewOf(def, compileCond(def, env), env, segmentId);
+  return compiled;
 }

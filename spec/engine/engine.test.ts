@@ -1,4 +1,4 @@
-import { Engine } from '../../lib/engine';
+import { applyDelta, Engine } from '../../lib/engine';
 import { parseClientPayload } from '../../lib/payload';
 import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
 
@@ -241,10 +241,11 @@ describe('lazy compilation', () => {
     expect(warnings.filter((w) => w.includes('REGEX'))).toHaveLength(1);
   });
 
-  test('explaining a flag compiles it', () => {
+  test('evaluating a flag with its reason compiles it, once', () => {
     const warnings: string[] = [];
     const snapshot = load([badRegex('x')], [], warnings);
-    expect(snapshot.getImpl('x')!.strategies).toHaveLength(1);
+    expect(snapshot.get('x')!.evaluate({ userId: 'u' }).reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED' });
+    snapshot.get('x')!.isEnabled({ userId: 'u' });
     expect(warnings.filter((w) => w.includes('invalid pattern'))).toHaveLength(1);
   });
 
@@ -276,5 +277,36 @@ describe('lazy compilation', () => {
     expect(snapshot.get('off')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: false });
     expect(snapshot.get('bare')!.isEnabled({})).toBe(true);
     expect(snapshot.get('bare')!.getVariant({})).toEqual({ name: 'disabled', enabled: false, feature_enabled: true });
+  });
+});
+
+describe('applyDelta', () => {
+  test('is a pure reducer: the state it was given is left as it was', () => {
+    const a = f('a');
+    const b = f('b');
+    const seg = { id: 1, constraints: [] };
+    const state = { features: new Map([['a', a]]), segments: new Map([[1, seg]]) };
+    const next = applyDelta(state, [
+      { type: 'feature-updated', eventId: 1, feature: b },
+      { type: 'feature-removed', eventId: 2, featureName: 'a' },
+      { type: 'segment-removed', eventId: 3, segmentId: 1 },
+      { type: 'feature-removed', eventId: 4, featureName: 'never-there' },
+    ]);
+    expect([...next.features.keys()]).toEqual(['b']);
+    expect(next.segments.size).toBe(0);
+    expect([...state.features.keys()]).toEqual(['a']);
+    expect(state.segments.get(1)).toBe(seg);
+    expect(next.features.get('b')).toBe(b);
+  });
+
+  test('a hydration replaces everything before it, and later events apply on top', () => {
+    const state = { features: new Map([['old', f('old')]]), segments: new Map() };
+    const next = applyDelta(state, [
+      { type: 'hydration', eventId: 1, features: [f('x'), f('y')], segments: [{ id: 2, constraints: [] }] },
+      { type: 'feature-updated', eventId: 2, feature: f('x', { enabled: false }) },
+    ]);
+    expect([...next.features.keys()]).toEqual(['x', 'y']);
+    expect(next.features.get('x')!.enabled).toBe(false);
+    expect([...next.segments.keys()]).toEqual([2]);
   });
 });

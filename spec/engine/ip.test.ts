@@ -1,4 +1,4 @@
-import { inCidr, parseAddress, parseCidr } from '../../lib/ip';
+import { inCidr, parseAddress, parseCidr } from '../../lib/engine/ip';
 
 describe('addresses', () => {
   test.each([

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Engine } from '../../lib/engine';
-import { explain } from '../../lib/explain';
+import { evaluateIn as explain } from '../../lib/engine/evaluation';
 import { parseClientPayload } from '../../lib/payload';
 import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
 
@@ -80,7 +80,7 @@ describe('explain', () => {
     let user = 0;
     while (!snap.get('rollout')!.isEnabled({ userId: `u${user}`, properties: { plan: 'pro' } })) user++;
     const e = explain(snap, 'rollout', { userId: `u${user}`, properties: { plan: 'pro' } });
-    expect(e).toMatchObject({ enabled: true, variant: { name: 'blue' }, reason: { kind: 'STRATEGY_MATCH', index: 1, name: 'flexibleRollout', variantSource: 'feature', rollout: { threshold: 40 } } });
+    expect(e).toMatchObject({ enabled: true, variant: { name: 'blue' }, reason: { kind: 'STRATEGY_MATCH', index: 1, name: 'flexibleRollout', variantFrom: 'feature', rollout: { threshold: 40 } } });
     if (e.reason.kind === 'STRATEGY_MATCH') expect(e.reason.rollout!.bucket).toBeLessThanOrEqual(40);
   });
 
@@ -104,5 +104,64 @@ describe('explain agrees with evaluation on the whole client specification', () 
       expect(ex.enabled).toBe(flag ? flag.isEnabled(t.context) : false);
       expect(ex.variant).toEqual(flag ? flag.getVariant(t.context) : ex.variant);
     }
+  });
+});
+
+describe('dependency reasons say which way the parent failed', () => {
+  const deps = new Engine();
+  deps.load({
+    kind: 'full',
+    version: 2,
+    segments: [],
+    features: [
+      f('switched-off', { enabled: false }),
+      f('declines', { strategies: [s('userWithId', { userIds: 'vip' })], variants: [{ name: 'gold', weight: 1 }] }),
+      f('on', { variants: [{ name: 'silver', weight: 1 }] }),
+      f('nested', { dependencies: [{ feature: 'on' }] }),
+      f('needs-off', { dependencies: [{ feature: 'switched-off' }] }),
+      f('needs-declines', { dependencies: [{ feature: 'declines' }] }),
+      f('needs-declines-variant', { dependencies: [{ feature: 'declines', variants: ['gold'] }] }),
+      f('needs-bronze', { dependencies: [{ feature: 'on', variants: ['bronze'] }] }),
+      f('needs-not-on', { dependencies: [{ feature: 'on', enabled: false }] }),
+      f('needs-ghost', { dependencies: [{ feature: 'ghost' }] }),
+      f('needs-nested', { dependencies: [{ feature: 'nested' }] }),
+    ],
+  });
+  test.each<[string, Record<string, string>, string | undefined]>([
+    ['needs-off', {}, 'parent is disabled'],
+    ['needs-declines', { userId: 'someone' }, 'parent is off for this context'],
+    ['needs-declines', { userId: 'vip' }, undefined],
+    ['needs-declines-variant', { userId: 'someone' }, 'parent is off for this context'],
+    ['needs-declines-variant', { userId: 'vip' }, undefined],
+    ['needs-bronze', {}, 'parent variant "silver" is not one of the required variants'],
+    ['needs-not-on', {}, 'parent is on for this context'],
+    ['needs-ghost', {}, 'parent flag not found'],
+    ['needs-nested', {}, 'parent has dependencies of its own'],
+  ])('%s with %j', (name, context, why) => {
+    const r = deps.snapshot.get(name)!.evaluate(context);
+    if (why === undefined) {
+      expect(r).toMatchObject({ enabled: true, reason: { kind: 'STRATEGY_MATCH' } });
+    } else {
+      expect(r).toMatchObject({ enabled: false, reason: { kind: 'DEPENDENCY_FAILED', why } });
+    }
+    expect(r.enabled).toBe(deps.snapshot.get(name)!.isEnabled(context));
+  });
+});
+
+describe('malformed constraints', () => {
+  test('are reported in words, never with an internal placeholder, and explained as failed', () => {
+    const warnings: string[] = [];
+    const e = new Engine({ onWarning: (m) => warnings.push(m) });
+    const snapshot = e.load(
+      parseClientPayload({
+        version: 2,
+        features: [{ name: 'm', enabled: true, strategies: [{ name: 'default', constraints: [{ operator: 'IN', values: ['x'] }] }] }],
+      }).payload,
+    );
+    const r = snapshot.get('m')!.evaluate({});
+    expect(r.enabled).toBe(false);
+    expect(r.reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'CONSTRAINT_FAILED', constraint: { operator: 'IN', malformed: 'has no contextName' } }] });
+    expect(warnings).toEqual(['a constraint has no contextName; it is false']);
+    expect(warnings.join('\n')).not.toMatch(/__|invalid__/);
   });
 });

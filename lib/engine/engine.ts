@@ -1,0 +1,356 @@
+/**
+ * The evaluation engine: compiles a client-API payload into an immutable `Snapshot` and
+ * evaluates flags against it. Pure: no HTTP, timers, file system or `node:os`; the clock,
+ * randomness, host name and warning sink are injected.
+ *
+ * Compiling makes two things, both kept small because a service holds them for its
+ * lifetime:
+ * - a compact copy of the definitions: identical strings shared (a flag's name is also
+ *   its groupId, user ids recur across lists, …), empty lists shared, every object built
+ *   with its final shape. It is what `toPayload()` returns and reasons quote; it replaces
+ *   the parser's output, which can then be collected.
+ * - for evaluation, one `CompiledStrategy` per strategy (plain data, see
+ *   compiled-strategy.ts) with its `CompiledConstraint`s (constraints.ts), and a
+ *   `VariantSelector` per variant list. Evaluating walks these with a few monomorphic
+ *   functions and allocates nothing; `evaluate` walks the same structures once, recording
+ *   a trace its reason is built from (flag.ts).
+ *
+ * Strategies, constraints and variant selectors are built lazily, per flag, on the flag's
+ * first evaluation (a parent on the first evaluation of a flag depending on it), and
+ * segment constraints on the first compile of a flag using them: a service holds many
+ * flags it never asks about, and the compact definitions are all it needs to keep for
+ * those. A compiled flag pays one bit test per call, which the "flag is off" test it
+ * already made covers (see `CompiledFlag.matchIndex`).
+ *
+ * Warning timing follows from that:
+ * - at load, for problems visible without compiling: an unknown strategy name, a segment
+ *   the payload does not define, a dependency on a flag the payload does not have;
+ * - when a flag compiles (its first evaluation), for problems only
+ *   compiling finds: an invalid regex, constraint values that cannot be used (numbers,
+ *   versions, dates, CIDRs), an unknown constraint operator, a strategy whose parameters
+ *   make it fail to compile. A flag never evaluated never reports these; `lint` does,
+ *   without a client.
+ */
+import { applyDelta, type FlagState } from './delta';
+import { CompiledFlag, type SharedCompileState } from './flag';
+import type { EvalEnv } from './constraints';
+import type {
+  ClientPayload,
+  ConstraintDefinition,
+  Dependency,
+  FeatureDefinition,
+  FeaturesPayload,
+  SegmentDefinition,
+  StrategyDefinition,
+  VariantDefinition,
+  VariantOverride,
+} from '../types';
+import { StrategyRegistry } from '../../strategies/registry';
+import type { Strategy } from '../../strategies/strategy';
+
+/** Options the client (or a test) gives the engine. */
+export interface EngineOptions {
+  /** User-defined strategies, by their `name`. */
+  strategies?: readonly Strategy[];
+  /** The host name `applicationHostname` compares with. */
+  hostname?: string;
+  /** Milliseconds since the epoch; the default `currentTime` of DATE_* constraints. */
+  now?: () => number;
+  /** A number in [0, 1), for random rollouts and random variant stickiness. */
+  random?: () => number;
+  /** Receives each distinct problem once (unknown strategy, missing segment, bad regex…). */
+  onWarning?: (message: string) => void;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** The empty field set, shared. */
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
+/** An immutable, compiled set of flags. */
+export class Snapshot {
+  /** The number of flags. */
+  readonly size: number;
+  /** Context fields the flags read by name (`undefined`: not worked out yet; null: any field). */
+  private fieldsRead: ReadonlySet<string> | null | undefined = undefined;
+
+  /** @internal use `Engine.load` */
+  constructor(
+    private readonly flags: ReadonlyMap<string, CompiledFlag>,
+    private readonly segments: ReadonlyMap<number, SegmentDefinition>,
+    /** The payload version this state came from. */
+    readonly version: number,
+    private readonly registry: StrategyRegistry,
+  ) {
+    this.size = flags.size;
+  }
+
+  /**
+   * The flag, or `undefined` when the payload has no flag of that name. Its strategies
+   * compile on its first evaluation; `name` and `impressionData` never need them.
+   */
+  get(name: string): CompiledFlag | undefined {
+    return this.flags.get(name);
+  }
+
+  /** Flag names, in payload order. */
+  names(): string[] {
+    return [...this.flags.keys()];
+  }
+
+  /**
+   * Whether evaluating some flag may read context field `name`: a constraint, a
+   * stickiness or a variant override names it, or a custom strategy (which may read
+   * anything) is in use. The client fills `appName` and `environment` into a caller's
+   * context only when this says they are read.
+   */
+  reads(name: string): boolean {
+    if (this.fieldsRead === undefined) this.fieldsRead = this.collectFieldsRead();
+    return this.fieldsRead === null || this.fieldsRead.has(name);
+  }
+
+  private collectFieldsRead(): ReadonlySet<string> | null {
+    const fields = new Set<string>();
+    const constraints = (list: readonly ConstraintDefinition[]): void => list.forEach((c) => fields.add(c.contextName));
+    const variants = (list: readonly VariantDefinition[]): void =>
+      list.forEach((v) => {
+        if (v.stickiness !== undefined) fields.add(v.stickiness);
+        v.overrides?.forEach((o) => fields.add(o.contextName));
+      });
+    for (const segment of this.segments.values()) constraints(segment.constraints);
+    for (const flag of this.flags.values()) {
+      const feature = flag.definition;
+      variants(feature.variants);
+      for (const strategy of feature.strategies) {
+        if (this.registry.isCustom(strategy.name)) return null;
+        constraints(strategy.constraints);
+        variants(strategy.variants);
+        const stickiness = strategy.parameters.stickiness;
+        if (stickiness !== undefined) fields.add(stickiness);
+      }
+    }
+    return fields.size === 0 ? NO_FIELDS : fields;
+  }
+
+  /**
+   * The whole state as a full client-API body, e.g. to write to a cache. Shares the
+   * snapshot's compact definitions rather than copying them: treat them as read-only.
+   */
+  toPayload(): FeaturesPayload {
+    return {
+      version: this.version,
+      features: [...this.flags.values()].map((f) => f.definition),
+      segments: [...this.segments.values()],
+    };
+  }
+
+  /** @internal The definitions, for applying deltas. */
+  state(): FlagState {
+    const features = new Map<string, FeatureDefinition>();
+    for (const [name, f] of this.flags) features.set(name, f.definition);
+    return { features, segments: this.segments };
+  }
+}
+
+/** Distinct problem keys remembered; past this the memory starts over (a flood of distinct problems is itself news). */
+const MAX_WARNING_KEYS = 1000;
+
+/**
+ * Wraps a warning sink so each problem is reported once, by its key: a stable name for
+ * the problem (`custom-strategy-threw:<name>`), never the message text, which may name a
+ * user or a value.
+ */
+export function warnOnce(sink: ((message: string) => void) | undefined): (key: string, message: string) => void {
+  const seen = new Set<string>();
+  return (key, message) => {
+    if (seen.has(key)) return;
+    if (seen.size >= MAX_WARNING_KEYS) seen.clear();
+    seen.add(key);
+    if (sink === undefined) return;
+    try {
+      sink(message);
+    } catch {
+      // A broken warning sink must not break compilation or evaluation.
+    }
+  };
+}
+
+/** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */
+const INTERN_LIMIT = 64;
+
+/**
+ * Builds the compact copy of one payload's definitions. Strings up to `INTERN_LIMIT`
+ * characters are shared through one table (the parser gives every occurrence its own
+ * string); empty lists are one shared frozen array; every object gets all its keys at
+ * once, so it has its final shape and no out-of-object property store. Tolerant of the
+ * hand-built definitions tests pass (missing arrays).
+ */
+class Compactor {
+  private readonly strings = new Map<string, string>();
+
+  str<T extends string | undefined | null>(s: T): T {
+    if (typeof s !== 'string' || s.length > INTERN_LIMIT) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known as T;
+    this.strings.set(s, s);
+    return s;
+  }
+
+  private list<T, U>(items: readonly T[] | undefined, map: (item: T) => U): readonly U[] {
+    if (items === undefined || items === null || items.length === 0) return EMPTY;
+    const out = new Array<U>(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = map(items[i]!);
+    return out;
+  }
+
+  private strs(items: readonly string[] | undefined): readonly string[] {
+    return this.list(items, (s) => this.str(s));
+  }
+
+  constraint(c: ConstraintDefinition): ConstraintDefinition {
+    return {
+      contextName: this.str(c.contextName),
+      operator: this.str(c.operator),
+      values: this.strs(c.values) as string[],
+      value: this.str(c.value),
+      inverted: c.inverted === true,
+      caseInsensitive: c.caseInsensitive === true,
+      ...(c.malformed === undefined ? {} : { malformed: c.malformed }),
+    };
+  }
+
+  private override(o: VariantOverride): VariantOverride {
+    return { contextName: this.str(o.contextName), values: this.strs(o.values) as string[] };
+  }
+
+  variant(v: VariantDefinition): VariantDefinition {
+    return {
+      name: this.str(v.name),
+      weight: v.weight,
+      weightType: this.str(v.weightType),
+      stickiness: this.str(v.stickiness),
+      payload: v.payload ? Object.freeze({ type: this.str(v.payload.type), value: this.str(v.payload.value) }) : undefined,
+      overrides: v.overrides === undefined ? undefined : (this.list(v.overrides, (o) => this.override(o)) as VariantOverride[]),
+    };
+  }
+
+  strategy(s: StrategyDefinition): StrategyDefinition {
+    const parameters: Record<string, string> = {};
+    for (const key of Object.keys(s.parameters ?? {})) parameters[this.str(key)] = this.str(s.parameters[key]!);
+    return {
+      name: this.str(s.name),
+      parameters,
+      constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[],
+      segments: (s.segments === undefined || s.segments.length === 0 ? EMPTY : s.segments.slice()) as number[],
+      variants: this.list(s.variants, (v) => this.variant(v)) as VariantDefinition[],
+    };
+  }
+
+  private dependency(d: Dependency): Dependency {
+    return { feature: this.str(d.feature), enabled: d.enabled, variants: d.variants === undefined ? undefined : (this.strs(d.variants) as string[]) };
+  }
+
+  feature(f: FeatureDefinition): FeatureDefinition {
+    return {
+      name: this.str(f.name),
+      enabled: f.enabled,
+      strategies: this.list(f.strategies, (s) => this.strategy(s)) as StrategyDefinition[],
+      variants: this.list(f.variants, (v) => this.variant(v)) as VariantDefinition[],
+      dependencies: this.list(f.dependencies, (d) => this.dependency(d)) as Dependency[],
+      impressionData: f.impressionData,
+      type: this.str(f.type),
+      project: this.str(f.project),
+      stale: f.stale,
+      description: this.str(f.description),
+    };
+  }
+
+  segment(s: SegmentDefinition): SegmentDefinition {
+    return { id: s.id, name: this.str(s.name), constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[] };
+  }
+}
+
+/** Compiles flags and holds the current snapshot. */
+export class Engine {
+  private current: Snapshot;
+  private readonly env: EvalEnv;
+  private readonly registry: StrategyRegistry;
+
+  /** Throws `TypeError` when `strategies` holds something that is not a strategy. */
+  constructor(options: EngineOptions = {}) {
+    const warn = warnOnce(options.onWarning);
+    this.env = {
+      now: options.now ?? Date.now,
+      random: options.random ?? Math.random,
+      hostname: options.hostname ?? '',
+      warn,
+    };
+    this.registry = new StrategyRegistry(options.strategies ?? [], warn);
+    this.current = new Snapshot(new Map(), new Map(), 2, this.registry);
+  }
+
+  /** The current snapshot (empty until a payload is loaded). */
+  get snapshot(): Snapshot {
+    return this.current;
+  }
+
+  /** Every strategy name the engine knows, built-in and custom. */
+  registeredStrategyNames(): string[] {
+    return this.registry.names();
+  }
+
+  /**
+   * Compiles `payload` and makes it current. A full body replaces the state; a delta body
+   * applies its events, in order, to the current state (`applyDelta`). Each flag's
+   * strategies compile on its first evaluation; problems only compiling finds are
+   * reported then (see the file comment).
+   */
+  load(payload: ClientPayload): Snapshot {
+    const state: FlagState =
+      payload.kind === 'full'
+        ? { features: new Map(payload.features.map((f) => [f.name, f])), segments: new Map(payload.segments.map((s) => [s.id, s])) }
+        : applyDelta(this.current.state(), payload.events);
+    this.current = this.compile(state, payload.kind === 'full' ? payload.version : this.current.version);
+    return this.current;
+  }
+
+  private compile(state: FlagState, version: number): Snapshot {
+    const compactor = new Compactor();
+    const segments = new Map<number, SegmentDefinition>();
+    for (const s of state.segments.values()) segments.set(s.id, compactor.segment(s));
+    const shared: SharedCompileState = { env: this.env, registry: this.registry, segments, segmentConstraints: new Map() };
+    const flags = new Map<string, CompiledFlag>();
+    for (const raw of state.features.values()) {
+      const feature = compactor.feature(raw);
+      flags.set(feature.name, new CompiledFlag(feature, shared));
+    }
+    const warn = this.env.warn;
+    // Strategies are compiled on each flag's first use; the problems visible without
+    // compiling are reported now (see the file comment).
+    for (const flag of flags.values()) {
+      const feature = flag.definition;
+      for (const s of feature.strategies) {
+        const missing = s.segments.filter((id) => !segments.has(id));
+        if (missing.length > 0) {
+          warn(
+            `segment-missing:${feature.name}:${missing.join(',')}`,
+            `flag "${feature.name}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`,
+          );
+        }
+        if (this.registry.get(s.name) === undefined) {
+          warn(`strategy-unknown:${s.name}`, `unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
+        }
+      }
+    }
+    for (const flag of flags.values()) {
+      const deps = flag.definition.dependencies;
+      if (deps.length === 0) continue;
+      flag.parents = deps.map((d) => flags.get(d.feature));
+      flag.parents.forEach((p, i) => {
+        const parent = deps[i]!.feature;
+        if (p === undefined) warn(`parent-missing:${flag.name}:${parent}`, `flag "${flag.name}" depends on "${parent}", which is not in the payload; it is off`);
+      });
+    }
+    return new Snapshot(flags, segments, version, this.registry);
+  }
+}
