@@ -1,7 +1,7 @@
 /**
  * The murmur-hash-only floor: what one evaluation would cost if it did nothing but hash
  * `"<groupId>:<userId>"` — the one piece of work a sticky rollout cannot skip. Measured
- * with the very hashing code switchyard ships (lib/hash.ts, transpiled on the fly: it is
+ * with the very hashing code switchyard ships (lib/engine/hash.ts, transpiled on the fly: it is
  * internal, so dist does not export it), over the same flags and contexts as the
  * evaluations, plus the raw cost of the `murmurhash3js-revisited` package for reference.
  */
@@ -14,10 +14,10 @@ import { median } from './measure.mjs';
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** lib/hash.ts as an ES module, transpiled by the project's TypeScript into .tmp/. */
+/** lib/engine/hash.ts as an ES module, transpiled by the project's TypeScript into .tmp/. */
 async function loadShippedHash() {
   const ts = require('typescript');
-  const source = readFileSync(`${ROOT}lib/hash.ts`, 'utf8');
+  const source = readFileSync(`${ROOT}lib/engine/hash.ts`, 'utf8');
   const { outputText } = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });

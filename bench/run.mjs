@@ -142,7 +142,7 @@ async function main() {
     );
     console.log('');
     console.log(
-      `murmur-hash-only floor (one "<groupId>:<userId>" hash per call with switchyard's lib/hash.ts): ${fmtOps(floor.shipped)} ` +
+      `murmur-hash-only floor (one "<groupId>:<userId>" hash per call with switchyard's lib/engine/hash.ts): ${fmtOps(floor.shipped)} ` +
         `(${ns(floor.shipped)}); isEnabled runs at ${((100 * ours.isEnabled.opsPerSec) / floor.shipped).toFixed(0)}% of it.`,
     );
     console.log(

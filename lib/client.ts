@@ -15,7 +15,7 @@ import { MemoryCache } from '../cache/memory-cache';
 import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult } from './engine/evaluation';
 import type { CompiledFlag } from './engine/flag';
-import { EventHub, type DataSource, type UnleashEventOf, type UnleashEventType } from './events';
+import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
 import { MetricsReporter, MetricsStore, type ToggleCounter } from './metrics';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
@@ -24,6 +24,7 @@ import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
 import { UnleashApi } from './unleash-api';
+import { warnOnce, type WarnOnce } from './warn-once';
 import { DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON } from './engine/variants';
 
 /** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
@@ -77,10 +78,10 @@ export class UnleashClient {
   private destroyed = false;
   private cancelDeadline: (() => void) | undefined;
   private cacheWrites: Promise<void> = Promise.resolve();
-  private warnedNoData = false;
   private unsubscribeSource: (() => void) | undefined;
-  private readonly source: FlagSource | undefined;
-  private warnedBadFallback = false;
+  private readonly flagSource: FlagSource | undefined;
+  /** Evaluation problems of the caller's making, each reported once (by key). */
+  private readonly evaluationWarning: WarnOnce = warnOnce((message) => this.events.warn('evaluation', message));
 
   /**
    * Checks the options and builds the client; nothing is fetched until `start()`.
@@ -89,10 +90,10 @@ export class UnleashClient {
   constructor(options: UnleashConfig) {
     const { config, warnings } = resolveConfig(options);
     this.config = config;
-    if (options.source !== undefined && typeof options.source?.subscribe !== 'function') {
-      warnings.push('source must have a subscribe(listener) method (such as TestData); it is ignored');
+    if (options.flagSource !== undefined && typeof options.flagSource?.subscribe !== 'function') {
+      warnings.push('flagSource must have a subscribe(listener) method (such as TestData); it is ignored');
     } else {
-      this.source = options.source;
+      this.flagSource = options.flagSource;
     }
     this.events = new EventHub(typeof options.eventCallback === 'function' ? options.eventCallback : undefined);
     this.scheduler = options.scheduler ?? systemScheduler;
@@ -114,8 +115,8 @@ export class UnleashClient {
       if (options.cache !== undefined && options.cache !== null) {
         warnings.push('cache must be a BaseCache (get, set, exists, destroy); using the default FileCache');
       }
-      // Flags pushed by a source (test data) must not outlive the process in a file.
-      this.cache = this.source !== undefined
+      // Flags pushed by a flag source (test data) must not outlive the process in a file.
+      this.cache = this.flagSource !== undefined
         ? new MemoryCache()
         : new FileCache({ appName: config.appName, onWarning: (w) => this.events.warn('cache', w.message) });
       this.ownsCache = true;
@@ -225,22 +226,22 @@ export class UnleashClient {
       this.events.warn('cache', 'the cache holds a delta body, not a full one; starting without it');
       return;
     }
-    const source: DataSource = this.cache.bootstrapped ? 'bootstrap' : 'cache';
+    const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
     // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
-    this.apply(payload, source, source === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+    this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
   }
 
-  /** Applies every payload the `source` option pushes, as if fetched. */
+  /** Applies every payload the `flagSource` option pushes, as if fetched. */
   private subscribeSource(): void {
-    const source = this.source;
-    if (source === undefined) return;
+    const flagSource = this.flagSource;
+    if (flagSource === undefined) return;
     try {
-      this.unsubscribeSource = source.subscribe((body) => {
+      this.unsubscribeSource = flagSource.subscribe((body) => {
         if (this.destroyed) return;
         try {
           const parsed = parseClientPayload(body);
           for (const w of parsed.warnings) this.events.warn('fetch', w);
-          this.apply(parsed.payload, 'source', undefined);
+          this.apply(parsed.payload, 'pushed', undefined);
         } catch (err) {
           this.events.error('fetch', err);
         }
@@ -264,7 +265,7 @@ export class UnleashClient {
   }
 
   /** Makes a payload current: compiles it, re-indexes flags and counters, reports it. */
-  private apply(payload: ClientPayload, source: DataSource, etag: string | undefined): void {
+  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): void {
     let snapshot: Snapshot;
     try {
       snapshot = this.engine.load(payload);
@@ -285,9 +286,9 @@ export class UnleashClient {
     this.etag = etag;
     if (!this.ready) {
       this.ready = true;
-      this.events.emit({ type: 'ready', source });
+      this.events.emit({ type: 'ready', from: origin });
     }
-    if (source === 'server' || source === 'source') {
+    if (origin === 'server' || origin === 'pushed') {
       this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
       this.writeCache(full, etag);
     }
@@ -486,10 +487,9 @@ export class UnleashClient {
   }
 
   private noteNoData(call: string): void {
-    if (this.hasData || this.warnedNoData) return;
-    this.warnedNoData = true;
+    if (this.hasData) return;
     const why = this.startPromise === undefined ? 'before start() was called' : 'before the client had any flags';
-    this.events.warn('evaluation', `${call} was called ${why}; answering with the fallback (this is reported once)`);
+    this.evaluationWarning('no-data', `${call} was called ${why}; answering with the fallback (this is reported once)`);
   }
 
   private fallbackEnabled(name: string, context: Context | undefined, fallback: IsEnabledFallback | undefined, count = true): boolean {
@@ -514,10 +514,7 @@ export class UnleashClient {
     let result = DISABLED_VARIANT;
     if (fallback !== undefined && fallback !== null) {
       if (typeof fallback === 'object' && typeof fallback.name === 'string' && typeof fallback.enabled === 'boolean') result = fallback;
-      else if (!this.warnedBadFallback) {
-        this.warnedBadFallback = true;
-        this.events.warn('evaluation', 'a getVariant fallback must be a variant ({ name, enabled, feature_enabled }); using the disabled variant');
-      }
+      else this.evaluationWarning('bad-fallback', 'a getVariant fallback must be a variant ({ name, enabled, feature_enabled }); using the disabled variant');
     }
     if (count && this.countMetrics) this.store.countUnknown(name, result.feature_enabled === true, result.name);
     return result;

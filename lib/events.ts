@@ -42,15 +42,18 @@ export type EventOrigin =
   /** An event listener or `eventCallback` threw. */
   | 'callback';
 
-/** Where the first flags came from. */
-export type DataSource = 'cache' | 'bootstrap' | 'server' | 'source';
+/**
+ * Where flags came from: the cache (last good flags of an earlier run), a bootstrap body,
+ * the server, or a `flagSource` that pushes them (such as `TestData`).
+ */
+export type FlagOrigin = 'cache' | 'bootstrap' | 'server' | 'pushed';
 
 /** The client has flags for the first time. Fires at most once per client. */
 export interface ReadyEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'ready';
   /** Where the first flags came from: until the server answers, they may be older than it. */
-  source: DataSource;
+  from: FlagOrigin;
 }
 
 /** A new payload from the server was applied (never on 304). */

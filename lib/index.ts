@@ -17,7 +17,7 @@ export {
   type ClientWarningEvent,
   type EventCallback,
   type EventOrigin,
-  type DataSource,
+  type FlagOrigin,
 } from './events';
 export { HttpError, type HttpErrorCode } from './http';
 export { SDK_VERSION } from './version';

@@ -66,11 +66,11 @@ export interface UnleashConfig {
   /** No network at all: flags come from the cache (or its bootstrap) only. Default false. */
   offline?: boolean;
   /**
-   * A source that pushes flags to the client, such as `TestData` in tests. Each payload it
-   * pushes is applied like a fetched one (`fetched` fires). With a source and no `cache`,
-   * the client keeps its flags in memory rather than in a file.
+   * Something that pushes flags to the client, such as `TestData` in tests. Each payload it
+   * pushes is applied like a fetched one (`fetched` fires). With a flag source and no
+   * `cache`, the client keeps its flags in memory rather than in a file.
    */
-  source?: FlagSource;
+  flagSource?: FlagSource;
   /**
    * The clock, timers and randomness. For tests only: lets them check backoff and
    * intervals without sleeping.
@@ -155,23 +155,23 @@ function interval(
 }
 
 /** Checks headers, dropping (and naming, never quoting) the unusable ones. */
-export function checkHeaders(source: string, headers: unknown, warnings: string[]): CustomHeaders {
+export function checkHeaders(option: string, headers: unknown, warnings: string[]): CustomHeaders {
   const out: CustomHeaders = {};
   if (headers === undefined || headers === null) return out;
   if (typeof headers !== 'object' || Array.isArray(headers)) {
-    warnings.push(`${source} must be an object of header names to string values; it was ignored`);
+    warnings.push(`${option} must be an object of header names to string values; it was ignored`);
     return out;
   }
   for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
     if (value === undefined || value === null) continue;
     if (!HEADER_NAME.test(name)) {
-      warnings.push(`${source}: "${name.slice(0, 40)}" is not a valid header name; it was ignored`);
+      warnings.push(`${option}: "${name.slice(0, 40)}" is not a valid header name; it was ignored`);
       continue;
     }
     const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
     if (text === undefined || !HEADER_VALUE.test(text)) {
       // The value is likely a token: name the header only.
-      warnings.push(`${source}: the value of header "${name}" is not a valid header value; it was ignored`);
+      warnings.push(`${option}: the value of header "${name}" is not a valid header value; it was ignored`);
       continue;
     }
     out[name] = text;

@@ -1,13 +1,13 @@
 /**
  * Flags for users' own tests, with no server: build flags fluently, hand the `TestData` to
- * a client as its `source`, and change flags while the client runs. Each `update` reaches
+ * a client as its `flagSource`, and change flags while the client runs. Each `update` reaches
  * every subscribed client at once as a new payload (the client emits `fetched`).
  *
  * ```ts
  * const td = new TestData();
  * td.update(td.flag('new-checkout').rollout(50));
  * td.update(td.flag('beta').users('alice', 'bob'));
- * const client = new UnleashClient({ appName: 'my-tests', offline: true, source: td });
+ * const client = new UnleashClient({ appName: 'my-tests', offline: true, flagSource: td });
  * await client.start();
  * td.update(td.flag('new-checkout').off());   // the client answers false from now on
  * ```

@@ -187,7 +187,7 @@ afterAll(() => endSuite(admin, () => Promise.all([currentProxy?.close(), legacyP
 
 test('both clients are ready from the server with every flag of this run', () => {
   for (const { client, of } of [current, legacy]) {
-    expect(of('ready')).toEqual([{ type: 'ready', source: 'server' }]);
+    expect(of('ready')).toEqual([{ type: 'ready', from: 'server' }]);
     expect(of('error')).toEqual([]);
     const names = of('fetched').at(-1)!.features.map((f) => f.name);
     expect(names).toEqual(expect.arrayContaining([ROLLOUT, SEGMENTED, VARIANTS, CHILD, DISABLED]));

@@ -56,7 +56,7 @@ if (url) {
 const cache = new RedisCache({ redis: redisUrl, prefix });
 const b = new UnleashClient({ appName: APP_NAME, offline: true, cache });
 report('B', b);
-b.on('ready', ({ source }) => console.log(`[B] offline, serving flags from the ${source}`));
+b.on('ready', ({ from }) => console.log(`[B] offline, serving flags from the ${from}`));
 await b.start();
 if (!b.hasFlags) {
   console.error(failed ? `[B] could not read the flags from Redis at ${new URL(redisUrl).host}` : '[B] Redis holds no flags yet: run once with UNLEASH_URL set');

@@ -49,7 +49,7 @@ const client = new UnleashClient({
 // reach. The client retries by itself; say so once per outage, not on every attempt.
 // A refused token (401/403) is different: retrying cannot fix it, and polling stops.
 let unreachable = false;
-client.on('ready', ({ source }) => console.log(`[ready] serving flags from the ${source}`));
+client.on('ready', ({ from }) => console.log(`[ready] serving flags from the ${from}`));
 client.on('fetched', ({ features }) => {
   unreachable = false;
   console.log(`[fetched] ${features.length} flags from Unleash, saving them in ${cache.path}`);

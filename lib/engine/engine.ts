@@ -20,7 +20,7 @@
  * segment constraints on the first compile of a flag using them: a service holds many
  * flags it never asks about, and the compact definitions are all it needs to keep for
  * those. A compiled flag pays one bit test per call, which the "flag is off" test it
- * already made covers (see `CompiledFlag.matchIndex`).
+ * already made covers (see flag.ts).
  *
  * Warning timing follows from that:
  * - at load, for problems visible without compiling: an unknown strategy name, a segment
@@ -33,6 +33,7 @@
  */
 import { applyDelta, type FlagState } from './delta';
 import { CompiledFlag, type SharedCompileState } from './flag';
+import { warnOnce } from '../warn-once';
 import type { EvalEnv } from './constraints';
 import type {
   ClientPayload,
@@ -150,29 +151,6 @@ export class Snapshot {
     for (const [name, f] of this.flags) features.set(name, f.definition);
     return { features, segments: this.segments };
   }
-}
-
-/** Distinct problem keys remembered; past this the memory starts over (a flood of distinct problems is itself news). */
-const MAX_WARNING_KEYS = 1000;
-
-/**
- * Wraps a warning sink so each problem is reported once, by its key: a stable name for
- * the problem (`custom-strategy-threw:<name>`), never the message text, which may name a
- * user or a value.
- */
-export function warnOnce(sink: ((message: string) => void) | undefined): (key: string, message: string) => void {
-  const seen = new Set<string>();
-  return (key, message) => {
-    if (seen.has(key)) return;
-    if (seen.size >= MAX_WARNING_KEYS) seen.clear();
-    seen.add(key);
-    if (sink === undefined) return;
-    try {
-      sink(message);
-    } catch {
-      // A broken warning sink must not break compilation or evaluation.
-    }
-  };
 }
 
 /** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */

@@ -1,6 +1,6 @@
 /**
  * Evaluation results and their reasons. The reason is built from the `EvaluationTrace`
- * of the one walk that also decided the value (see `CompiledFlag.matchIndex`), so the two
+ * of the one walk that also decided the value (see flag.ts), so the two
  * cannot disagree. Pure: counts no metrics and fires no impressions.
  */
 import { readField } from './context';

@@ -1,8 +1,8 @@
 /**
  * A compiled flag and the one walk that evaluates it.
  *
- * `matchIndex` walks the flag once: switched on, then its dependencies, then each
- * strategy's constraints and decision. It takes an optional `EvaluationTrace`: the fast
+ * One walk evaluates a flag: switched on, then its dependencies, then each strategy's
+ * constraints and decision. It takes an optional `EvaluationTrace`: the fast
  * path (`isEnabled`, `getVariant`) passes `null` and allocates nothing; `evaluate` passes
  * a trace, and its reason is built from what that same walk recorded. There is no second
  * walker, so a reason can never contradict its value, random buckets included.

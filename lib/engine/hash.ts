@@ -9,7 +9,7 @@
  * its whole 4-byte blocks are folded into the state and its last 0–3 bytes carried. An
  * evaluation then feeds only the context value, straight from `charCodeAt` for ASCII
  * (through a reused scratch buffer for anything else), and allocates nothing. The test
- * vectors in spec/lib/hash.test.ts check it against the package bit for bit.
+ * vectors in spec/engine/hash.test.ts check it against the package bit for bit.
  */
 
 /** Seed for rollout buckets. */

@@ -203,7 +203,7 @@ describe('fetching', () => {
     expect(client.isEnabled('on')).toBe(true);
     expect(client.isEnabled('off')).toBe(false);
     expect(recorder.events.map((e) => e.type)).toEqual(['ready', 'fetched']);
-    expect(recorder.of('ready')[0]).toEqual({ type: 'ready', source: 'server' });
+    expect(recorder.of('ready')[0]).toEqual({ type: 'ready', from: 'server' });
     const fetched = recorder.of('fetched')[0]!;
     expect(fetched.etag).toBe('"v1"');
     expect(fetched.features.map((f) => f.name)).toEqual(['on', 'off']);
@@ -292,7 +292,7 @@ describe('fetching', () => {
     expect(delays).toEqual([30_000, 45_000, 60_000, 45_000]);
     expect(client.isEnabled('a')).toBe(true);
     expect(recorder.errors().map((e) => (e as HttpError).status)).toEqual([status, status, status]);
-    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'server' }]);
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', from: 'server' }]);
   });
 
   test('backoff is capped at 10 failures', async () => {
@@ -421,7 +421,7 @@ describe('caches and bootstrap', () => {
     server.setDefault('GET', FEATURES, { hold: true });
     const second = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
     await second.start();
-    expect(recorder.of('ready').at(-1)).toEqual({ type: 'ready', source: 'cache' });
+    expect(recorder.of('ready').at(-1)).toEqual({ type: 'ready', from: 'cache' });
     expect(second.isEnabled('cached')).toBe(true);
     const revalidation = await server.waitForRequest('GET', FEATURES, 2);
     expect(revalidation.headers['if-none-match']).toBe('"e7"');
@@ -459,7 +459,7 @@ describe('caches and bootstrap', () => {
     await client.start();
     expect(recorder.of('warning').some((w) => w.origin === 'cache')).toBe(true);
     expect(server.requestsTo(FEATURES)[0]!.headers['if-none-match']).toBeUndefined();
-    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'server' }]);
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', from: 'server' }]);
   });
 
   test('a cache that throws on read is an error event, not a failed start', async () => {
@@ -483,7 +483,7 @@ describe('caches and bootstrap', () => {
     server.setDefault('GET', FEATURES, { status: 503 });
     const client = makeClient({ cache });
     await client.start();
-    expect(recorder.of('ready')).toEqual([{ type: 'ready', source: 'bootstrap' }]);
+    expect(recorder.of('ready')).toEqual([{ type: 'ready', from: 'bootstrap' }]);
     expect(client.isEnabled('boot')).toBe(true);
     await recorder.next('error');
     expect(client.isEnabled('boot')).toBe(true);

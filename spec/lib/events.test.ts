@@ -10,13 +10,13 @@ function makeLog(): { errors: string[]; warnings: string[]; error: (m: string) =
   return log;
 }
 
-const ready: UnleashEvent = { type: 'ready', source: 'server' };
+const ready: UnleashEvent = { type: 'ready', from: 'server' };
 
 describe('EventHub', () => {
   test('delivers each event to the callback and to the listeners of its type only', () => {
     const seen: string[] = [];
     const hub = new EventHub((e) => seen.push(`callback:${e.type}`));
-    hub.on('ready', (e) => seen.push(`ready:${e.source}`));
+    hub.on('ready', (e) => seen.push(`ready:${e.from}`));
     hub.on('fetched', () => seen.push('fetched'));
     hub.emit(ready);
     expect(seen).toEqual(['callback:ready', 'ready:server']);

@@ -17,7 +17,7 @@ function setup() {
     td.flag('obj').variant('o', { payload: { type: 'json', value: '{"limit":3,"tags":["a"]}' } }),
     td.flag('bad-obj').variant('o', { payload: { type: 'json', value: '{nope' } }),
   );
-  const client = new UnleashClient({ appName: 'of-test', offline: true, source: td });
+  const client = new UnleashClient({ appName: 'of-test', offline: true, flagSource: td });
   return { td, client, provider: new SwitchyardProvider(client) };
 }
 
@@ -43,7 +43,7 @@ describe('SwitchyardProvider through the OpenFeature SDK', () => {
   test('each call is one evaluation, and on a random rollout the reason never contradicts the value', async () => {
     const td = new TestData();
     td.update(td.flag('coin').rollout(50, { stickiness: 'random' }).variant('heads').variant('tails'));
-    const client = new UnleashClient({ appName: 'of-test', offline: true, source: td });
+    const client = new UnleashClient({ appName: 'of-test', offline: true, flagSource: td });
     let evaluations = 0;
     const counting: ProviderClient = {
       start: () => client.start(),

@@ -10,7 +10,7 @@ describe('TestData', () => {
   });
 
   async function start(td: TestData, events: UnleashEvent[] = []) {
-    client = new UnleashClient({ appName: 'td-test', offline: true, source: td, eventCallback: (e) => events.push(e) });
+    client = new UnleashClient({ appName: 'td-test', offline: true, flagSource: td, eventCallback: (e) => events.push(e) });
     await client.start();
     return client;
   }

@@ -128,7 +128,35 @@ describe('the packed package', () => {
       expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
       expect(JSON.parse(result.stdout)).toEqual(expected);
     }
+    // The engine subpath, through both module systems.
+    const engineSmoke = (load: string) =>
+      `${load}\nconst flag = new Engine().load(parseClientPayload(${JSON.stringify(JSON.stringify(body))}).payload).get('pack.rollout');\n` +
+      `console.log(JSON.stringify([flag.isEnabled({ userId: 'u1' }), flag.evaluate({ userId: 'u2' }).reason.kind]));\n`;
+    await writeFile(join(app, 'engine.mjs'), engineSmoke(`import { Engine, parseClientPayload } from 'switchyard/engine';`));
+    await writeFile(join(app, 'engine.cjs'), engineSmoke(`const { Engine, parseClientPayload } = require('switchyard/engine');`));
+    for (const file of ['engine.mjs', 'engine.cjs']) {
+      const result = await run(process.execPath, [file], app, 60_000);
+      expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toEqual([true, 'NO_STRATEGY_MATCHED']);
+    }
   }, 300_000);
+
+  test('the main entry declares only the user API; internals appear in no declaration file', async () => {
+    const { readFile, readdir } = await import('node:fs/promises');
+    const dts = (await readdir(join(root, 'dist'))).filter((f) => /\.d\.c?ts$/.test(f));
+    const index = await readFile(join(root, 'dist', 'index.d.ts'), 'utf8');
+    const exported = [...index.matchAll(/export \{([^}]*)\}/g)].flatMap((m) => m[1]!.split(',').map((e) => e.trim().split(/\s+as\s+/).pop()!.replace(/^type /, '')));
+    expect(exported).toEqual(expect.arrayContaining(['UnleashClient', 'Strategy', 'EvaluationResult', 'Reason', 'MemoryCache', 'TestData']));
+    for (const internal of ['Engine', 'Snapshot', 'CompiledFlag', 'explain', 'evaluateIn', 'lintPayload', 'parseClientPayload', 'StrategyRegistry']) {
+      expect({ internal, exported: exported.includes(internal) }).toEqual({ internal, exported: false });
+    }
+    for (const file of dts) {
+      const text = await readFile(join(root, 'dist', file), 'utf8');
+      for (const internal of [/\bgetImpl\b/, /\bFlagImpl\b/, /\bStrategyRegistry\b/, /\bmatchIndex\b/, /\bscheduler\?:/, /\brawFeatures\b/, /\bSharedCompileState\b/, /__invalid__/]) {
+        expect({ file, found: internal.test(text) ? String(internal) : undefined }).toEqual({ file, found: undefined });
+      }
+    }
+  });
 
   test('publint finds no problem', async () => {
     const result = await run(process.execPath, [join(root, 'node_modules', 'publint', 'src', 'cli.js'), 'run', tarball, '--strict'], root);
