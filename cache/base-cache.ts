@@ -52,7 +52,7 @@ export abstract class BaseCache {
   async bootstrapFromDict(body: unknown): Promise<void> {
     const { payload } = parseClientPayload(body);
     if (payload.kind !== 'full') {
-      throw new PayloadError('a bootstrap body must be a full client-API body, not a delta');
+      throw new PayloadError('PAYLOAD_INVALID', 'a bootstrap body must be a full client-API body, not a delta');
     }
     const { kind: _kind, ...features } = payload;
     await this.mset({ [CacheKeys.FEATURES]: features satisfies FeaturesPayload, [CacheKeys.ETAG]: undefined });
