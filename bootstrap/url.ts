@@ -52,14 +52,14 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
     switch (err.code) {
-      case 'status':
+      case 'HTTP_STATUS':
         throw new BootstrapError('http-status', source, `the server answered HTTP ${err.status}`, {
           status: err.status,
           cause: err,
         });
-      case 'invalid-json':
+      case 'PAYLOAD_NOT_JSON':
         throw new BootstrapError('invalid-json', source, 'the body is not valid JSON', { cause: err });
-      case 'timeout':
+      case 'HTTP_TIMEOUT':
         throw new BootstrapError('timeout', source, `no complete response within ${timeout} ms`, { cause: err });
       default:
         throw new BootstrapError('network', source, `the request failed: ${err.message}`, { cause: err });

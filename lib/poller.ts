@@ -95,7 +95,7 @@ export class Poller {
     this.timer = undefined;
     if (this.stopped) {
       const url = this.options.api.shownFeaturesUrl;
-      return Promise.resolve({ kind: 'failed', error: new HttpError('aborted', url, `GET ${url}: polling was stopped`), fatal: true });
+      return Promise.resolve({ kind: 'failed', error: new HttpError('HTTP_ABORTED', url, `GET ${url}: polling was stopped`), fatal: true });
     }
     const run = this.fetchOnce().then((outcome) => {
       this.inFlight = undefined;
@@ -153,9 +153,10 @@ export class Poller {
         return { kind: 'updated', payload, etag: response.etag, warnings };
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : 'the body could not be read';
+        const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
         return {
           kind: 'failed',
-          error: new HttpError('invalid-json', url, `GET ${url}: ${detail}; keeping the last good flags`),
+          error: new HttpError(code, url, `GET ${url}: ${detail}; keeping the last good flags`),
           fatal: false,
         };
       }
@@ -164,7 +165,7 @@ export class Poller {
     const text = STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : '';
     if (status === 401 || status === 403) {
       const error = new HttpError(
-        'status',
+        'HTTP_STATUS',
         url,
         `GET ${url}: the server answered ${status}${text}; polling stopped. Check the client API token ` +
           '(customHeaders Authorization) and its environment/project access',
@@ -175,7 +176,7 @@ export class Poller {
     const next = this.options.interval === 0 ? 'not retrying (refreshInterval is 0)' : 'backing off';
     return {
       kind: 'failed',
-      error: new HttpError('status', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
+      error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
       fatal: false,
     };
   }
