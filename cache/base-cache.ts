@@ -7,7 +7,7 @@
  * be synchronous or return promises. Values are plain JSON-serialisable data.
  */
 import type { FeaturesPayload } from '../lib/types';
-import { parseClientPayload, PayloadError } from '../lib/payload';
+import { parseBootstrapBody } from '../bootstrap/dict';
 import { loadBootstrapFile } from '../bootstrap/file';
 import { loadBootstrapUrl, type BootstrapUrlOptions } from '../bootstrap/url';
 
@@ -46,35 +46,37 @@ export abstract class BaseCache {
   }
 
   /**
-   * Seeds the cache with a client-API body (object or JSON text), validated by the same
-   * parser as server responses. Throws `PayloadError` when the body cannot be used.
+   * Seeds the cache with a full client-API body (object or JSON text), validated by the
+   * same parser as server responses. Throws `BootstrapError` (`PAYLOAD_NOT_JSON`,
+   * `PAYLOAD_INVALID`) when the body cannot be used; the cache is then left alone.
    */
   async bootstrapFromDict(body: unknown): Promise<void> {
-    const { payload } = parseClientPayload(body);
-    if (payload.kind !== 'full') {
-      throw new PayloadError('PAYLOAD_INVALID', 'a bootstrap body must be a full client-API body, not a delta');
-    }
-    const { kind: _kind, ...features } = payload;
-    await this.mset({ [CacheKeys.FEATURES]: features satisfies FeaturesPayload, [CacheKeys.ETAG]: undefined });
-    this.bootstrapped = true;
+    await seed(this, parseBootstrapBody(body).payload);
   }
 
   /**
    * Seeds the cache from a client-API body saved in a file. Throws `BootstrapError`
-   * (`file-not-found`, `file-unreadable`, `invalid-json`, `invalid-payload`).
+   * (`FILE_NOT_FOUND`, `FILE_UNREADABLE`, `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`).
    */
   async bootstrapFromFile(path: string): Promise<void> {
-    const { payload } = await loadBootstrapFile(path);
-    await this.bootstrapFromDict(payload);
+    await seed(this, (await loadBootstrapFile(path)).payload);
   }
 
   /**
    * Seeds the cache from a client-API body fetched once from a URL. Throws
-   * `BootstrapError` (`invalid-url`, `http-status`, `timeout`, `network`, `invalid-json`,
-   * `invalid-payload`); its message never contains a header value.
+   * `BootstrapError` (`URL_INVALID`, `HTTP_STATUS`, `HTTP_TIMEOUT`, `HTTP_NETWORK`,
+   * `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`); its message never contains a header value.
    */
   async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions): Promise<void> {
-    const { payload } = await loadBootstrapUrl(url, options);
-    await this.bootstrapFromDict(payload);
+    await seed(this, (await loadBootstrapUrl(url, options)).payload);
   }
+}
+
+/**
+ * Stores a validated body as if the server had sent it, without an ETag: the first fetch
+ * must not get a 304 for flags the server never sent this client.
+ */
+async function seed(cache: BaseCache, payload: FeaturesPayload): Promise<void> {
+  await cache.mset({ [CacheKeys.FEATURES]: payload, [CacheKeys.ETAG]: undefined });
+  cache.bootstrapped = true;
 }
