@@ -62,5 +62,7 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
         throw new BootstrapError('HTTP_NETWORK', source, `the request failed: ${err.message}`, { cause: err });
     }
   }
-  return parseBootstrapBody(body, source);
+  // getJson has parsed the body already. A JSON string is a string value, not text to
+  // parse a second time (that would accept a body that is JSON encoded twice).
+  return parseBootstrapBody(typeof body === 'string' ? JSON.stringify(body) : body, source);
 }

@@ -42,6 +42,9 @@ beforeAll(async () => {
       case '/bad-json':
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"features": [ customer-9001');
         break;
+      case '/json-string':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(JSON.stringify(body)));
+        break;
       case '/wrong-shape':
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"flags": []}');
         break;
@@ -127,6 +130,12 @@ describe('cache.bootstrapFromUrl', () => {
   test('JSON of the wrong shape is PAYLOAD_INVALID', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/wrong-shape`));
     expect(err.code).toBe('PAYLOAD_INVALID');
+  });
+
+  test('a JSON string is PAYLOAD_INVALID, even when it holds a body: it is not parsed twice', async () => {
+    const err = await failure(loadBootstrapUrl(`${base}/json-string`));
+    expect(err.code).toBe('PAYLOAD_INVALID');
+    expect(err.message).toMatch(/got string/);
   });
 
   test('no answer within the timeout is HTTP_TIMEOUT', async () => {

@@ -36,6 +36,8 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('a bad body fails the same way whether it comes from a dict, a file or a URL', () => {
   test.each([
     ['text that is not JSON', '{"features": [', 'PAYLOAD_NOT_JSON'],
+    ['a JSON string', '"flags"', 'PAYLOAD_INVALID'],
+    ['a JSON string holding a body', JSON.stringify(JSON.stringify({ features: [] })), 'PAYLOAD_INVALID'],
     ['a JSON number', '42', 'PAYLOAD_INVALID'],
     ['a JSON array', '[{"name": "a"}]', 'PAYLOAD_INVALID'],
     ['a body with no features array', '{"version": 2, "flags": []}', 'PAYLOAD_INVALID'],
