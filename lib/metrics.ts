@@ -138,12 +138,6 @@ export class MetricsStore {
     return true;
   }
 
-  /** Whether nothing was counted since the last report. */
-  get isEmpty(): boolean {
-    for (const c of this.counters.values()) if (c.yes !== 0 || c.no !== 0 || c.variants !== undefined) return false;
-    return true;
-  }
-
   /**
    * Reads and zeroes every counter, and opens a new window at `now`. Returns `undefined`
    * (and keeps the window open) when nothing was counted.
@@ -232,11 +226,6 @@ export class MetricsReporter {
   private registering: Promise<void> | undefined;
 
   constructor(private readonly options: MetricsReporterOptions) {}
-
-  /** Failures counted for backoff right now. */
-  get failureCount(): number {
-    return this.failures;
-  }
 
   /** Schedules the first report one interval from now. */
   start(): void {

@@ -63,16 +63,6 @@ export class Poller {
 
   constructor(private readonly options: PollerOptions) {}
 
-  /** Failures counted for backoff right now. */
-  get failureCount(): number {
-    return this.failures;
-  }
-
-  /** Whether polling has ended (stopped, fatal status, or a one-off fetch done). */
-  get isStopped(): boolean {
-    return this.stopped;
-  }
-
   /** Resolves once no fetch is in flight (after `stop`, once the aborted one has settled). */
   async idle(): Promise<void> {
     await this.inFlight;
