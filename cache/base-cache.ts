@@ -3,7 +3,7 @@
  * body) and the ETag that came with them, so a restarted client serves flags at once and
  * a client whose server is down keeps serving.
  *
- * To write your own, extend `BaseCache` and implement the four storage methods; they may
+ * To write your own, extend `BaseCache` and implement `get`, `set` and `destroy`; they may
  * be synchronous or return promises. Values are plain JSON-serialisable data.
  */
 import type { FeaturesPayload } from '../lib/types';
@@ -23,8 +23,8 @@ export const CacheKeys = {
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
- * The base class of every cache. Implement `get`, `set`, `exists` and `destroy` (sync or
- * async); `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
+ * The base class of every cache. Implement `get`, `set` and `destroy` (sync or async);
+ * `exists`, `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
  * last good full body under `CacheKeys.FEATURES` and its ETag under `CacheKeys.ETAG`.
  */
 export abstract class BaseCache {
@@ -35,10 +35,20 @@ export abstract class BaseCache {
   abstract get(key: string): MaybePromise<unknown>;
   /** Stores a JSON-serialisable value under `key`. */
   abstract set(key: string, value: unknown): MaybePromise<void>;
-  /** Whether a value is stored under `key`. */
-  abstract exists(key: string): MaybePromise<boolean>;
   /** Releases whatever the cache holds open (connections, timers). Idempotent. */
   abstract destroy(): MaybePromise<void>;
+
+  /**
+   * Whether a value is stored under `key`. The client never calls it; it is here for your
+   * own start-up logic (bootstrap only when the cache is empty). The default reads the
+   * value with `get`; override it when the store can answer without fetching the value.
+   */
+  exists(key: string): MaybePromise<boolean> {
+    // Through a promise, so a `get` that throws rejects rather than throwing.
+    return Promise.resolve()
+      .then(() => this.get(key))
+      .then((value) => value !== undefined);
+  }
 
   /** Stores several values at once. Override when the store can do it in one round trip. */
   async mset(entries: Record<string, unknown>): Promise<void> {

@@ -149,12 +149,6 @@ export class FileCache extends BaseCache {
     return this.entries.get(key)?.value;
   }
 
-  /** Whether a value is stored under `key`. Reads the file on first use. */
-  async exists(key: string): Promise<boolean> {
-    await this.load();
-    return this.entries.has(key);
-  }
-
   /**
    * Stores `value` (`undefined` removes the key) and writes the file. Resolves once the
    * file holds this value, or the failure was reported as a `CacheWarning`; never rejects.

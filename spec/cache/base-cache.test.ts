@@ -1,13 +1,14 @@
 /**
- * The `BaseCache` contract: what a subclass gets for free (the `bootstrapFrom*` seeders,
- * `mset`) on top of the methods it implements.
+ * The `BaseCache` contract: what a subclass gets for free (`exists`, `mset`, the
+ * `bootstrapFrom*` seeders) on top of the three methods it implements.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapError } from '../../bootstrap/dict';
-import { CacheKeys } from '../../cache/base-cache';
+import { BaseCache, CacheKeys } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
+import { UnleashClient } from '../../lib/client';
 import { SwitchyardError } from '../../lib/errors';
 import { TestServer } from '../support/test-server';
 
@@ -88,4 +89,72 @@ test('a good body seeds the same flags from a dict, a file or a URL, and clears 
   expect(seeded[1]).toEqual(seeded[0]);
   expect(seeded[2]).toEqual(seeded[0]);
   expect(seeded[0]).toMatchObject({ version: 2, features: [{ name: 'same', enabled: true }], segments: [] });
+});
+
+/** A user cache as small as the contract allows: get, set and destroy, synchronous. */
+class MapCache extends BaseCache {
+  readonly values = new Map<string, unknown>();
+  get(key: string): unknown {
+    return this.values.get(key);
+  }
+  set(key: string, value: unknown): void {
+    if (value === undefined) this.values.delete(key);
+    else this.values.set(key, value);
+  }
+  destroy(): void {
+    this.values.clear();
+  }
+}
+
+/** The same, answering through promises, as a networked store would. */
+class AsyncMapCache extends MapCache {
+  override get(key: string): Promise<unknown> {
+    return Promise.resolve(super.get(key));
+  }
+  override set(key: string, value: unknown): Promise<void> {
+    return Promise.resolve(super.set(key, value));
+  }
+}
+
+describe('a cache implementing only get, set and destroy', () => {
+  test.each([
+    ['synchronous', () => new MapCache()],
+    ['asynchronous', () => new AsyncMapCache()],
+  ])('%s: exists is derived from get, and falsy values count as stored', async (_, make) => {
+    const cache = make();
+    expect(await cache.exists('etag')).toBe(false);
+    await cache.set('etag', '');
+    expect(await cache.exists('etag')).toBe(true);
+    await cache.set('etag', undefined);
+    expect(await cache.exists('etag')).toBe(false);
+    await cache.mset({ a: 0, b: null });
+    expect([await cache.exists('a'), await cache.exists('b')]).toEqual([true, true]);
+  });
+
+  test('exists rejects, rather than throws, when get throws', async () => {
+    const cache = new MapCache();
+    const broken = new Error('store is down');
+    cache.get = () => {
+      throw broken;
+    };
+    const answer = cache.exists('features');
+    expect(answer).toBeInstanceOf(Promise);
+    await expect(answer).rejects.toBe(broken);
+  });
+
+  test('is bootstrapped and serves a client', async () => {
+    const cache = new AsyncMapCache();
+    await cache.bootstrapFromDict({ version: 2, features: [{ name: 'minimal', enabled: true, strategies: [{ name: 'default' }] }] });
+    expect(await cache.exists(CacheKeys.FEATURES)).toBe(true);
+    const client = new UnleashClient({ appName: 'minimal-cache', offline: true, cache });
+    try {
+      await client.start();
+      expect(client.isEnabled('minimal')).toBe(true);
+      expect(client.isEnabled('unknown')).toBe(false);
+    } finally {
+      await client.destroy();
+    }
+    // The cache is the caller's: the client does not destroy it.
+    expect(cache.values.size).toBeGreaterThan(0);
+  });
 });

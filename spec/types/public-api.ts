@@ -46,9 +46,32 @@ export class Complete extends Strategy {
   }
 }
 
-// @ts-expect-error a cache must implement get, set, exists and destroy
+// @ts-expect-error a cache must implement get, set and destroy
 export class HalfCache extends BaseCache {
   get(): undefined {
     return undefined;
   }
+}
+
+/** The whole contract is get, set and destroy: `exists`, `mset` and the seeders are inherited. */
+export class MinimalCache extends BaseCache {
+  private readonly values = new Map<string, unknown>();
+  get(key: string): unknown {
+    return this.values.get(key);
+  }
+  set(key: string, value: unknown): void {
+    this.values.set(key, value);
+  }
+  destroy(): void {
+    this.values.clear();
+  }
+}
+
+export async function minimalCacheUse(): Promise<void> {
+  const cache = new MinimalCache();
+  const stored: boolean = await cache.exists('features');
+  await cache.bootstrapFromDict({ features: [] });
+  const client = new UnleashClient({ appName: 'a', offline: true, cache });
+  void stored;
+  await client.destroy();
 }
