@@ -45,28 +45,44 @@ export type SwitchyardErrorCode =
 /**
  * Every `SwitchyardErrorCode`, by name, so code can compare against
  * `SwitchyardErrorCode.HTTP_TIMEOUT` instead of a string that a typo would break silently.
- * Frozen.
+ * Frozen. (`satisfies` keeps it and the union in step: a code missing here, or one here
+ * that the union lacks, does not compile.)
  */
-export const SwitchyardErrorCode: { readonly [Code in SwitchyardErrorCode]: Code } = Object.freeze({
+export const SwitchyardErrorCode = Object.freeze({
+  /** A required client option is missing or unusable (see `ConfigError.option`). */
   CONFIG_INVALID: 'CONFIG_INVALID',
+  /** A URL to bootstrap from is not a valid absolute http(s) URL. */
   URL_INVALID: 'URL_INVALID',
+  /** A file to bootstrap from does not exist. */
   FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  /** A file to bootstrap from exists but cannot be read (permissions, a directory, I/O error). */
   FILE_UNREADABLE: 'FILE_UNREADABLE',
+  /** No complete response within the timeout. */
   HTTP_TIMEOUT: 'HTTP_TIMEOUT',
+  /** The connection failed: refused, reset, dropped, DNS, TLS, or the request could not be prepared. */
   HTTP_NETWORK: 'HTTP_NETWORK',
+  /** The request was aborted by its caller (the client is shutting down). */
   HTTP_ABORTED: 'HTTP_ABORTED',
+  /** The server answered with a status the caller does not accept (see `status`). */
   HTTP_STATUS: 'HTTP_STATUS',
+  /** A body (from a server, a file, a URL or a string) is not JSON. */
   PAYLOAD_NOT_JSON: 'PAYLOAD_NOT_JSON',
+  /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */
   PAYLOAD_INVALID: 'PAYLOAD_INVALID',
+  /** A `FileCache` file is not valid JSON or not a valid cache document; it is ignored and replaced on the next write. */
   CACHE_CORRUPT: 'CACHE_CORRUPT',
+  /** A `FileCache` file is JSON written by something else; it is ignored and never overwritten. */
   CACHE_FOREIGN: 'CACHE_FOREIGN',
+  /** A `FileCache` file was written by a newer switchyard; it is ignored and replaced on the next write. */
   CACHE_VERSION_UNSUPPORTED: 'CACHE_VERSION_UNSUPPORTED',
+  /** A `FileCache` file exists but cannot be read; the cache starts without it. */
   CACHE_READ_FAILED: 'CACHE_READ_FAILED',
+  /** A `FileCache` value could not be written (or serialised); it is kept in memory only. */
   CACHE_WRITE_FAILED: 'CACHE_WRITE_FAILED',
-});
+} as const satisfies { readonly [Code in SwitchyardErrorCode]: Code });
 
 /**
- * The base class of every error switchyard throws or reports: `ConfigError`, `HttpError`,
+ * The base class of switchyard's own errors: `ConfigError`, `HttpError`,
  * `PayloadError`, `BootstrapError` and `CacheWarning`. Each subclass keeps its own `name`
  * and fields and narrows `code` to the codes it can carry.
  */
