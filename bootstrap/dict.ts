@@ -8,47 +8,49 @@
  * token, and both end up in logs.
  */
 import type { FeaturesPayload } from '../lib/types';
+import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { parseClientPayload, PayloadError } from '../lib/payload';
 
-/** Why a bootstrap failed. */
-export type BootstrapErrorCode =
-  /** The file does not exist. */
-  | 'file-not-found'
-  /** The file exists but cannot be read (permissions, a directory, I/O error). */
-  | 'file-unreadable'
-  /** The body is not JSON. */
-  | 'invalid-json'
-  /** The body is JSON but not a usable full client-API body. */
-  | 'invalid-payload'
-  /** The URL is not a valid absolute http(s) URL. */
-  | 'invalid-url'
-  /** The URL answered with a status other than 2xx. */
-  | 'http-status'
-  /** The URL did not answer within the timeout. */
-  | 'timeout'
-  /** The URL could not be reached (refused, reset, DNS, TLS). */
-  | 'network';
+/**
+ * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
+ * `FILE_UNREADABLE` from a file; `URL_INVALID`, `HTTP_STATUS` (with `status`),
+ * `HTTP_TIMEOUT` and `HTTP_NETWORK` from a URL; `PAYLOAD_NOT_JSON` and `PAYLOAD_INVALID`
+ * from any source.
+ */
+export type BootstrapErrorCode = Extract<
+  SwitchyardErrorCode,
+  | 'FILE_NOT_FOUND'
+  | 'FILE_UNREADABLE'
+  | 'URL_INVALID'
+  | 'HTTP_STATUS'
+  | 'HTTP_TIMEOUT'
+  | 'HTTP_NETWORK'
+  | 'PAYLOAD_NOT_JSON'
+  | 'PAYLOAD_INVALID'
+>;
 
 /** Thrown by the bootstrap loaders. The message never embeds the body or a header value. */
-export class BootstrapError extends Error {
+export class BootstrapError extends SwitchyardError {
   /** Always `BootstrapError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'BootstrapError';
-  /** The HTTP status, for `http-status`. */
+  /** What went wrong, for callers that branch on it. */
+  declare readonly code: BootstrapErrorCode;
+  /** The HTTP status, for `HTTP_STATUS`. */
   readonly status?: number;
 
   constructor(
-    /** What went wrong, for callers that branch on it. */
-    readonly code: BootstrapErrorCode,
+    code: BootstrapErrorCode,
     /** Where the body came from: a file path, a URL without credentials and query, or `dict`. */
     readonly source: string,
     message: string,
     options?: {
-      /** The HTTP status, for `http-status`. */
+      /** The HTTP status, for `HTTP_STATUS`. */
       status?: number;
+      /** The lower-level error, when it holds no secret. */
       cause?: unknown;
     },
   ) {
-    super(`bootstrap from ${source} failed: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, `bootstrap from ${source} failed: ${message}`, { cause: options?.cause });
     if (options?.status !== undefined) this.status = options.status;
   }
 }
@@ -60,39 +62,21 @@ export interface BootstrapResult {
 }
 
 /**
- * JSON.parse messages quote the start of the text on recent V8 versions, so only the
- * position is kept.
- */
-function describeJsonError(err: unknown, length: number): string {
-  const position = /position (\d+)/.exec(err instanceof Error ? err.message : '');
-  const where = position ? ` (error at position ${position[1]} of ${length} characters)` : ` (${length} characters)`;
-  return `the body is not valid JSON${where}`;
-}
-
-/**
  * Validates a bootstrap body: an object, or JSON text / a Buffer holding one. Returns the
- * full body without the parser's `kind` tag; throws `BootstrapError` (`invalid-json` or
- * `invalid-payload`), never a bare `SyntaxError`.
+ * full body without the parser's `kind` tag; throws `BootstrapError` (`PAYLOAD_NOT_JSON`
+ * or `PAYLOAD_INVALID`), never a bare `SyntaxError`.
  */
 export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapResult {
-  let value = body;
-  if (typeof body === 'string' || Buffer.isBuffer(body)) {
-    const text = body.toString();
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      throw new BootstrapError('invalid-json', source, describeJsonError(err, text.length));
-    }
-  }
   let parsed;
   try {
-    parsed = parseClientPayload(value);
+    parsed = parseClientPayload(body);
   } catch (err) {
-    if (err instanceof PayloadError) throw new BootstrapError('invalid-payload', source, err.message, { cause: err });
+    // The parser's messages already leave the body out, so it is safe as the cause.
+    if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
     throw err;
   }
   if (parsed.payload.kind !== 'full') {
-    throw new BootstrapError('invalid-payload', source, 'a bootstrap body must be a full client-API body, not a delta');
+    throw new BootstrapError('PAYLOAD_INVALID', source, 'a bootstrap body must be a full client-API body, not a delta');
   }
   const { kind: _kind, ...payload } = parsed.payload;
   return { payload, warnings: parsed.warnings };

@@ -7,19 +7,19 @@ import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict
 
 /**
  * Reads and validates a bootstrap file. Throws `BootstrapError` with code
- * `file-not-found`, `file-unreadable`, `invalid-json` or `invalid-payload`.
+ * `FILE_NOT_FOUND`, `FILE_UNREADABLE`, `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`.
  */
 export async function loadBootstrapFile(path: string): Promise<BootstrapResult> {
   if (typeof path !== 'string' || path === '') {
-    throw new BootstrapError('file-not-found', String(path), 'the path must be a non-empty string');
+    throw new BootstrapError('FILE_NOT_FOUND', String(path), 'the path must be a non-empty string');
   }
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new BootstrapError('file-not-found', path, 'the file does not exist', { cause: err });
-    throw new BootstrapError('file-unreadable', path, `the file cannot be read (${code ?? 'unknown error'})`, {
+    if (code === 'ENOENT') throw new BootstrapError('FILE_NOT_FOUND', path, 'the file does not exist', { cause: err });
+    throw new BootstrapError('FILE_UNREADABLE', path, `the file cannot be read (${code ?? 'unknown error'})`, {
       cause: err,
     });
   }

@@ -3,7 +3,7 @@
  * object store, a CDN, an Unleash Edge), fetched once at start-up. The request goes
  * through `lib/http`, which loads the ESM-only got lazily and keeps headers out of errors.
  */
-import { getJson, HttpError } from '../lib/http';
+import { getJson, HttpError, redactUrl } from '../lib/http';
 import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
 
 /** Options for `bootstrapFromUrl`. */
@@ -17,15 +17,10 @@ export interface BootstrapUrlOptions {
 /** The default request timeout, in milliseconds. */
 export const DEFAULT_BOOTSTRAP_TIMEOUT = 10_000;
 
-/** The URL as it may appear in an error: no credentials, no query (tokens hide there). */
-function describeUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
 /**
  * Fetches and validates a bootstrap body. Throws `BootstrapError` with code
- * `invalid-url`, `http-status` (with `status`), `timeout`, `network`, `invalid-json` or
- * `invalid-payload`. Redirects are followed; nothing is retried.
+ * `URL_INVALID`, `HTTP_STATUS` (with `status`), `HTTP_TIMEOUT`, `HTTP_NETWORK`,
+ * `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`. Redirects are followed; nothing is retried.
  */
 export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlOptions = {}): Promise<BootstrapResult> {
   let target: URL;
@@ -33,13 +28,14 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     target = new URL(String(url));
   } catch {
     // The string may be a token pasted into the wrong option: do not echo it.
-    throw new BootstrapError('invalid-url', 'a URL', 'the URL is not a valid absolute URL');
+    throw new BootstrapError('URL_INVALID', 'a URL', 'the URL is not a valid absolute URL');
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     // `scheme:rest` parses as a URL, and an Unleash token looks just like one.
-    throw new BootstrapError('invalid-url', 'a URL', 'only http and https URLs are supported');
+    throw new BootstrapError('URL_INVALID', 'a URL', 'only http and https URLs are supported');
   }
-  const source = describeUrl(target);
+  // No credentials, no query: tokens hide there.
+  const source = redactUrl(target);
   const timeout = options.timeout ?? DEFAULT_BOOTSTRAP_TIMEOUT;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new RangeError('bootstrapFromUrl: "timeout" must be a positive number of milliseconds');
@@ -52,18 +48,21 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
     switch (err.code) {
-      case 'status':
-        throw new BootstrapError('http-status', source, `the server answered HTTP ${err.status}`, {
+      case 'HTTP_STATUS':
+        throw new BootstrapError('HTTP_STATUS', source, `the server answered HTTP ${err.status}`, {
           status: err.status,
           cause: err,
         });
-      case 'invalid-json':
-        throw new BootstrapError('invalid-json', source, 'the body is not valid JSON', { cause: err });
-      case 'timeout':
-        throw new BootstrapError('timeout', source, `no complete response within ${timeout} ms`, { cause: err });
+      case 'PAYLOAD_NOT_JSON':
+        throw new BootstrapError('PAYLOAD_NOT_JSON', source, 'the body is not valid JSON', { cause: err });
+      case 'HTTP_TIMEOUT':
+        throw new BootstrapError('HTTP_TIMEOUT', source, `no complete response within ${timeout} ms`, { cause: err });
       default:
-        throw new BootstrapError('network', source, `the request failed: ${err.message}`, { cause: err });
+        // HTTP_ABORTED cannot happen (no signal is passed): anything else is the network's.
+        throw new BootstrapError('HTTP_NETWORK', source, `the request failed: ${err.message}`, { cause: err });
     }
   }
-  return parseBootstrapBody(body, source);
+  // getJson has parsed the body already. A JSON string is a string value, not text to
+  // parse a second time (that would accept a body that is JSON encoded twice).
+  return parseBootstrapBody(typeof body === 'string' ? JSON.stringify(body) : body, source);
 }

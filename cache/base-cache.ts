@@ -3,11 +3,11 @@
  * body) and the ETag that came with them, so a restarted client serves flags at once and
  * a client whose server is down keeps serving.
  *
- * To write your own, extend `BaseCache` and implement the four storage methods; they may
+ * To write your own, extend `BaseCache` and implement `get`, `set` and `destroy`; they may
  * be synchronous or return promises. Values are plain JSON-serialisable data.
  */
 import type { FeaturesPayload } from '../lib/types';
-import { parseClientPayload, PayloadError } from '../lib/payload';
+import { parseBootstrapBody } from '../bootstrap/dict';
 import { loadBootstrapFile } from '../bootstrap/file';
 import { loadBootstrapUrl, type BootstrapUrlOptions } from '../bootstrap/url';
 
@@ -23,8 +23,8 @@ export const CacheKeys = {
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
- * The base class of every cache. Implement `get`, `set`, `exists` and `destroy` (sync or
- * async); `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
+ * The base class of every cache. Implement `get`, `set` and `destroy` (sync or async);
+ * `exists`, `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
  * last good full body under `CacheKeys.FEATURES` and its ETag under `CacheKeys.ETAG`.
  */
 export abstract class BaseCache {
@@ -35,10 +35,20 @@ export abstract class BaseCache {
   abstract get(key: string): MaybePromise<unknown>;
   /** Stores a JSON-serialisable value under `key`. */
   abstract set(key: string, value: unknown): MaybePromise<void>;
-  /** Whether a value is stored under `key`. */
-  abstract exists(key: string): MaybePromise<boolean>;
   /** Releases whatever the cache holds open (connections, timers). Idempotent. */
   abstract destroy(): MaybePromise<void>;
+
+  /**
+   * Whether a value is stored under `key`. The client never calls it; it is here for your
+   * own start-up logic (bootstrap only when the cache is empty). The default reads the
+   * value with `get`; override it when the store can answer without fetching the value.
+   */
+  exists(key: string): MaybePromise<boolean> {
+    // Through a promise, so a `get` that throws rejects rather than throwing.
+    return Promise.resolve()
+      .then(() => this.get(key))
+      .then((value) => value !== undefined);
+  }
 
   /** Stores several values at once. Override when the store can do it in one round trip. */
   async mset(entries: Record<string, unknown>): Promise<void> {
@@ -46,35 +56,37 @@ export abstract class BaseCache {
   }
 
   /**
-   * Seeds the cache with a client-API body (object or JSON text), validated by the same
-   * parser as server responses. Throws `PayloadError` when the body cannot be used.
+   * Seeds the cache with a full client-API body (object or JSON text), validated by the
+   * same parser as server responses. Throws `BootstrapError` (`PAYLOAD_NOT_JSON`,
+   * `PAYLOAD_INVALID`) when the body cannot be used; the cache is then left alone.
    */
   async bootstrapFromDict(body: unknown): Promise<void> {
-    const { payload } = parseClientPayload(body);
-    if (payload.kind !== 'full') {
-      throw new PayloadError('a bootstrap body must be a full client-API body, not a delta');
-    }
-    const { kind: _kind, ...features } = payload;
-    await this.mset({ [CacheKeys.FEATURES]: features satisfies FeaturesPayload, [CacheKeys.ETAG]: undefined });
-    this.bootstrapped = true;
+    await seed(this, parseBootstrapBody(body).payload);
   }
 
   /**
    * Seeds the cache from a client-API body saved in a file. Throws `BootstrapError`
-   * (`file-not-found`, `file-unreadable`, `invalid-json`, `invalid-payload`).
+   * (`FILE_NOT_FOUND`, `FILE_UNREADABLE`, `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`).
    */
   async bootstrapFromFile(path: string): Promise<void> {
-    const { payload } = await loadBootstrapFile(path);
-    await this.bootstrapFromDict(payload);
+    await seed(this, (await loadBootstrapFile(path)).payload);
   }
 
   /**
    * Seeds the cache from a client-API body fetched once from a URL. Throws
-   * `BootstrapError` (`invalid-url`, `http-status`, `timeout`, `network`, `invalid-json`,
-   * `invalid-payload`); its message never contains a header value.
+   * `BootstrapError` (`URL_INVALID`, `HTTP_STATUS`, `HTTP_TIMEOUT`, `HTTP_NETWORK`,
+   * `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`); its message never contains a header value.
    */
   async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions): Promise<void> {
-    const { payload } = await loadBootstrapUrl(url, options);
-    await this.bootstrapFromDict(payload);
+    await seed(this, (await loadBootstrapUrl(url, options)).payload);
   }
+}
+
+/**
+ * Stores a validated body as if the server had sent it, without an ETag: the first fetch
+ * must not get a 304 for flags the server never sent this client.
+ */
+async function seed(cache: BaseCache, payload: FeaturesPayload): Promise<void> {
+  await cache.mset({ [CacheKeys.FEATURES]: payload, [CacheKeys.ETAG]: undefined });
+  cache.bootstrapped = true;
 }

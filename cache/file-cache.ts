@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { BaseCache } from './base-cache';
 
 /** The marker that tells our cache files from any other JSON file. */
@@ -22,36 +23,33 @@ export const FILE_CACHE_FORMAT = 'switchyard-cache';
 /** The document layout version this code reads and writes. */
 export const FILE_CACHE_VERSION = 1;
 
-/** Why a `FileCache` could not use or update its file. */
-export type CacheWarningCode =
-  /** The file is not valid JSON, or not a valid cache document; it is ignored and replaced on the next write. */
-  | 'corrupt-file'
-  /** The file is JSON written by something else; it is ignored and never overwritten. */
-  | 'foreign-file'
-  /** The file was written by a newer switchyard; it is ignored and replaced on the next write. */
-  | 'unsupported-version'
-  /** The file exists but cannot be read (permissions, a directory, I/O error). */
-  | 'read-failed'
-  /** The file could not be written; the value is kept in memory only. */
-  | 'write-failed';
+/**
+ * The codes a `CacheWarning` carries (see `SwitchyardErrorCode`): `CACHE_CORRUPT`,
+ * `CACHE_FOREIGN`, `CACHE_VERSION_UNSUPPORTED`, `CACHE_READ_FAILED` and `CACHE_WRITE_FAILED`.
+ */
+export type CacheWarningCode = Extract<
+  SwitchyardErrorCode,
+  'CACHE_CORRUPT' | 'CACHE_FOREIGN' | 'CACHE_VERSION_UNSUPPORTED' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED'
+>;
 
 /**
- * A problem the cache recovered from. It is an `Error` so a client can emit it on its
- * error/warn channel with a stack, but it is never thrown.
+ * A problem the cache recovered from. It is a `SwitchyardError` so a client can emit it on
+ * its error/warn channel with a stack, but it is never thrown.
  */
-export class CacheWarning extends Error {
+export class CacheWarning extends SwitchyardError {
   /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'CacheWarning';
+  /** What went wrong, for handlers that branch on it. */
+  declare readonly code: CacheWarningCode;
 
   constructor(
-    /** What went wrong, for handlers that branch on it. */
-    readonly code: CacheWarningCode,
+    code: CacheWarningCode,
     /** The cache file concerned. */
     readonly path: string,
     message: string,
     cause?: unknown,
   ) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(code, message, { cause });
   }
 }
 
@@ -151,12 +149,6 @@ export class FileCache extends BaseCache {
     return this.entries.get(key)?.value;
   }
 
-  /** Whether a value is stored under `key`. Reads the file on first use. */
-  async exists(key: string): Promise<boolean> {
-    await this.load();
-    return this.entries.has(key);
-  }
-
   /**
    * Stores `value` (`undefined` removes the key) and writes the file. Resolves once the
    * file holds this value, or the failure was reported as a `CacheWarning`; never rejects.
@@ -190,11 +182,11 @@ export class FileCache extends BaseCache {
       try {
         json = JSON.stringify(value);
       } catch (err) {
-        this.warn('write-failed', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`, err);
+        this.warn('CACHE_WRITE_FAILED', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`, err);
         continue;
       }
       if (json === undefined) {
-        this.warn('write-failed', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`);
+        this.warn('CACHE_WRITE_FAILED', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`);
         continue;
       }
       this.entries.set(key, { value, json });
@@ -216,7 +208,7 @@ export class FileCache extends BaseCache {
       // ENOTDIR: a parent of the path is a file, so there is no cache file either; the
       // first write will report that the location is unusable.
       if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR') {
-        this.warn('read-failed', `cannot read cache file ${this.path} (${errorCode(err)}); starting without it`, err);
+        this.warn('CACHE_READ_FAILED', `cannot read cache file ${this.path} (${errorCode(err)}); starting without it`, err);
       }
       return;
     }
@@ -225,13 +217,13 @@ export class FileCache extends BaseCache {
       doc = JSON.parse(text);
     } catch {
       // The parser's message quotes the file; only say what is wrong with it.
-      this.warn('corrupt-file', `cache file ${this.path} is not valid JSON; it is ignored and will be replaced`);
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} is not valid JSON; it is ignored and will be replaced`);
       return;
     }
     if (!isObject(doc) || doc.format !== FILE_CACHE_FORMAT) {
       this.foreign = true;
       this.warn(
-        'foreign-file',
+        'CACHE_FOREIGN',
         `${this.path} is not a switchyard cache file; it is ignored and will not be overwritten ` +
           '(remove it or choose another fileName/directory)',
       );
@@ -239,14 +231,14 @@ export class FileCache extends BaseCache {
     }
     if (doc.version !== FILE_CACHE_VERSION) {
       this.warn(
-        'unsupported-version',
+        'CACHE_VERSION_UNSUPPORTED',
         `cache file ${this.path} has format version ${String(doc.version).slice(0, 20)}, this code reads ` +
           `${FILE_CACHE_VERSION}; it is ignored and will be replaced`,
       );
       return;
     }
     if (!isObject(doc.entries)) {
-      this.warn('corrupt-file', `cache file ${this.path} has no "entries" object; it is ignored and will be replaced`);
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} has no "entries" object; it is ignored and will be replaced`);
       return;
     }
     for (const [key, value] of Object.entries(doc.entries)) {
@@ -270,7 +262,7 @@ export class FileCache extends BaseCache {
     this.dirty = false;
     if (this.foreign) {
       if (!this.writeFailing) {
-        this.warn('foreign-file', `not writing to ${this.path}: it is not a switchyard cache file`);
+        this.warn('CACHE_FOREIGN', `not writing to ${this.path}: it is not a switchyard cache file`);
       }
       this.writeFailing = true;
       return;
@@ -289,7 +281,7 @@ export class FileCache extends BaseCache {
     } catch (err) {
       // Warn once per failing spell, not on every refresh of a read-only disk.
       if (!this.writeFailing) {
-        this.warn('write-failed', `cannot write cache file ${this.path} (${errorCode(err)}); keeping flags in memory`, err);
+        this.warn('CACHE_WRITE_FAILED', `cannot write cache file ${this.path} (${errorCode(err)}); keeping flags in memory`, err);
       }
       this.writeFailing = true;
     }

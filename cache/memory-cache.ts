@@ -24,8 +24,8 @@ export class MemoryCache extends BaseCache {
     else this.store.set(key, value);
   }
 
-  /** Whether a value is stored under `key`. */
-  exists(key: string): boolean {
+  /** Whether a value is stored under `key`. Synchronous, unlike the default. */
+  override exists(key: string): boolean {
     return this.store.has(key);
   }
 

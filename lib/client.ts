@@ -113,7 +113,7 @@ export class UnleashClient {
       this.ownsCache = false;
     } else {
       if (options.cache !== undefined && options.cache !== null) {
-        warnings.push('cache must be a BaseCache (get, set, exists, destroy); using the default FileCache');
+        warnings.push('cache must be a BaseCache (get, set, destroy); using the default FileCache');
       }
       // Flags pushed by a flag source (test data) must not outlive the process in a file.
       this.cache = this.flagSource !== undefined

@@ -200,12 +200,6 @@ export class EventHub {
     this.emit({ type: 'warning', origin, message });
   }
 
-  /** Removes every listener (the callback stays). */
-  clear(): void {
-    this.bus.all.clear();
-    this.wrapped.clear();
-  }
-
   private listenerFailed(event: UnleashEvent, err: unknown): void {
     // A listener that throws on the report of a listener failure would loop forever:
     // such a failure goes to the log instead.

@@ -11,38 +11,37 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Got } from 'got';
+import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
-/** Why a request failed. */
-export type HttpErrorCode =
-  /** No complete response within the timeout. */
-  | 'timeout'
-  /** The connection failed: refused, reset, dropped, DNS, TLS. */
-  | 'network'
-  /** The request was aborted by its caller (the client is shutting down). */
-  | 'aborted'
-  /** The server answered with a status the caller does not accept (see `status`). */
-  | 'status'
-  /** The body is not JSON. */
-  | 'invalid-json';
+/**
+ * The codes an `HttpError` carries (see `SwitchyardErrorCode`): `HTTP_TIMEOUT`,
+ * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`), and `PAYLOAD_NOT_JSON` or
+ * `PAYLOAD_INVALID` for a 2xx answer whose body cannot be used.
+ */
+export type HttpErrorCode = Extract<
+  SwitchyardErrorCode,
+  'HTTP_TIMEOUT' | 'HTTP_NETWORK' | 'HTTP_ABORTED' | 'HTTP_STATUS' | 'PAYLOAD_NOT_JSON' | 'PAYLOAD_INVALID'
+>;
 
 /**
  * A failed HTTP request. The message names the method and the URL without credentials or
  * query (tokens hide there), never a header or the body.
  */
-export class HttpError extends Error {
+export class HttpError extends SwitchyardError {
   /** Always `HttpError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'HttpError';
+  /** What went wrong, for callers that branch on it. */
+  declare readonly code: HttpErrorCode;
 
   constructor(
-    /** What went wrong, for callers that branch on it. */
-    readonly code: HttpErrorCode,
+    code: HttpErrorCode,
     /** The URL, redacted: origin and path only. */
     readonly url: string,
     message: string,
-    /** The HTTP status, for `status` errors. */
+    /** The HTTP status, for `HTTP_STATUS` errors. */
     readonly status?: number,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
@@ -56,7 +55,7 @@ export interface HttpRequestOptions {
   json?: unknown;
   /** Milliseconds the whole request may take, response body included. Default 10 000. */
   timeout?: number;
-  /** Aborts the request; it then fails with code `aborted`. */
+  /** Aborts the request; it then fails with code `HTTP_ABORTED`. */
   signal?: AbortSignal;
 }
 
@@ -100,29 +99,29 @@ export function redactUrl(url: string | URL): string {
 function describeFailure(err: unknown, aborted: boolean): { code: HttpErrorCode; detail: string } {
   const name = (err as { name?: unknown })?.name;
   const code = (err as { code?: unknown })?.code;
-  if (aborted || name === 'AbortError') return { code: 'aborted', detail: 'the request was aborted' };
-  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return { code: 'timeout', detail: '' };
+  if (aborted || name === 'AbortError') return { code: 'HTTP_ABORTED', detail: 'the request was aborted' };
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT') return { code: 'HTTP_TIMEOUT', detail: '' };
   // A Node error code (ECONNREFUSED, ECONNRESET, ...) says what happened without quoting
   // anything the request carried.
   const what = typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR' ? code : typeof name === 'string' ? name : 'error';
-  return { code: 'network', detail: `the connection failed (${what})` };
+  return { code: 'HTTP_NETWORK', detail: `the connection failed (${what})` };
 }
 
 /**
  * Sends one request and resolves with the response, whatever its status. Rejects only
- * with an `HttpError` (`timeout`, `network` or `aborted`). Redirects are followed;
+ * with an `HttpError` (`HTTP_TIMEOUT`, `HTTP_NETWORK` or `HTTP_ABORTED`). Redirects are followed;
  * nothing is retried (callers own their retry policy).
  */
 export async function httpRequest(url: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse> {
   const method = options.method ?? 'GET';
   const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT;
   const shown = redactUrl(url);
-  if (options.signal?.aborted) throw new HttpError('aborted', shown, `${method} ${shown}: the request was aborted`);
+  if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `${method} ${shown}: the request was aborted`);
   let got: Got;
   try {
     got = await loadGot();
   } catch (err) {
-    throw new HttpError('network', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
+    throw new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
   }
   try {
     const response = await got(url, {
@@ -138,7 +137,7 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
     return { status: response.statusCode, headers: response.headers, body: response.body };
   } catch (err) {
     const { code, detail } = describeFailure(err, options.signal?.aborted === true);
-    const message = code === 'timeout' ? `no complete response within ${timeout} ms` : detail;
+    const message = code === 'HTTP_TIMEOUT' ? `no complete response within ${timeout} ms` : detail;
     throw new HttpError(code, shown, `${method} ${shown}: ${message}`);
   }
 }
@@ -155,8 +154,8 @@ export interface GetJsonOptions {
 
 /**
  * GETs a JSON document. Resolves with the parsed (unvalidated) value of a 2xx response;
- * rejects with an `HttpError`: `status` (with `status`) for any other answer,
- * `invalid-json`, `timeout`, `network` or `aborted`.
+ * rejects with an `HttpError`: `HTTP_STATUS` (with `status`) for any other answer,
+ * `PAYLOAD_NOT_JSON`, `HTTP_TIMEOUT`, `HTTP_NETWORK` or `HTTP_ABORTED`.
  */
 export async function getJson(url: string | URL, options: GetJsonOptions = {}): Promise<unknown> {
   const response = await httpRequest(url, {
@@ -167,7 +166,7 @@ export async function getJson(url: string | URL, options: GetJsonOptions = {}): 
   });
   const shown = redactUrl(url);
   if (response.status < 200 || response.status > 299) {
-    throw new HttpError('status', shown, `GET ${shown}: the server answered HTTP ${response.status}`, response.status);
+    throw new HttpError('HTTP_STATUS', shown, `GET ${shown}: the server answered HTTP ${response.status}`, response.status);
   }
   let text = response.body.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -175,6 +174,6 @@ export async function getJson(url: string | URL, options: GetJsonOptions = {}): 
     return JSON.parse(text);
   } catch {
     // JSON.parse quotes the text in its message; the body may hold customer data.
-    throw new HttpError('invalid-json', shown, `GET ${shown}: the body is not valid JSON (${text.length} characters)`);
+    throw new HttpError('PAYLOAD_NOT_JSON', shown, `GET ${shown}: the body is not valid JSON (${text.length} characters)`);
   }
 }

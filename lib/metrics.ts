@@ -206,11 +206,6 @@ export class MetricsReporter {
 
   constructor(private readonly options: MetricsReporterOptions) {}
 
-  /** Failures counted for backoff right now. */
-  get failureCount(): number {
-    return this.failures;
-  }
-
   /** Schedules the first report one interval from now. */
   start(): void {
     if (this.started) return;
@@ -241,7 +236,7 @@ export class MetricsReporter {
         const status = await this.options.api.post('register', this.registrationBody(strategies, started), this.controller.signal);
         if (status < 200 || status > 299) {
           const url = this.options.api.shownUrl('register');
-          this.options.events.error('register', new HttpError('status', url, `POST ${url}: the server answered ${status}`, status));
+          this.options.events.error('register', new HttpError('HTTP_STATUS', url, `POST ${url}: the server answered ${status}`, status));
         }
       } catch (err) {
         if (!this.stopped) this.options.events.error('register', err);
@@ -312,13 +307,13 @@ export class MetricsReporter {
       this.disabled = true;
       events.error(
         'metrics',
-        new HttpError('status', url, `POST ${url}: the server answered ${status}; metrics reporting stopped (check the client API token)`, status),
+        new HttpError('HTTP_STATUS', url, `POST ${url}: the server answered ${status}; metrics reporting stopped (check the client API token)`, status),
       );
       this.options.onDisabled?.();
       return;
     }
     store.restore(bucket);
     this.failures = Math.min(10, this.failures + 1);
-    events.error('metrics', new HttpError('status', url, `POST ${url}: the server answered ${status}; the counts are kept for the next report`, status));
+    events.error('metrics', new HttpError('HTTP_STATUS', url, `POST ${url}: the server answered ${status}; the counts are kept for the next report`, status));
   }
 }

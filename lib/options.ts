@@ -10,6 +10,7 @@ import type { Strategy } from '../strategies/strategy';
 import type { EventCallback } from './events';
 import type { Scheduler } from './scheduler';
 import type { Context } from './types';
+import { SwitchyardError } from './errors';
 
 /** A tag filter: the client only fetches flags carrying one of the tags. */
 export interface TagFilter {
@@ -80,16 +81,18 @@ export interface UnleashConfig {
 }
 
 /** Thrown at construction when a required option is missing or unusable. */
-export class ConfigError extends Error {
+export class ConfigError extends SwitchyardError {
   /** Always `ConfigError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'ConfigError';
+  /** Always `CONFIG_INVALID`. */
+  declare readonly code: 'CONFIG_INVALID';
 
   constructor(
     /** The option concerned. */
     readonly option: string,
     message: string,
   ) {
-    super(message);
+    super('CONFIG_INVALID', message);
   }
 }
 

@@ -20,11 +20,18 @@ import type {
   VariantOverride,
   VariantPayload,
 } from './types';
+import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
 /** Thrown when a payload cannot be used at all. The message never embeds the payload. */
-export class PayloadError extends Error {
-  /** Always 'PayloadError'. */
+export class PayloadError extends SwitchyardError {
+  /** Always `PayloadError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'PayloadError';
+  /** `PAYLOAD_NOT_JSON` for text that does not parse, else `PAYLOAD_INVALID`. */
+  declare readonly code: Extract<SwitchyardErrorCode, 'PAYLOAD_NOT_JSON' | 'PAYLOAD_INVALID'>;
+
+  constructor(code: PayloadError['code'], message: string) {
+    super(code, message);
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -201,7 +208,7 @@ export function parseSegment(raw: unknown): SegmentDefinition | undefined {
 
 function parseList<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: string, warnings: string[]): T[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new PayloadError(`"${what}" must be an array`);
+  if (!Array.isArray(raw)) throw new PayloadError('PAYLOAD_INVALID', `"${what}" must be an array`);
   const out: T[] = [];
   raw.forEach((item, i) => {
     const parsed = parse(item);
@@ -213,7 +220,7 @@ function parseList<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: 
 
 function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent | undefined {
   if (!isObject(raw) || typeof raw.type !== 'string') {
-    throw new PayloadError(`events[${index}] has no type`);
+    throw new PayloadError('PAYLOAD_INVALID', `events[${index}] has no type`);
   }
   const eventId = typeof raw.eventId === 'number' ? raw.eventId : 0;
   switch (raw.type) {
@@ -226,12 +233,12 @@ function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent
       };
     case 'feature-updated': {
       const feature = parseFeature(raw.feature);
-      if (!feature) throw new PayloadError(`events[${index}] (feature-updated) has no usable feature`);
+      if (!feature) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (feature-updated) has no usable feature`);
       return { type: 'feature-updated', eventId, feature };
     }
     case 'feature-removed':
       if (typeof raw.featureName !== 'string') {
-        throw new PayloadError(`events[${index}] (feature-removed) has no featureName`);
+        throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (feature-removed) has no featureName`);
       }
       return {
         type: 'feature-removed',
@@ -241,12 +248,12 @@ function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent
       };
     case 'segment-updated': {
       const segment = parseSegment(raw.segment);
-      if (!segment) throw new PayloadError(`events[${index}] (segment-updated) has no usable segment`);
+      if (!segment) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (segment-updated) has no usable segment`);
       return { type: 'segment-updated', eventId, segment };
     }
     case 'segment-removed': {
       const id = typeof raw.segmentId === 'number' ? raw.segmentId : Number(raw.segmentId);
-      if (!Number.isFinite(id)) throw new PayloadError(`events[${index}] (segment-removed) has no segmentId`);
+      if (!Number.isFinite(id)) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (segment-removed) has no segmentId`);
       return { type: 'segment-removed', eventId, segmentId: id };
     }
     default:
@@ -279,11 +286,11 @@ export function parseClientPayload(input: unknown): ParseResult {
       // V8's message quotes the start of the text, which may hold customer data or secrets:
       // keep only the position.
       const position = /position (\d+)/.exec((err as Error).message)?.[1];
-      throw new PayloadError(`payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
+      throw new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
     }
   }
   if (!isObject(body)) {
-    throw new PayloadError(`payload must be a JSON object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
+    throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
   }
   const warnings: string[] = [];
   if (Array.isArray(body.events) && body.features === undefined) {
@@ -295,7 +302,7 @@ export function parseClientPayload(input: unknown): ParseResult {
     return { payload: { kind: 'delta', events }, warnings };
   }
   if (!Array.isArray(body.features)) {
-    throw new PayloadError('payload has no "features" array (nor a delta "events" array)');
+    throw new PayloadError('PAYLOAD_INVALID', 'payload has no "features" array (nor a delta "events" array)');
   }
   const version = typeof body.version === 'number' ? body.version : 1;
   if (version > 2) warnings.push(`payload version ${version} is newer than this client knows; reading it as version 2`);

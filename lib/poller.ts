@@ -63,16 +63,6 @@ export class Poller {
 
   constructor(private readonly options: PollerOptions) {}
 
-  /** Failures counted for backoff right now. */
-  get failureCount(): number {
-    return this.failures;
-  }
-
-  /** Whether polling has ended (stopped, fatal status, or a one-off fetch done). */
-  get isStopped(): boolean {
-    return this.stopped;
-  }
-
   /** Resolves once no fetch is in flight (after `stop`, once the aborted one has settled). */
   async idle(): Promise<void> {
     await this.inFlight;
@@ -95,7 +85,7 @@ export class Poller {
     this.timer = undefined;
     if (this.stopped) {
       const url = this.options.api.shownFeaturesUrl;
-      return Promise.resolve({ kind: 'failed', error: new HttpError('aborted', url, `GET ${url}: polling was stopped`), fatal: true });
+      return Promise.resolve({ kind: 'failed', error: new HttpError('HTTP_ABORTED', url, `GET ${url}: polling was stopped`), fatal: true });
     }
     const run = this.fetchOnce().then((outcome) => {
       this.inFlight = undefined;
@@ -153,9 +143,10 @@ export class Poller {
         return { kind: 'updated', payload, etag: response.etag, warnings };
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : 'the body could not be read';
+        const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
         return {
           kind: 'failed',
-          error: new HttpError('invalid-json', url, `GET ${url}: ${detail}; keeping the last good flags`),
+          error: new HttpError(code, url, `GET ${url}: ${detail}; keeping the last good flags`),
           fatal: false,
         };
       }
@@ -164,7 +155,7 @@ export class Poller {
     const text = STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : '';
     if (status === 401 || status === 403) {
       const error = new HttpError(
-        'status',
+        'HTTP_STATUS',
         url,
         `GET ${url}: the server answered ${status}${text}; polling stopped. Check the client API token ` +
           '(customHeaders Authorization) and its environment/project access',
@@ -175,7 +166,7 @@ export class Poller {
     const next = this.options.interval === 0 ? 'not retrying (refreshInterval is 0)' : 'backing off';
     return {
       kind: 'failed',
-      error: new HttpError('status', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
+      error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
       fatal: false,
     };
   }

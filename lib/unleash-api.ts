@@ -106,11 +106,11 @@ export class UnleashApi {
   /** Calls `customHeadersFunction`, bounded by the request timeout, so a hung one cannot stall polling. */
   private async dynamicHeaders(method: string, url: string, signal: AbortSignal | undefined): Promise<CustomHeaders> {
     const shown = redactUrl(url);
-    const fail = (message: string): HttpError => new HttpError('network', shown, `${method} ${shown}: ${message}`);
+    const fail = (message: string): HttpError => new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: ${message}`);
     const timer = delay(this.scheduler, this.config.timeout, 'timeout');
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new HttpError('aborted', shown, `${method} ${shown}: the request was aborted`));
+      onAbort = () => reject(new HttpError('HTTP_ABORTED', shown, `${method} ${shown}: the request was aborted`));
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });

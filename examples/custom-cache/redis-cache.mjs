@@ -5,8 +5,9 @@
  * flags. With a shared Redis, an instance that starts while Unleash is unreachable serves
  * the flags any other instance fetched last, even on a brand-new machine.
  *
- * A cache is four methods (get, set, exists, destroy) over JSON values; `mset` is optional
- * and overridden here to write the flags and their ETag in one transaction.
+ * A cache is three methods (get, set, destroy) over JSON values. `exists` and `mset` come
+ * with BaseCache; `mset` is overridden here to write the flags and their ETag in one
+ * transaction.
  */
 import { Redis } from 'ioredis';
 import { BaseCache } from '../../dist/index.js';
@@ -53,10 +54,6 @@ export class RedisCache extends BaseCache {
 
   async set(key, value) {
     await this.mset({ [key]: value });
-  }
-
-  async exists(key) {
-    return (await this.redis.exists(this.prefix + key)) === 1;
   }
 
   /**

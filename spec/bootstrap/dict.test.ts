@@ -1,4 +1,6 @@
 import { BootstrapError, parseBootstrapBody } from '../../bootstrap/dict';
+import { SwitchyardError } from '../../lib/errors';
+import { PayloadError } from '../../lib/payload';
 
 const body = {
   version: 2,
@@ -11,6 +13,7 @@ function caught(fn: () => unknown): BootstrapError {
     fn();
   } catch (err) {
     expect(err).toBeInstanceOf(BootstrapError);
+    expect(err).toBeInstanceOf(SwitchyardError);
     return err as BootstrapError;
   }
   throw new Error('expected a BootstrapError');
@@ -36,29 +39,57 @@ describe('parseBootstrapBody', () => {
     expect(warnings).toHaveLength(1);
   });
 
-  test('text that is not JSON is invalid-json, and the message does not quote it', () => {
+  test('text that is not JSON is PAYLOAD_NOT_JSON, and the message does not quote it', () => {
     const err = caught(() => parseBootstrapBody('{"features": [SECRET-CUSTOMER-42', 'flags.json'));
-    expect(err.code).toBe('invalid-json');
+    expect(err.code).toBe('PAYLOAD_NOT_JSON');
     expect(err.source).toBe('flags.json');
-    expect(err.message).toMatch(/^bootstrap from flags\.json failed: the body is not valid JSON/);
+    expect(err.message).toMatch(/^bootstrap from flags\.json failed: payload is not valid JSON/);
     expect(err.message).not.toContain('SECRET');
+    expect(err.cause).toBeInstanceOf(PayloadError);
+  });
+
+  test.each([
+    ['an empty string', ''],
+    ['a bare word', 'features'],
+    ['a Buffer of garbage', Buffer.from([0xde, 0xad])],
+  ])('%s is PAYLOAD_NOT_JSON', (_, input) => {
+    expect(caught(() => parseBootstrapBody(input)).code).toBe('PAYLOAD_NOT_JSON');
   });
 
   test.each([
     ['an array', [1, 2]],
-    ['a string', '"text"'],
+    ['JSON text of a string', '"text"'],
+    ['JSON text of an array', '[]'],
     ['null', null],
+    ['undefined', undefined],
+    ['a number', 42],
+    ['a boolean', true],
+    ['a function', () => ({ features: [] })],
     ['an object without features', { toggles: [] }],
     ['features that is not an array', { features: {} }],
-  ])('%s is invalid-payload', (_, input) => {
+    ['segments that is not an array', { features: [], segments: 'all' }],
+  ])('%s is PAYLOAD_INVALID', (_, input) => {
     const err = caught(() => parseBootstrapBody(input));
-    expect(err.code).toBe('invalid-payload');
+    expect(err.code).toBe('PAYLOAD_INVALID');
     expect(err.source).toBe('dict');
+    expect(err.message).toMatch(/^bootstrap from dict failed: /);
   });
 
   test('a delta body is refused: a bootstrap must be complete', () => {
     const err = caught(() => parseBootstrapBody({ events: [{ type: 'hydration', eventId: 1, features: [] }] }));
-    expect(err.code).toBe('invalid-payload');
+    expect(err.code).toBe('PAYLOAD_INVALID');
     expect(err.message).toMatch(/not a delta/);
+  });
+});
+
+describe('BootstrapError', () => {
+  test('is a SwitchyardError with its own name, source, status and cause', () => {
+    const cause = new Error('503');
+    const err = new BootstrapError('HTTP_STATUS', 'https://cdn.example.com/flags.json', 'the server answered HTTP 503', { status: 503, cause });
+    expect(err).toBeInstanceOf(SwitchyardError);
+    expect(err).toMatchObject({ name: 'BootstrapError', code: 'HTTP_STATUS', status: 503, source: 'https://cdn.example.com/flags.json' });
+    expect(err.message).toBe('bootstrap from https://cdn.example.com/flags.json failed: the server answered HTTP 503');
+    expect(err.cause).toBe(cause);
+    expect('cause' in new BootstrapError('FILE_NOT_FOUND', 'x.json', 'the file does not exist')).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { BootstrapError } from '../../bootstrap/dict';
 import { loadBootstrapFile } from '../../bootstrap/file';
 import { CacheKeys } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
+import { SwitchyardError } from '../../lib/errors';
 import type { FeaturesPayload } from '../../lib/types';
 
 let dir: string;
@@ -38,6 +39,7 @@ async function failure(promise: Promise<unknown>): Promise<BootstrapError> {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(BootstrapError);
+  expect(err).toBeInstanceOf(SwitchyardError);
   return err as BootstrapError;
 }
 
@@ -59,39 +61,39 @@ describe('cache.bootstrapFromFile', () => {
     expect((cache.get(CacheKeys.FEATURES) as FeaturesPayload).features).toHaveLength(2);
   });
 
-  test('a missing file is file-not-found and leaves the cache untouched', async () => {
+  test('a missing file is FILE_NOT_FOUND and leaves the cache untouched', async () => {
     const cache = new MemoryCache();
     const path = join(dir, 'nope.json');
     const err = await failure(cache.bootstrapFromFile(path));
-    expect(err.code).toBe('file-not-found');
+    expect(err.code).toBe('FILE_NOT_FOUND');
     expect(err.source).toBe(path);
     expect(err.message).toContain(path);
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);
   });
 
-  test('a directory is file-unreadable', async () => {
+  test('a directory is FILE_UNREADABLE', async () => {
     await mkdir(join(dir, 'sub'));
     const err = await failure(loadBootstrapFile(join(dir, 'sub')));
-    expect(err.code).toBe('file-unreadable');
+    expect(err.code).toBe('FILE_UNREADABLE');
     expect(err.message).toMatch(/EISDIR/);
   });
 
   test('an empty path is refused', async () => {
-    expect((await failure(loadBootstrapFile(''))).code).toBe('file-not-found');
+    expect((await failure(loadBootstrapFile(''))).code).toBe('FILE_NOT_FOUND');
   });
 
-  test('a file that is not JSON is invalid-json, without quoting the file', async () => {
+  test('a file that is not JSON is PAYLOAD_NOT_JSON, without quoting the file', async () => {
     const cache = new MemoryCache();
     const err = await failure(cache.bootstrapFromFile(await write('bad.json', 'features: [token-abc123]')));
-    expect(err.code).toBe('invalid-json');
+    expect(err.code).toBe('PAYLOAD_NOT_JSON');
     expect(err.message).not.toContain('token-abc123');
     expect(cache.bootstrapped).toBe(false);
   });
 
-  test('JSON of the wrong shape is invalid-payload', async () => {
+  test('JSON of the wrong shape is PAYLOAD_INVALID', async () => {
     const err = await failure(loadBootstrapFile(await write('shape.json', '{"toggles": []}')));
-    expect(err.code).toBe('invalid-payload');
+    expect(err.code).toBe('PAYLOAD_INVALID');
     expect(err.message).toMatch(/features/);
   });
 });

@@ -5,6 +5,7 @@ import { BootstrapError } from '../../bootstrap/dict';
 import { loadBootstrapUrl } from '../../bootstrap/url';
 import { CacheKeys } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
+import { SwitchyardError } from '../../lib/errors';
 import type { FeaturesPayload } from '../../lib/types';
 
 const TOKEN = 'default:development.super-secret-client-token';
@@ -41,6 +42,9 @@ beforeAll(async () => {
       case '/bad-json':
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"features": [ customer-9001');
         break;
+      case '/json-string':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(JSON.stringify(body)));
+        break;
       case '/wrong-shape':
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"flags": []}');
         break;
@@ -76,6 +80,7 @@ async function failure(promise: Promise<unknown>): Promise<BootstrapError> {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(BootstrapError);
+  expect(err).toBeInstanceOf(SwitchyardError);
   const error = err as BootstrapError;
   // Whatever went wrong, neither the token nor the body ends up in what gets logged.
   expect(inspect(error, { depth: 6 })).not.toContain(TOKEN);
@@ -100,10 +105,10 @@ describe('cache.bootstrapFromUrl', () => {
     expect(received.map((r) => r.url)).toEqual(['/redirect', '/good']);
   });
 
-  test('a 404 is http-status with the status, and the cache is untouched', async () => {
+  test('a 404 is HTTP_STATUS with the status, and the cache is untouched', async () => {
     const cache = new MemoryCache();
     const err = await failure(cache.bootstrapFromUrl(`${base}/missing`, { headers: { Authorization: TOKEN } }));
-    expect(err.code).toBe('http-status');
+    expect(err.code).toBe('HTTP_STATUS');
     expect(err.status).toBe(404);
     expect(err.message).toContain('HTTP 404');
     expect(err.source).toBe(`${base}/missing`);
@@ -113,38 +118,44 @@ describe('cache.bootstrapFromUrl', () => {
 
   test('a 503 is not retried and its body is not quoted', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/error`));
-    expect(err).toMatchObject({ code: 'http-status', status: 503 });
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status: 503 });
     expect(received).toHaveLength(1);
   });
 
-  test('a body that is not JSON is invalid-json, without quoting it', async () => {
+  test('a body that is not JSON is PAYLOAD_NOT_JSON, without quoting it', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/bad-json`));
-    expect(err.code).toBe('invalid-json');
+    expect(err.code).toBe('PAYLOAD_NOT_JSON');
   });
 
-  test('JSON of the wrong shape is invalid-payload', async () => {
+  test('JSON of the wrong shape is PAYLOAD_INVALID', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/wrong-shape`));
-    expect(err.code).toBe('invalid-payload');
+    expect(err.code).toBe('PAYLOAD_INVALID');
   });
 
-  test('no answer within the timeout is a timeout', async () => {
+  test('a JSON string is PAYLOAD_INVALID, even when it holds a body: it is not parsed twice', async () => {
+    const err = await failure(loadBootstrapUrl(`${base}/json-string`));
+    expect(err.code).toBe('PAYLOAD_INVALID');
+    expect(err.message).toMatch(/got string/);
+  });
+
+  test('no answer within the timeout is HTTP_TIMEOUT', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/stall`, { headers: { Authorization: TOKEN }, timeout: 200 }));
-    expect(err.code).toBe('timeout');
+    expect(err.code).toBe('HTTP_TIMEOUT');
     expect(err.message).toContain('200 ms');
   });
 
-  test('a body that stops half-way is a timeout too: the limit covers the whole request', async () => {
+  test('a body that stops half-way is HTTP_TIMEOUT too: the limit covers the whole request', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/stall-body`, { timeout: 200 }));
-    expect(err.code).toBe('timeout');
+    expect(err.code).toBe('HTTP_TIMEOUT');
   });
 
-  test('a refused connection is network', async () => {
+  test('a refused connection is HTTP_NETWORK', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const err = await failure(loadBootstrapUrl(`http://127.0.0.1:${port}/x`, { headers: { Authorization: TOKEN } }));
-    expect(err.code).toBe('network');
+    expect(err.code).toBe('HTTP_NETWORK');
     expect(err.message).toContain('ECONNREFUSED');
   });
 
@@ -159,9 +170,9 @@ describe('cache.bootstrapFromUrl', () => {
     ['not a URL', 'flags.json'],
     ['a token pasted by mistake', TOKEN],
     ['another protocol', 'file:///etc/passwd'],
-  ])('%s is invalid-url', async (_, url) => {
+  ])('%s is URL_INVALID', async (_, url) => {
     const err = await failure(loadBootstrapUrl(url));
-    expect(err.code).toBe('invalid-url');
+    expect(err.code).toBe('URL_INVALID');
     expect(err.message).not.toMatch(/secret|passwd|flags/);
     expect(received).toHaveLength(0);
   });

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CacheKeys } from '../../cache/base-cache';
+import { SwitchyardError } from '../../lib/errors';
 import {
   CacheWarning,
   cacheFileName,
@@ -121,7 +122,9 @@ describe('FileCache: storage', () => {
   test('a value that is not JSON-serialisable is reported and not stored; the others are', async () => {
     const cache = open();
     await cache.mset({ bad: 10n, etag: '"ok"' });
-    expect(warnings.map((w) => w.code)).toEqual(['write-failed']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_WRITE_FAILED']);
+    // JSON.stringify's own error says why (a BigInt), and quotes nothing of the value.
+    expect(warnings[0]!.cause).toBeInstanceOf(TypeError);
     expect(await cache.exists('bad')).toBe(false);
     expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ etag: '"ok"' });
   });
@@ -172,7 +175,7 @@ describe('FileCache: atomic writes', () => {
     const cache = open({ fileName: 'occupied' });
     await mkdir(join(dir, 'occupied', 'child'), { recursive: true });
     await expect(cache.set('etag', '"mem"')).resolves.toBeUndefined();
-    expect(warnings.map((w) => w.code)).toEqual(['read-failed', 'write-failed']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_READ_FAILED', 'CACHE_WRITE_FAILED']);
     expect(await cache.get('etag')).toBe('"mem"');
     expect(await readdir(dir)).toEqual(['occupied']);
   });
@@ -200,7 +203,9 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     expect(await cache.get('etag')).toBeUndefined();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toBeInstanceOf(CacheWarning);
-    expect(warnings[0]).toMatchObject({ code: 'corrupt-file', path: cache.path, name: 'CacheWarning' });
+    expect(warnings[0]).toBeInstanceOf(SwitchyardError);
+    expect(warnings[0]).toMatchObject({ code: 'CACHE_CORRUPT', path: cache.path, name: 'CacheWarning' });
+    expect('cause' in warnings[0]!).toBe(false);
     expect(warnings[0].message).not.toContain('secret-tok');
 
     await cache.set('etag', '"new"');
@@ -211,14 +216,14 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     const cache = open();
     await writeFile(cache.path, '');
     expect(await cache.exists('features')).toBe(false);
-    expect(warnings.map((w) => w.code)).toEqual(['corrupt-file']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
   });
 
   test('a cache document without an entries object is corrupt', async () => {
     const cache = open();
     await writeFile(cache.path, JSON.stringify({ format: FILE_CACHE_FORMAT, version: FILE_CACHE_VERSION, entries: [] }));
     expect(await cache.get('features')).toBeUndefined();
-    expect(warnings.map((w) => w.code)).toEqual(['corrupt-file']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
   });
 
   test('a foreign JSON file is reported, ignored and never overwritten', async () => {
@@ -231,7 +236,7 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     expect(await readFile(cache.path, 'utf8')).toBe(foreign);
     expect(await cache.get('etag')).toBe('"2"'); // still served from memory
     // Reported when read, and once (not per write) when writes are skipped.
-    expect(warnings.map((w) => w.code)).toEqual(['foreign-file', 'foreign-file']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
   });
 
   test('a JSON array or scalar file is foreign too', async () => {
@@ -239,14 +244,14 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     await writeFile(join(dir, 'b.json'), '42');
     expect(await open({ fileName: 'a.json' }).get('x')).toBeUndefined();
     expect(await open({ fileName: 'b.json' }).get('x')).toBeUndefined();
-    expect(warnings.map((w) => w.code)).toEqual(['foreign-file', 'foreign-file']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
   });
 
   test('a file from a newer format version is ignored and replaced', async () => {
     const cache = open();
     await writeFile(cache.path, JSON.stringify({ format: FILE_CACHE_FORMAT, version: 99, entries: { etag: '"n"' } }));
     expect(await cache.get('etag')).toBeUndefined();
-    expect(warnings.map((w) => w.code)).toEqual(['unsupported-version']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_VERSION_UNSUPPORTED']);
     await cache.set('etag', '"1"');
     expect(JSON.parse(await readFile(cache.path, 'utf8')).version).toBe(FILE_CACHE_VERSION);
   });
@@ -259,7 +264,7 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     await expect(cache.mset({ etag: '"2"', features })).resolves.toBeUndefined();
     expect(await cache.get('etag')).toBe('"2"');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ code: 'write-failed' });
+    expect(warnings[0]).toMatchObject({ code: 'CACHE_WRITE_FAILED' });
     expect(warnings[0].message).toMatch(/ENOTDIR|EEXIST/);
     await expect(cache.destroy()).resolves.toBeUndefined();
   });
@@ -275,14 +280,14 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     await rm(blocker, { recursive: true });
     await writeFile(blocker, 'x');
     await cache.set('etag', '"3"');
-    expect(warnings.map((w) => w.code)).toEqual(['write-failed', 'write-failed']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_WRITE_FAILED', 'CACHE_WRITE_FAILED']);
   });
 
-  test('an unreadable path (a directory) is reported as read-failed', async () => {
+  test('an unreadable path (a directory) is reported as CACHE_READ_FAILED', async () => {
     await mkdir(join(dir, 'dir.json'));
     const cache = open({ fileName: 'dir.json' });
     expect(await cache.get('features')).toBeUndefined();
-    expect(warnings.map((w) => w.code)).toEqual(['read-failed']);
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_READ_FAILED']);
   });
 
   test('a throwing warning handler does not break the cache', async () => {

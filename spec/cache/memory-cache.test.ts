@@ -1,6 +1,6 @@
 import { MemoryCache } from '../../cache/memory-cache';
 import { BaseCache, CacheKeys } from '../../cache/base-cache';
-import { PayloadError } from '../../lib/payload';
+import { BootstrapError } from '../../bootstrap/dict';
 
 const body = {
   version: 2,
@@ -74,12 +74,25 @@ describe('MemoryCache', () => {
     expect(stored.features[0]).toMatchObject({ name: 'checkout.new', enabled: true, variants: [], dependencies: [] });
   });
 
-  test('bootstrapFromDict refuses a body of the wrong shape and leaves the cache alone', async () => {
+  test.each([
+    ['a non-object', 42, 'PAYLOAD_INVALID'],
+    ['null', null, 'PAYLOAD_INVALID'],
+    ['a string that is not JSON', 'not json', 'PAYLOAD_NOT_JSON'],
+    ['JSON text of a string', '"flags"', 'PAYLOAD_INVALID'],
+    ['a body with no features array', { flags: [] }, 'PAYLOAD_INVALID'],
+    ['a delta body', { events: [] }, 'PAYLOAD_INVALID'],
+  ])('bootstrapFromDict refuses %s with a BootstrapError and leaves the cache alone', async (_, input, code) => {
     const cache = new MemoryCache();
-    await expect(cache.bootstrapFromDict({ flags: [] })).rejects.toBeInstanceOf(PayloadError);
-    await expect(cache.bootstrapFromDict({ events: [] })).rejects.toThrow(/delta/);
+    cache.set(CacheKeys.ETAG, '"kept"');
+    const err: unknown = await cache.bootstrapFromDict(input).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BootstrapError);
+    expect(err).toMatchObject({ code, source: 'dict' });
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);
+    expect(cache.get(CacheKeys.ETAG)).toBe('"kept"');
   });
 
   test('destroy is idempotent and later writes are ignored', () => {

@@ -315,11 +315,11 @@ describe('fetching', () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient({ timeout: 200 });
     await client.start();
-    expect((recorder.errors()[0] as HttpError).code).toBe('network');
+    expect((recorder.errors()[0] as HttpError).code).toBe('HTTP_NETWORK');
     const timer = await scheduler.next('fetch');
     expect(timer.delay).toBe(30_000);
     scheduler.fire(timer);
-    await recorder.next('error', (e) => (e.error as HttpError).code === 'timeout');
+    await recorder.next('error', (e) => (e.error as HttpError).code === 'HTTP_TIMEOUT');
     expect((await scheduler.next('fetch')).delay).toBe(45_000);
     server.dropHeld();
   });
@@ -334,7 +334,7 @@ describe('fetching', () => {
     await scheduler.fireNext('fetch');
     await server.waitForRequest('GET', FEATURES, 3);
     expect((await scheduler.next('fetch')).delay).toBe(45_000);
-    expect(recorder.errors()).toHaveLength(2);
+    expect(recorder.errors().map((e) => (e as HttpError).code)).toEqual(['PAYLOAD_NOT_JSON', 'PAYLOAD_INVALID']);
     expect(recorder.errors()[1]!.message).toMatch(/features/);
     expect(client.isEnabled('a')).toBe(true);
   });
@@ -376,7 +376,7 @@ describe('fetching', () => {
     server.setDefault('GET', FEATURES, { hold: true });
     const client = makeClient({ timeout: 250 });
     await client.start();
-    expect((recorder.errors()[0] as HttpError).code).toBe('timeout');
+    expect((recorder.errors()[0] as HttpError).code).toBe('HTTP_TIMEOUT');
     server.dropHeld();
   });
 
@@ -501,7 +501,7 @@ describe('caches and bootstrap', () => {
       const client = makeClient({ cache, url });
       await client.start();
       expect(client.isEnabled('from-url')).toBe(true);
-      await recorder.next('error', (e) => (e.error as HttpError).code === 'network');
+      await recorder.next('error', (e) => (e.error as HttpError).code === 'HTTP_NETWORK');
       expect(client.isEnabled('from-url')).toBe(true);
     } finally {
       await published.close();

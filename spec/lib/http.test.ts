@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { SwitchyardError } from '../../lib/errors';
 import { getJson, HttpError, httpRequest, redactUrl } from '../../lib/http';
 import { TestServer } from '../support/test-server';
 
@@ -17,6 +18,8 @@ async function failure(promise: Promise<unknown>): Promise<HttpError> {
     await promise;
   } catch (err) {
     expect(err).toBeInstanceOf(HttpError);
+    expect(err).toBeInstanceOf(SwitchyardError);
+    expect((err as Error).name).toBe('HttpError');
     return err as HttpError;
   }
   throw new Error('expected the request to fail');
@@ -37,58 +40,58 @@ describe('getJson', () => {
     await expect(getJson(`${server.origin}/bom.json`)).resolves.toEqual({ a: 1 });
   });
 
-  test('a non-2xx answer is a "status" error carrying the status', async () => {
+  test('a non-2xx answer is an HTTP_STATUS error carrying the status', async () => {
     server.setDefault('GET', '/missing.json', { status: 503, body: 'down' });
     const err = await failure(getJson(`${server.origin}/missing.json`));
-    expect(err.code).toBe('status');
+    expect(err.code).toBe('HTTP_STATUS');
     expect(err.status).toBe(503);
     expect(err.message).toContain('503');
   });
 
-  test('a body that is not JSON is "invalid-json", and the message does not quote it', async () => {
+  test('a body that is not JSON is PAYLOAD_NOT_JSON, and the message does not quote it', async () => {
     server.setDefault('GET', '/bad.json', { body: '{"customer":"alice@example.com", oops' });
     const err = await failure(getJson(`${server.origin}/bad.json`));
-    expect(err.code).toBe('invalid-json');
+    expect(err.code).toBe('PAYLOAD_NOT_JSON');
     expect(err.message).not.toContain('alice');
   });
 
-  test('a dropped connection is a "network" error', async () => {
+  test('a dropped connection is an HTTP_NETWORK error', async () => {
     server.setDefault('GET', '/drop', { drop: true });
     const err = await failure(getJson(`${server.origin}/drop`));
-    expect(err.code).toBe('network');
+    expect(err.code).toBe('HTTP_NETWORK');
   });
 
-  test('a refused connection is a "network" error naming the code', async () => {
+  test('a refused connection is an HTTP_NETWORK error naming the Node error code', async () => {
     const closed = await TestServer.start();
     const url = `${closed.origin}/x`;
     await closed.close();
     const err = await failure(getJson(url));
-    expect(err.code).toBe('network');
+    expect(err.code).toBe('HTTP_NETWORK');
     expect(err.message).toContain('ECONNREFUSED');
   });
 
-  test('a response slower than the timeout is a "timeout" error naming the timeout', async () => {
+  test('a response slower than the timeout is an HTTP_TIMEOUT error naming the timeout', async () => {
     server.setDefault('GET', '/slow', { hold: true });
     const err = await failure(getJson(`${server.origin}/slow`, { timeout: 150 }));
-    expect(err.code).toBe('timeout');
+    expect(err.code).toBe('HTTP_TIMEOUT');
     expect(err.message).toContain('150 ms');
   });
 
-  test('aborting the signal fails the request with "aborted"', async () => {
+  test('aborting the signal fails the request with HTTP_ABORTED', async () => {
     server.setDefault('GET', '/slow', { hold: true });
     const controller = new AbortController();
     const pending = getJson(`${server.origin}/slow`, { signal: controller.signal });
     await server.waitForRequest('GET', '/slow');
     controller.abort();
     const err = await failure(pending);
-    expect(err.code).toBe('aborted');
+    expect(err.code).toBe('HTTP_ABORTED');
   });
 
   test('an already aborted signal sends nothing', async () => {
     const controller = new AbortController();
     controller.abort();
     const err = await failure(getJson(`${server.origin}/x`, { signal: controller.signal }));
-    expect(err.code).toBe('aborted');
+    expect(err.code).toBe('HTTP_ABORTED');
     expect(server.requests).toHaveLength(0);
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
+import { SwitchyardError } from '../../lib/errors';
 import { ConfigError, DEFAULT_METRICS_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT, resolveConfig, type UnleashConfig } from '../../lib/options';
 import { SDK_NAME, SDK_VERSION } from '../../lib/version';
 
@@ -11,6 +12,8 @@ function configError(options: unknown): ConfigError {
     new UnleashClient(options as UnleashConfig);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toBeInstanceOf(SwitchyardError);
+    expect(err).toMatchObject({ name: 'ConfigError', code: 'CONFIG_INVALID' });
     return err as ConfigError;
   }
   throw new Error('expected a ConfigError');

@@ -1,18 +1,28 @@
+import { SwitchyardError } from '../../lib/errors';
 import { parseClientPayload, PayloadError } from '../../lib/payload';
 
 describe('parseClientPayload', () => {
   test.each([
-    ['not JSON', '{"features": [', /not valid JSON/],
-    ['an array', '[]', /must be a JSON object, got an array/],
-    ['null', null, /must be a JSON object/],
-    ['no features', { version: 2 }, /no "features" array/],
-    ['features not an array', { features: {} }, /no "features" array/],
-    ['segments not an array', { features: [], segments: 3 }, /"segments" must be an array/],
-    ['a delta event without type', { events: [{}] }, /events\[0\] has no type/],
-    ['feature-updated without a feature', { events: [{ type: 'feature-updated' }] }, /has no usable feature/],
-  ])('rejects %s with a PayloadError', (_name, body, message) => {
-    expect(() => parseClientPayload(body)).toThrow(PayloadError);
-    expect(() => parseClientPayload(body)).toThrow(message);
+    ['not JSON', '{"features": [', 'PAYLOAD_NOT_JSON', /not valid JSON/],
+    ['a Buffer that is not JSON', Buffer.from('nope'), 'PAYLOAD_NOT_JSON', /not valid JSON/],
+    ['an array', '[]', 'PAYLOAD_INVALID', /must be a JSON object, got an array/],
+    ['null', null, 'PAYLOAD_INVALID', /must be a JSON object/],
+    ['no features', { version: 2 }, 'PAYLOAD_INVALID', /no "features" array/],
+    ['features not an array', { features: {} }, 'PAYLOAD_INVALID', /no "features" array/],
+    ['segments not an array', { features: [], segments: 3 }, 'PAYLOAD_INVALID', /"segments" must be an array/],
+    ['a delta event without type', { events: [{}] }, 'PAYLOAD_INVALID', /events\[0\] has no type/],
+    ['feature-updated without a feature', { events: [{ type: 'feature-updated' }] }, 'PAYLOAD_INVALID', /has no usable feature/],
+  ])('rejects %s with a PayloadError coded %s', (_name, body, code, message) => {
+    let caught: unknown;
+    try {
+      parseClientPayload(body);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(PayloadError);
+    expect(caught).toBeInstanceOf(SwitchyardError);
+    expect(caught).toMatchObject({ name: 'PayloadError', code });
+    expect((caught as Error).message).toMatch(message);
   });
 
   test.each([

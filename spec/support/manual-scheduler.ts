@@ -79,9 +79,4 @@ export class ManualScheduler implements Scheduler {
     this.fire(timer);
     return timer;
   }
-
-  /** Moves the clock forward without firing anything. */
-  advance(ms: number): void {
-    this.time += ms;
-  }
 }

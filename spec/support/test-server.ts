@@ -129,11 +129,6 @@ export class TestServer {
     return new Promise((resolve) => this.waiters.push({ key, count, resolve }));
   }
 
-  /** How many requests are held open. */
-  get heldCount(): number {
-    return this.held.length;
-  }
-
   /** Answers every held request with `reply` (status and body). */
   answerHeld(reply: { status?: number; body?: unknown; headers?: Record<string, string> } = {}): void {
     for (const res of this.held.splice(0)) this.send(res, reply);

@@ -2,7 +2,22 @@
  * Compile-time checks of the public types (run by `npm run typecheck`, part of `npm test`):
  * correct use compiles, and each `@ts-expect-error` line proves a misuse does not.
  */
-import { BaseCache, MemoryCache, Strategy, UnleashClient, UnleashEvents, type Context, type Variant } from '../../lib/index';
+import {
+  BaseCache,
+  BootstrapError,
+  CacheWarning,
+  ConfigError,
+  HttpError,
+  MemoryCache,
+  PayloadError,
+  Strategy,
+  SwitchyardError,
+  SwitchyardErrorCode,
+  UnleashClient,
+  UnleashEvents,
+  type Context,
+  type Variant,
+} from '../../lib/index';
 
 export async function correctUse(): Promise<void> {
   const client = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', cache: new MemoryCache(), customHeaders: { Authorization: 't' } });
@@ -46,9 +61,66 @@ export class Complete extends Strategy {
   }
 }
 
-// @ts-expect-error a cache must implement get, set, exists and destroy
+// @ts-expect-error a cache must implement get, set and destroy
 export class HalfCache extends BaseCache {
   get(): undefined {
     return undefined;
   }
+}
+
+/** The whole contract is get, set and destroy: `exists`, `mset` and the seeders are inherited. */
+export class MinimalCache extends BaseCache {
+  private readonly values = new Map<string, unknown>();
+  get(key: string): unknown {
+    return this.values.get(key);
+  }
+  set(key: string, value: unknown): void {
+    this.values.set(key, value);
+  }
+  destroy(): void {
+    this.values.clear();
+  }
+}
+
+export async function minimalCacheUse(): Promise<void> {
+  const cache = new MinimalCache();
+  const stored: boolean = await cache.exists('features');
+  await cache.bootstrapFromDict({ features: [] });
+  const client = new UnleashClient({ appName: 'a', offline: true, cache });
+  void stored;
+  await client.destroy();
+}
+
+export function errorHandling(err: unknown): SwitchyardErrorCode | undefined {
+  const code: SwitchyardErrorCode = SwitchyardErrorCode.HTTP_TIMEOUT;
+  // @ts-expect-error the codes are one closed set: the old lowercase ones are gone
+  const old: SwitchyardErrorCode = 'timeout';
+  // @ts-expect-error the code object is read-only
+  SwitchyardErrorCode.HTTP_TIMEOUT = code;
+  // @ts-expect-error the base class is abstract: every error is one of its subclasses
+  new SwitchyardError('HTTP_TIMEOUT', 'x');
+  void old;
+  const all: SwitchyardError[] = [
+    new ConfigError('url', 'x'),
+    new HttpError('HTTP_STATUS', 'http://h/api', 'x', 503),
+    new PayloadError('PAYLOAD_INVALID', 'x'),
+    new BootstrapError('FILE_NOT_FOUND', 'flags.json', 'x'),
+    new CacheWarning('CACHE_CORRUPT', '/tmp/c.json', 'x'),
+  ];
+  void all;
+  // @ts-expect-error each subclass takes only its own codes
+  new HttpError('FILE_NOT_FOUND', 'http://h/api', 'x');
+  if (err instanceof HttpError) {
+    const status: number | undefined = err.status;
+    void status;
+    // @ts-expect-error an HttpError never carries a file code
+    if (err.code === 'FILE_NOT_FOUND') return undefined;
+  }
+  if (err instanceof SwitchyardError) {
+    // @ts-expect-error `code` is a string union, not any
+    const wrong: number = err.code;
+    void wrong;
+    return err.code;
+  }
+  return undefined;
 }
