@@ -41,7 +41,7 @@ export class BootstrapError extends SwitchyardError {
   constructor(
     code: BootstrapErrorCode,
     /** Where the body came from: a file path, a URL without credentials and query, or `dict`. */
-    readonly source: string,
+    readonly location: string,
     message: string,
     options?: {
       /** The HTTP status, for `HTTP_STATUS`. */
@@ -50,7 +50,7 @@ export class BootstrapError extends SwitchyardError {
       cause?: unknown;
     },
   ) {
-    super(code, `bootstrap from ${source} failed: ${message}`, { cause: options?.cause });
+    super(code, `bootstrap from ${location} failed: ${message}`, { cause: options?.cause });
     if (options?.status !== undefined) this.status = options.status;
   }
 }

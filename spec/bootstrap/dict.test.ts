@@ -42,7 +42,7 @@ describe('parseBootstrapBody', () => {
   test('text that is not JSON is PAYLOAD_NOT_JSON, and the message does not quote it', () => {
     const err = caught(() => parseBootstrapBody('{"features": [SECRET-CUSTOMER-42', 'flags.json'));
     expect(err.code).toBe('PAYLOAD_NOT_JSON');
-    expect(err.source).toBe('flags.json');
+    expect(err.location).toBe('flags.json');
     expect(err.message).toMatch(/^bootstrap from flags\.json failed: payload is not valid JSON/);
     expect(err.message).not.toContain('SECRET');
     expect(err.cause).toBeInstanceOf(PayloadError);
@@ -71,7 +71,7 @@ describe('parseBootstrapBody', () => {
   ])('%s is PAYLOAD_INVALID', (_, input) => {
     const err = caught(() => parseBootstrapBody(input));
     expect(err.code).toBe('PAYLOAD_INVALID');
-    expect(err.source).toBe('dict');
+    expect(err.location).toBe('dict');
     expect(err.message).toMatch(/^bootstrap from dict failed: /);
   });
 
@@ -87,7 +87,7 @@ describe('BootstrapError', () => {
     const cause = new Error('503');
     const err = new BootstrapError('HTTP_STATUS', 'https://cdn.example.com/flags.json', 'the server answered HTTP 503', { status: 503, cause });
     expect(err).toBeInstanceOf(SwitchyardError);
-    expect(err).toMatchObject({ name: 'BootstrapError', code: 'HTTP_STATUS', status: 503, source: 'https://cdn.example.com/flags.json' });
+    expect(err).toMatchObject({ name: 'BootstrapError', code: 'HTTP_STATUS', status: 503, location: 'https://cdn.example.com/flags.json' });
     expect(err.message).toBe('bootstrap from https://cdn.example.com/flags.json failed: the server answered HTTP 503');
     expect(err.cause).toBe(cause);
     expect('cause' in new BootstrapError('FILE_NOT_FOUND', 'x.json', 'the file does not exist')).toBe(false);

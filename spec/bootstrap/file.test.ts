@@ -66,7 +66,7 @@ describe('cache.bootstrapFromFile', () => {
     const path = join(dir, 'nope.json');
     const err = await failure(cache.bootstrapFromFile(path));
     expect(err.code).toBe('FILE_NOT_FOUND');
-    expect(err.source).toBe(path);
+    expect(err.location).toBe(path);
     expect(err.message).toContain(path);
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);

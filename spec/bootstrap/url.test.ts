@@ -111,7 +111,7 @@ describe('cache.bootstrapFromUrl', () => {
     expect(err.code).toBe('HTTP_STATUS');
     expect(err.status).toBe(404);
     expect(err.message).toContain('HTTP 404');
-    expect(err.source).toBe(`${base}/missing`);
+    expect(err.location).toBe(`${base}/missing`);
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);
   });
@@ -162,7 +162,7 @@ describe('cache.bootstrapFromUrl', () => {
   test('credentials and query strings in the URL are not echoed', async () => {
     const url = `http://user:pa55word@127.0.0.1:${new URL(base).port}/missing?token=${encodeURIComponent(TOKEN)}`;
     const err = await failure(loadBootstrapUrl(url));
-    expect(err.source).toBe(`${base}/missing`);
+    expect(err.location).toBe(`${base}/missing`);
     expect(err.message).not.toContain('pa55word');
   });
 

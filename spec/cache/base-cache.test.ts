@@ -62,7 +62,7 @@ describe('a bad body fails the same way whether it comes from a dict, a file or 
       expect(err).toBeInstanceOf(SwitchyardError);
       expect((err as BootstrapError).code).toBe(code);
     }
-    expect(failures.map((err) => (err as BootstrapError).source)).toEqual(['dict', file, url]);
+    expect(failures.map((err) => (err as BootstrapError).location)).toEqual(['dict', file, url]);
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);
   });

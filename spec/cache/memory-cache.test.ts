@@ -89,7 +89,7 @@ describe('MemoryCache', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(BootstrapError);
-    expect(err).toMatchObject({ code, source: 'dict' });
+    expect(err).toMatchObject({ code, location: 'dict' });
     expect(cache.bootstrapped).toBe(false);
     expect(cache.exists(CacheKeys.FEATURES)).toBe(false);
     expect(cache.get(CacheKeys.ETAG)).toBe('"kept"');
