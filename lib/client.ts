@@ -16,7 +16,7 @@ import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult } from './engine/evaluation';
 import type { CompiledFlag } from './engine/flag';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
-import { MetricsReporter, MetricsStore, type ToggleCounter } from './metrics';
+import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
 import { Poller, type PollOutcome } from './poller';
@@ -30,12 +30,14 @@ import { DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON } from './engine/variants
 /** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
 export type IsEnabledFallback = boolean | FallbackFunction;
 
-/** One flag the client serves: the compiled flag and its usage counter, found by one lookup. */
-class FlagEntry {
-  constructor(
-    readonly flag: CompiledFlag,
-    readonly counter: ToggleCounter,
-  ) {}
+/**
+ * One flag the client serves: the compiled flag and its usage counts, in one object found
+ * by one lookup (metrics reads the counts from the client's table at each report).
+ */
+class FlagEntry extends ToggleCounter {
+  constructor(readonly flag: CompiledFlag) {
+    super();
+  }
 }
 
 const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
@@ -108,6 +110,7 @@ export class UnleashClient {
       onWarning: (message) => this.events.warn('engine', message),
     });
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
+    this.store.readFlagTable(() => this.flags);
     if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
       this.cache = options.cache as BaseCache;
       this.ownsCache = false;
@@ -276,10 +279,18 @@ export class UnleashClient {
     const full = snapshot.toPayload();
     // Only a snapshot that reads them pays for filling appName/environment into contexts.
     this.fillDefaults = snapshot.reads('appName') || snapshot.reads('environment');
-    const names = snapshot.names();
-    this.store.setKnown(names);
+    const old = this.flags;
     const flags = new Map<string, FlagEntry>();
-    for (const name of names) flags.set(name, new FlagEntry(snapshot.get(name)!, this.store.counterFor(name)));
+    for (const name of snapshot.names()) {
+      const entry = new FlagEntry(snapshot.get(name)!);
+      // Counts so far carry over: from the flag's previous entry, or kept by the store
+      // (counted while unknown, or before the flag was dropped and came back).
+      const previous = old.get(name);
+      if (previous !== undefined) entry.absorb(previous);
+      this.store.adopt(name, entry);
+      flags.set(name, entry);
+    }
+    for (const [name, entry] of old) if (!flags.has(name)) this.store.keep(name, entry);
     // One assignment: an evaluation sees the old flags or the new ones, never a mix.
     this.flags = flags;
     this.hasData = true;
@@ -319,8 +330,8 @@ export class UnleashClient {
       const ctx = this.contextOf(context);
       const result = flag.isEnabled(ctx);
       if (this.countMetrics) {
-        if (result) entry.counter.yes++;
-        else entry.counter.no++;
+        if (result) entry.yes++;
+        else entry.no++;
       }
       if (flag.impressionData) this.impression('isEnabled', name, ctx, result, undefined);
       return result;
@@ -343,10 +354,9 @@ export class UnleashClient {
       const ctx = this.contextOf(context);
       const variant = flag.getVariant(ctx);
       if (this.countMetrics) {
-        const counter = entry.counter;
-        if (variant.feature_enabled) counter.yes++;
-        else counter.no++;
-        counter.variant(variant.name);
+        if (variant.feature_enabled) entry.yes++;
+        else entry.no++;
+        entry.variant(variant.name);
       }
       if (flag.impressionData) this.impression('getVariant', name, ctx, variant.feature_enabled, variant.name);
       return variant;
@@ -400,10 +410,9 @@ export class UnleashClient {
     const result = entry.flag.evaluate(ctx);
     if (!record) return result;
     if (this.countMetrics) {
-      const counter = entry.counter;
-      if (result.enabled) counter.yes++;
-      else counter.no++;
-      counter.variant(result.variant.name);
+      if (result.enabled) entry.yes++;
+      else entry.no++;
+      entry.variant(result.variant.name);
     }
     if (entry.flag.impressionData) {
       try {

@@ -2,11 +2,11 @@
  * Usage metrics: how often each flag answered yes or no and which variants it returned,
  * reported to Unleash every `metricsInterval` in the bucket format of the client API.
  *
- * Counting sits on the hot path of `isEnabled`, so each flag the server sent gets one
- * mutable `ToggleCounter`, the same object for as long as the flag is known: the client's
- * flag table holds it beside the compiled flag, so one lookup by name finds both, and
- * counting is an increment, with no allocation. Reporting reads and zeroes the counters
- * in place. A failed report merges its counts back, so nothing is lost to an outage.
+ * Counting sits on the hot path of `isEnabled`, so each flag the client serves has one
+ * mutable `ToggleCounter`: the client's flag table entry is one (it extends it, beside the
+ * compiled flag), so one lookup by name finds both, counting is an increment with no
+ * allocation, and a flag costs one object. Reporting reads and zeroes the counters in
+ * place. A failed report merges its counts back, so nothing is lost to an outage.
  *
  * Names the server did not send (typos, flags not yet created, a client without data) are
  * counted too, so Unleash can list them as unknown flags, but at most
@@ -30,13 +30,31 @@ export class ToggleCounter {
   yes = 0;
   no = 0;
   variants: Map<string, number> | undefined = undefined;
-  /** Whether the server sent this flag (else it is dropped once reported). */
-  known = false;
 
   /** Counts one variant result. */
   variant(name: string): void {
+    this.addVariant(name, 1);
+  }
+
+  /** Whether anything was counted since the last report. */
+  get counted(): boolean {
+    return this.yes !== 0 || this.no !== 0 || this.variants !== undefined;
+  }
+
+  /** Adds `other`'s counts to these and zeroes `other`. */
+  absorb(other: ToggleCounter): void {
+    this.yes += other.yes;
+    this.no += other.no;
+    if (other.variants !== undefined) for (const [v, n] of other.variants) this.addVariant(v, n);
+    other.yes = 0;
+    other.no = 0;
+    other.variants = undefined;
+  }
+
+  /** Adds `n` results of variant `name`. */
+  addVariant(name: string, n: number): void {
     const variants = (this.variants ??= new Map());
-    variants.set(name, (variants.get(name) ?? 0) + 1);
+    variants.set(name, (variants.get(name) ?? 0) + n);
   }
 }
 
@@ -56,9 +74,19 @@ export interface MetricsBucket {
   toggles: Record<string, ToggleCounts>;
 }
 
-/** The counters of every flag, and the window they cover. */
+const NO_COUNTERS: ReadonlyMap<string, ToggleCounter> = new Map();
+
+/**
+ * The window of counts a report covers. The counters of the flags the client serves live
+ * in the client's flag table (one object per flag with the compiled flag, found by one
+ * lookup on the hot path); the store reads them at each report through `readFlagTable`.
+ * It owns only the rest: names the client does not have, and flags dropped from the
+ * payload whose counts were not reported yet.
+ */
 export class MetricsStore {
-  private readonly counters = new Map<string, ToggleCounter>();
+  /** Unknown names' counters, and counters of flags no longer served; dropped once reported. */
+  private readonly others = new Map<string, ToggleCounter>();
+  private flagTable: () => ReadonlyMap<string, ToggleCounter> = () => NO_COUNTERS;
   private unknownNames = 0;
   private windowStart: number;
   private warnedFull = false;
@@ -70,23 +98,31 @@ export class MetricsStore {
     this.windowStart = now;
   }
 
-  /** The counter of a flag the server sent. The same object as long as the flag is known. */
-  counterFor(name: string): ToggleCounter {
-    let counter = this.counters.get(name);
-    if (counter === undefined) {
-      counter = new ToggleCounter();
-      this.counters.set(name, counter);
-    }
-    return counter;
+  /** Where the served flags' counters are: read at every report and restore. */
+  readFlagTable(table: () => ReadonlyMap<string, ToggleCounter>): void {
+    this.flagTable = table;
   }
 
   /**
-   * The flags the server sends now: their counters stay from report to report; counters
-   * of other names are dropped once reported.
+   * Keeps the counts of a flag the client stops serving, to report them with the next
+   * bucket (a flag removed between two reports still had its evaluations).
    */
-  setKnown(names: Iterable<string>): void {
-    for (const c of this.counters.values()) c.known = false;
-    for (const name of names) this.counterFor(name).known = true;
+  keep(name: string, counter: ToggleCounter): void {
+    if (!counter.counted) return;
+    const kept = this.others.get(name);
+    if (kept === undefined) this.others.set(name, counter);
+    else kept.absorb(counter);
+  }
+
+  /**
+   * Moves counts kept for `name` (it was unknown, or dropped and now served again) into
+   * the served flag's counter.
+   */
+  adopt(name: string, counter: ToggleCounter): void {
+    const kept = this.others.get(name);
+    if (kept === undefined) return;
+    counter.absorb(kept);
+    this.others.delete(name);
   }
 
   /**
@@ -94,7 +130,7 @@ export class MetricsStore {
    * was not counted (the per-report limit is reached, or the name is not a usable string).
    */
   countUnknown(name: string, enabled: boolean, variant?: string): boolean {
-    let counter = this.counters.get(name);
+    let counter = this.others.get(name);
     if (counter === undefined) {
       if (typeof name !== 'string' || name === '' || name.length > MAX_UNKNOWN_NAME_LENGTH) return false;
       if (this.unknownNames >= MAX_UNKNOWN_FLAGS) {
@@ -108,7 +144,7 @@ export class MetricsStore {
         return false;
       }
       counter = new ToggleCounter();
-      this.counters.set(name, counter);
+      this.others.set(name, counter);
       this.unknownNames++;
     }
     if (enabled) counter.yes++;
@@ -125,18 +161,20 @@ export class MetricsStore {
     // Null-prototype objects: a flag or variant named "__proto__" must stay a plain key.
     const toggles: Record<string, ToggleCounts> = Object.create(null);
     let any = false;
-    for (const [name, c] of this.counters) {
-      if (c.yes !== 0 || c.no !== 0 || c.variants !== undefined) {
-        const variants: Record<string, number> = Object.create(null);
-        if (c.variants !== undefined) for (const [v, n] of c.variants) variants[v] = n;
-        toggles[name] = { yes: c.yes, no: c.no, variants };
-        c.yes = 0;
-        c.no = 0;
-        c.variants = undefined;
-        any = true;
-      }
-      if (!c.known) this.counters.delete(name);
-    }
+    const collect = (name: string, c: ToggleCounter): void => {
+      if (!c.counted) return;
+      const out = (toggles[name] ??= { yes: 0, no: 0, variants: Object.create(null) as Record<string, number> });
+      out.yes += c.yes;
+      out.no += c.no;
+      if (c.variants !== undefined) for (const [v, n] of c.variants) out.variants[v] = (out.variants[v] ?? 0) + n;
+      c.yes = 0;
+      c.no = 0;
+      c.variants = undefined;
+      any = true;
+    };
+    for (const [name, c] of this.flagTable()) collect(name, c);
+    for (const [name, c] of this.others) collect(name, c);
+    this.others.clear();
     this.unknownNames = 0;
     this.warnedFull = false;
     if (!any) return undefined;
@@ -153,23 +191,20 @@ export class MetricsStore {
   restore(bucket: MetricsBucket): void {
     const start = Date.parse(bucket.start);
     if (Number.isFinite(start) && start < this.windowStart) this.windowStart = start;
+    const table = this.flagTable();
     for (const name of Object.keys(bucket.toggles)) {
       const counts = bucket.toggles[name]!;
-      let counter = this.counters.get(name);
+      let counter = table.get(name) ?? this.others.get(name);
       if (counter === undefined) {
         // Restored names were within the limit when counted, so they skip it here; the
         // total stays bounded by twice the limit.
-        // (A known name always has its counter, so this one is unknown.)
         counter = new ToggleCounter();
-        this.counters.set(name, counter);
+        this.others.set(name, counter);
         this.unknownNames++;
       }
       counter.yes += counts.yes;
       counter.no += counts.no;
-      for (const v of Object.keys(counts.variants)) {
-        const variants = (counter.variants ??= new Map());
-        variants.set(v, (variants.get(v) ?? 0) + counts.variants[v]!);
-      }
+      for (const v of Object.keys(counts.variants)) counter.addVariant(v, counts.variants[v]!);
     }
   }
 }

@@ -785,6 +785,30 @@ describe('metrics and registration', () => {
     });
   });
 
+  test('counts survive new flags: kept for a flag dropped before the report, carried over for one still served', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a'), flag('b')) }, { body: body(flag('a'), flag('c')) }, { body: body(flag('a'), flag('b'), flag('c')) });
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    client.isEnabled('a');
+    client.isEnabled('b');
+    client.isEnabled('c'); // unknown for now
+    await scheduler.fireNext('fetch');
+    await recorder.next('fetched', (e) => e.features.some((f) => f.name === 'c'));
+    client.isEnabled('a');
+    client.isEnabled('c');
+    client.isEnabled('b'); // unknown now
+    await scheduler.fireNext('fetch');
+    await recorder.next('fetched', (e) => e.features.length === 3);
+    client.isEnabled('b');
+    await scheduler.fireNext('metrics');
+    const metrics = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: unknown } };
+    expect(metrics.bucket.toggles).toEqual({
+      a: { yes: 2, no: 0, variants: {} },
+      b: { yes: 2, no: 1, variants: {} },
+      c: { yes: 1, no: 1, variants: {} },
+    });
+  });
+
   test('a failed metrics POST keeps its counts for the next one', async () => {
     server.serveFeatures(body(flag('a')));
     server.reply('POST', METRICS, { status: 500 });

@@ -1,5 +1,5 @@
 import { EventHub, type UnleashEvent } from '../../lib/events';
-import { MAX_UNKNOWN_FLAGS, MetricsReporter, MetricsStore } from '../../lib/metrics';
+import { MAX_UNKNOWN_FLAGS, MetricsReporter, MetricsStore, ToggleCounter } from '../../lib/metrics';
 import { resolveConfig } from '../../lib/options';
 import { UnleashApi } from '../../lib/unleash-api';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
@@ -8,11 +8,17 @@ import { TestServer } from '../support/test-server';
 
 const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 
+/** A store reading the given flag table, as the client's is read. */
+function storeWith(table: Map<string, ToggleCounter>, onWarning?: (m: string) => void): MetricsStore {
+  const store = new MetricsStore(T0, onWarning);
+  store.readFlagTable(() => table);
+  return store;
+}
+
 describe('MetricsStore', () => {
   test('reports yes/no and variant counts, then starts from zero', () => {
-    const store = new MetricsStore(T0);
-    store.setKnown(['a', 'b']);
-    const a = store.counterFor('a');
+    const a = new ToggleCounter();
+    const store = storeWith(new Map([['a', a], ['b', new ToggleCounter()]]));
     a.yes += 2;
     a.no += 1;
     a.variant('blue');
@@ -22,9 +28,9 @@ describe('MetricsStore', () => {
     expect(bucket.start).toBe('2024-05-01T12:00:00.000Z');
     expect(bucket.stop).toBe('2024-05-01T12:00:05.000Z');
     expect(JSON.parse(JSON.stringify(bucket.toggles))).toEqual({ a: { yes: 2, no: 1, variants: { blue: 2, disabled: 1 } } });
-    // The same counter object keeps counting after the report.
-    expect(store.counterFor('a')).toBe(a);
+    // The table's counter is zeroed in place and keeps counting after the report.
     expect(a.yes).toBe(0);
+    expect(a.counted).toBe(false);
     expect(store.take(T0 + 6000)).toBeUndefined();
   });
 
@@ -36,9 +42,8 @@ describe('MetricsStore', () => {
   });
 
   test('restore merges a failed bucket back, keeping the earliest start', () => {
-    const store = new MetricsStore(T0);
-    store.setKnown(['a']);
-    const a = store.counterFor('a');
+    const a = new ToggleCounter();
+    const store = storeWith(new Map([['a', a]]));
     a.yes = 3;
     a.variant('v1');
     const failed = store.take(T0 + 1000)!;
@@ -80,14 +85,36 @@ describe('MetricsStore', () => {
     expect(JSON.stringify(bucket.toggles)).toBe('{"__proto__":{"yes":1,"no":0,"variants":{"__proto__":1}}}');
   });
 
-  test('counters of flags the server no longer sends are dropped once reported', () => {
-    const store = new MetricsStore(T0);
-    store.setKnown(['gone']);
-    const gone = store.counterFor('gone');
+  test('counts of flags the client stops serving are kept for one report, then dropped', () => {
+    const table = new Map<string, ToggleCounter>();
+    const store = storeWith(table);
+    const gone = new ToggleCounter();
     gone.yes = 1;
-    store.setKnown([]);
-    expect(Object.keys(store.take(T0 + 1)!.toggles)).toEqual(['gone']);
-    expect(store.counterFor('gone')).not.toBe(gone);
+    store.keep('gone', gone);
+    store.keep('idle', new ToggleCounter());
+    expect(JSON.parse(JSON.stringify(store.take(T0 + 1)!.toggles))).toEqual({ gone: { yes: 1, no: 0, variants: {} } });
+    expect(store.take(T0 + 2)).toBeUndefined();
+  });
+
+  test('counts kept or counted while unknown move into a flag once it is served, and are reported once', () => {
+    const table = new Map<string, ToggleCounter>();
+    const store = storeWith(table);
+    store.countUnknown('soon', true, 'disabled');
+    const served = new ToggleCounter();
+    served.no = 2;
+    store.adopt('soon', served);
+    table.set('soon', served);
+    expect(JSON.parse(JSON.stringify(store.take(T0 + 1)!.toggles))).toEqual({ soon: { yes: 1, no: 2, variants: { disabled: 1 } } });
+  });
+
+  test('a name both in the table and kept is reported as one sum', () => {
+    const a = new ToggleCounter();
+    a.yes = 1;
+    const store = storeWith(new Map([['a', a]]));
+    const old = new ToggleCounter();
+    old.no = 5;
+    store.keep('a', old);
+    expect(JSON.parse(JSON.stringify(store.take(T0 + 1)!.toggles))).toEqual({ a: { yes: 1, no: 5, variants: {} } });
   });
 });
 
@@ -140,9 +167,10 @@ describe('MetricsReporter', () => {
 
   test('sends the bucket format of the client API one interval after start, with identity headers', async () => {
     reporter.start();
-    store.setKnown(['a']);
-    store.counterFor('a').yes = 4;
-    store.counterFor('a').variant('red');
+    const a = new ToggleCounter();
+    store.readFlagTable(() => new Map([['a', a]]));
+    a.yes = 4;
+    a.variant('red');
     const timer = await scheduler.next('metrics');
     expect(timer.delay).toBe(60_000);
     scheduler.fire(timer);
