@@ -181,6 +181,7 @@ function describeMiss(m: StrategyMiss): string {
       const wanted = c.value ?? JSON.stringify(c.values ?? []);
       const where = m.failure === 'SEGMENT_FAILED' ? `segment ${m.segmentId}: ` : '';
       const seen = c.contextValue === undefined ? 'missing' : JSON.stringify(c.contextValue);
+      if (c.unusable !== undefined) return `${head}${where}${c.contextName}: ${c.unusable}, so it never holds (even inverted)`;
       return `${head}${where}${c.contextName} ${c.inverted ? 'NOT ' : ''}${c.operator} ${wanted} failed (context value: ${seen})`;
     }
     case 'STRATEGY_DECLINED': {

@@ -33,6 +33,7 @@ export type {
   ClientPayload,
   ConstraintDefinition,
   Context,
+  ContextValue,
   DeltaEvent,
   DeltaPayload,
   Dependency,

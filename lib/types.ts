@@ -3,22 +3,34 @@
  * (`GET /api/client/features`), after validation by `parseFeaturesPayload`.
  */
 
-/** The context a flag is evaluated against. Every field is optional. */
+/**
+ * A context field's value. Whatever the type, it is read as its string form, as every
+ * Unleash SDK does: `42` is `"42"`, `10n` is `"10"`, `true` is `"true"`, a `Date` is its
+ * ISO string (`toISOString()`). `null`, `undefined`, `""` and values with no string form
+ * (an invalid Date) count as absent.
+ */
+export type ContextValue = string | number | bigint | boolean | Date | null | undefined;
+
+/** The context a flag is evaluated against. Every field is optional; see `ContextValue` for how values are read. */
 export interface Context {
   /** The user; first choice of `default` stickiness, and what `userWithId` matches. */
-  userId?: string;
+  userId?: ContextValue;
   /** The session; `default` stickiness uses it when there is no `userId`. */
-  sessionId?: string;
+  sessionId?: ContextValue;
   /** The caller's IP address; the `remoteAddress` strategy matches it, and constraints may test it with IN_CIDR. */
-  remoteAddress?: string;
+  remoteAddress?: ContextValue;
   /** Defaults to the client's `environment` option. Only constraints read it: the server already picks flags by the API token's environment. */
-  environment?: string;
+  environment?: ContextValue;
   /** Defaults to the client's `appName` option; only constraints on `appName` read it. */
-  appName?: string;
-  /** The moment DATE_* constraints compare with; defaults to now. */
-  currentTime?: Date | string;
+  appName?: ContextValue;
+  /**
+   * The moment DATE_* constraints compare with; defaults to now. A `Date`, an ISO 8601
+   * string (without an offset it is UTC, whatever the host's time zone), or epoch
+   * milliseconds as a number.
+   */
+  currentTime?: Date | string | number | null;
   /** Any further fields, looked up after the top-level ones. */
-  properties?: Record<string, string | number | boolean | undefined | null>;
+  properties?: Record<string, ContextValue>;
   /** Unknown top-level fields are allowed and looked up like properties. */
   [field: string]: unknown;
 }

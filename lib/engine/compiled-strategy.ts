@@ -10,7 +10,7 @@
  */
 import type { Strategy } from '../../strategies/strategy';
 import type { CompiledConstraint, EvalEnv } from './constraints';
-import { addressOf, readField } from './context';
+import { addressOf, readField, readTopField } from './context';
 import { hashAfter, hashPrefix } from './hash';
 import { AddressList, IdList } from './id-list';
 import { inCidr } from './ip';
@@ -143,13 +143,13 @@ export function strategyDecides(s: CompiledStrategy, context: Context, env: Eval
     case StrategyKind.ALWAYS:
       return true;
     case StrategyKind.USER_IDS: {
-      const id = context.userId;
-      return typeof id === 'string' && (s.data as IdList).has(id);
+      const id = readTopField(context, 'userId');
+      return id !== undefined && (s.data as IdList).has(id);
     }
     case StrategyKind.DEFAULT_ROLLOUT: {
       const threshold = s.threshold;
-      const { userId, sessionId } = context;
-      const value = typeof userId === 'string' && userId !== '' ? userId : typeof sessionId === 'string' && sessionId !== '' ? sessionId : undefined;
+      const userId = readTopField(context, 'userId');
+      const value = userId !== undefined ? userId : readTopField(context, 'sessionId');
       const bucket = value !== undefined ? bucketOf(s, value) : randomBucket(env);
       if (trace !== null) {
         const used = value === undefined ? 'default→random' : value === userId ? 'default→userId' : 'default→sessionId';
@@ -174,8 +174,8 @@ export function strategyDecides(s: CompiledStrategy, context: Context, env: Eval
       return bucket <= s.threshold;
     }
     case StrategyKind.REMOTE_ADDRESS: {
-      const ip = context.remoteAddress;
-      if (typeof ip !== 'string' || ip === '') return false;
+      const ip = readTopField(context, 'remoteAddress');
+      if (ip === undefined) return false;
       const list = s.data as AddressList;
       if (list.has(ip)) return true;
       const ranges = list.ranges;

@@ -13,6 +13,7 @@
  * constraint value makes the constraint false whatever `inverted` says; `inverted`
  * negates the operator's answer otherwise.
  */
+import { UTCDate } from '@date-fns/utc';
 import { parseISO } from 'date-fns';
 import { RE2JS } from 're2js';
 import semver, { type SemVer } from 'semver';
@@ -80,8 +81,22 @@ export class CompiledConstraint {
   ) {}
 }
 
-/** A constraint that never holds (unknown operator, unusable value). */
+/** A constraint that never holds (used for a strategy whose segment is missing). */
 export const NEVER_HOLDS = new CompiledConstraint(FALSE, '', undefined, false);
+
+/**
+ * A constraint that can never hold, whatever `inverted` says (fail closed), because of
+ * `problem` (an unusable value, an unknown operator, a malformed constraint), which
+ * explanations quote.
+ */
+function neverHolds(field: string, problem: string): CompiledConstraint {
+  return new CompiledConstraint(FALSE, field, problem, false);
+}
+
+/** Why a compiled constraint can never hold, or `undefined` for a usable one. */
+export function problemOf(c: CompiledConstraint): string | undefined {
+  return c.op === FALSE && typeof c.operand === 'string' ? c.operand : undefined;
+}
 
 /** Single-value operators read `value`, falling back to the first of `values`. */
 function singleValue(def: ConstraintDefinition): string | undefined {
@@ -89,13 +104,14 @@ function singleValue(def: ConstraintDefinition): string | undefined {
   return def.values?.[0];
 }
 
-const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z$/;
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z?$/;
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
- * `YYYY-MM-DDTHH:mm:ss(.sss)Z`, what `toISOString()` writes, read directly: date-fns
- * costs tens of microseconds per new context time. Anything else (or out of range)
- * returns NaN and goes to date-fns, so results are the same.
+ * `YYYY-MM-DDTHH:mm:ss(.sss)Z`, what `toISOString()` writes (and the same without the
+ * `Z`, which is UTC too), read directly: date-fns costs tens of microseconds per new
+ * context time. Anything else (or out of range) returns NaN and goes to date-fns, so
+ * results are the same.
  */
 function parseUtcIso(text: string): number {
   const m = ISO_UTC.exec(text);
@@ -112,12 +128,30 @@ function parseUtcIso(text: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms);
 }
 
-function parseDate(text: string | undefined): number {
+/** Reads dates in UTC: date-fns builds the result in this context instead of local time. */
+const inUtc = (value: Date | number | string): UTCDate => new UTCDate(value as number);
+
+/** Starts like an ISO 8601 date. */
+const ISO_SHAPED = /^[+-]?\d{4,6}-\d/;
+
+/** An explicit zone: `Z`, `GMT`/`UTC`, or a numeric offset at the end. */
+const HAS_ZONE = /(?:Z|\b(?:GMT|UTC)|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * Epoch milliseconds of an ISO 8601 date or date-time, or NaN. A date without an offset
+ * (`2026-03-01`, `2026-03-01T10:00:00`) is UTC, never the host's local time: the answer
+ * must not depend on where the service runs (the wire notes, "Real-world inputs"). Other
+ * formats are read by `Date.parse` only when they name their zone (`…GMT`, `+0100`).
+ */
+export function parseDate(text: string | undefined): number {
   if (text === undefined) return NaN;
   const fast = parseUtcIso(text);
   if (!Number.isNaN(fast)) return fast;
-  const ms = parseISO(text).getTime();
-  return Number.isNaN(ms) ? Date.parse(text) : ms;
+  const trimmed = text.trim();
+  const ms = parseISO(trimmed, { in: inUtc }).getTime();
+  if (!Number.isNaN(ms)) return ms;
+  // An ISO-shaped text date-fns refused is invalid (Feb 30): Date.parse would roll it over.
+  return HAS_ZONE.test(trimmed) && !ISO_SHAPED.test(trimmed) ? Date.parse(trimmed) : NaN;
 }
 
 // One-entry memo of the last `currentTime` text: a request evaluates many flags with the
@@ -147,6 +181,7 @@ function timeCompare(context: Context, env: EvalEnv, target: number, after: bool
   }
   if (t instanceof Date) return after ? t.getTime() > target : t.getTime() < target;
   if (typeof t === 'number') return after ? t > target : t < target;
+  if (typeof t === 'bigint') return after ? Number(t) > target : Number(t) < target;
   return false;
 }
 
@@ -214,8 +249,12 @@ function sortedHas(list: readonly string[], v: string): boolean {
   return false;
 }
 
+/**
+ * NUM_EQ compares within `Number.EPSILON`, as the Rust core behind most Unleash SDKs does,
+ * so a computed `0.1 + 0.2` equals `0.3`; the ordering operators compare exactly.
+ */
 function numberCompare(op: number, n: number, target: number): boolean {
-  return op === NUM_EQ ? n === target : op === NUM_GT ? n > target : op === NUM_GTE ? n >= target : op === NUM_LT ? n < target : n <= target;
+  return op === NUM_EQ ? n === target || Math.abs(n - target) < Number.EPSILON : op === NUM_GT ? n > target : op === NUM_GTE ? n >= target : op === NUM_LT ? n < target : n <= target;
 }
 
 /** The operator's answer before `inverted`. */
@@ -315,11 +354,10 @@ function shown(text: string, max = 60): string {
 }
 
 function unusable(def: ConstraintDefinition, env: EvalEnv, what: string): CompiledConstraint {
-  env.warn(
-    `unusable:${def.operator}:${def.contextName}:${def.value ?? def.values?.join(',')}`,
-    `${def.operator} constraint on ${shown(def.contextName)} has no usable ${what}; it is false`,
-  );
-  return NEVER_HOLDS;
+  const given = def.value ?? def.values?.join(',');
+  const problem = `${def.operator} has no usable ${what}${given === undefined || given === '' ? ' (none given)' : ` (${shown(given)})`}`;
+  env.warn(`unusable:${def.operator}:${def.contextName}:${given}`, `${def.operator} constraint on ${shown(def.contextName)} has no usable ${what}; it is false, also when inverted`);
+  return neverHolds(def.contextName, problem);
 }
 
 const NUMBER_OPS: Record<string, number> = { NUM_EQ, NUM_GT, NUM_GTE, NUM_LT, NUM_LTE };
@@ -380,8 +418,9 @@ function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint
         const program = RE2JS.compile(pattern, def.caseInsensitive === true ? RE2JS.CASE_INSENSITIVE : 0);
         return new CompiledConstraint(REGEX, field, program, inverted);
       } catch (err) {
-        env.warn(`regex:${pattern}`, `REGEX constraint on ${shown(field)} has an invalid pattern (${(err as Error).message.slice(0, 80)}); it is false`);
-        return NEVER_HOLDS;
+        const why = (err as Error).message.slice(0, 80);
+        env.warn(`regex:${pattern}`, `REGEX constraint on ${shown(field)} has an invalid pattern (${why}); it is false, also when inverted`);
+        return neverHolds(field, `REGEX pattern ${shown(pattern)} is invalid (${why})`);
       }
     }
     case 'IN_CIDR': {
@@ -407,18 +446,19 @@ function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint
 export function compileConstraint(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint {
   if (def.malformed !== undefined) {
     env.warn(`malformed:${def.contextName}:${def.operator}:${def.malformed}`, `a constraint ${def.malformed}; it is false`);
-    return NEVER_HOLDS;
+    return neverHolds(def.contextName, `the constraint ${def.malformed}`);
   }
   let compiled: CompiledConstraint | undefined;
   try {
     compiled = compiledOf(def, env);
   } catch (err) {
-    env.warn(`uncompilable:${def.contextName}:${def.operator}`, `constraint on ${shown(def.contextName)} could not be compiled (${(err as Error).message.slice(0, 80)}); it is false`);
-    return NEVER_HOLDS;
+    const why = (err as Error).message.slice(0, 80);
+    env.warn(`uncompilable:${def.contextName}:${def.operator}`, `constraint on ${shown(def.contextName)} could not be compiled (${why}); it is false`);
+    return neverHolds(def.contextName, `the constraint could not be compiled (${why})`);
   }
   if (compiled === undefined) {
     env.warn(`operator:${def.operator}`, `unknown constraint operator ${shown(def.operator, 40)}; constraints using it are false`);
-    return NEVER_HOLDS;
+    return neverHolds(def.contextName, `unknown operator ${shown(def.operator, 40)}`);
   }
   return compiled;
 }

@@ -1,8 +1,10 @@
 /**
  * Reading fields from an evaluation context. A field is looked up at the top level
  * (userId, sessionId, remoteAddress, environment, appName, currentTime, or any other key)
- * and then in `properties`. Missing, null and empty values all count as absent, as in the
- * official SDKs.
+ * and then in `properties`. Values that are not strings are their string form, as in
+ * every Unleash SDK (`userId: 42` is the user `"42"`): numbers, bigints and booleans by
+ * `String`, a Date by its ISO string. Missing, null, empty and unreadable values (an
+ * invalid Date, an object, a symbol) all count as absent.
  *
  * These are plain functions taking the field name, not per-field closures: the compiled
  * flags call them from a single site, where V8 can inline them, and hold no closure per
@@ -11,12 +13,22 @@
 import { parseAddress, type Address } from './ip';
 import type { Context } from '../types';
 
-function asString(value: unknown): string | undefined {
+/** The string form of a context value, or `undefined` when it counts as absent. */
+export function asString(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
-  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();
   return undefined;
+}
+
+/**
+ * A standard top-level field (userId, sessionId, remoteAddress), which strategies and
+ * stickiness read without looking in `properties`, as the official SDKs do.
+ */
+export function readTopField(context: Context, name: 'userId' | 'sessionId' | 'remoteAddress'): string | undefined {
+  const value = context[name];
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  return value === undefined || value === null ? undefined : asString(value);
 }
 
 /** Context lookups by name: the top level first, then `properties`. */
@@ -39,20 +51,18 @@ export function readField(context: Context, name: string): string | undefined {
  * a number-typed value into a string and back.
  */
 export function readNumber(context: Context, name: string): number {
+  // A number is its own numeric value: Number(String(n)) is n for every number.
   const top = context[name];
-  if (typeof top === 'number' && Number.isFinite(top)) return top;
-  if (typeof top !== 'string' || top === '') {
-    const s = top === undefined || top === null ? undefined : asString(top);
-    if (s === undefined) {
-      const props = context.properties;
-      if (props === undefined || props === null) return NaN;
-      const value = props[name];
-      if (typeof value === 'number') return Number.isFinite(value) ? value : NaN;
-      return parseNumber(typeof value === 'string' ? value : value === undefined || value === null ? undefined : asString(value));
-    }
-    return parseNumber(s);
+  if (typeof top === 'number') return top;
+  if (top !== undefined && top !== null) {
+    const s = asString(top);
+    if (s !== undefined) return parseNumber(s);
   }
-  return parseNumber(top);
+  const props = context.properties;
+  if (props === undefined || props === null) return NaN;
+  const value = props[name];
+  if (typeof value === 'number') return value;
+  return parseNumber(value === undefined || value === null ? undefined : asString(value));
 }
 
 /** `Number` of trimmed text; NaN for absent or blank text (where `Number('')` would be 0). */

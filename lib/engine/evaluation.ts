@@ -3,6 +3,7 @@
  * of the one walk that also decided the value (see flag.ts), so the two
  * cannot disagree. Pure: counts no metrics and fires no impressions.
  */
+import { problemOf, type CompiledConstraint } from './constraints';
 import { readField } from './context';
 import type { CompiledFlag } from './flag';
 import type { Snapshot } from './engine';
@@ -26,8 +27,12 @@ export interface ConstraintReport {
   caseInsensitive: boolean;
   /** The segment the constraint belongs to, when it is a segment's. */
   segmentId?: number;
-  /** Set when the constraint could not be read from the wire: what was wrong. */
-  malformed?: string;
+  /**
+   * Set when the constraint can never hold, whatever `inverted` says (switchyard fails
+   * closed): what is unusable, e.g. `NUM_EQ has no usable number ("abc")`, an unknown
+   * operator, or a constraint malformed on the wire.
+   */
+  unusable?: string;
   /** The context value the constraint read (`undefined`: the context lacks the field). */
   contextValue: string | undefined;
 }
@@ -167,7 +172,7 @@ export interface EvaluationResult {
   reason: Reason;
 }
 
-function report(def: ConstraintDefinition, context: Context, segmentId: number | undefined): ConstraintReport {
+function report(def: ConstraintDefinition, compiled: CompiledConstraint | undefined, context: Context, segmentId: number | undefined): ConstraintReport {
   const out: ConstraintReport = {
     contextName: def.contextName,
     operator: def.operator,
@@ -177,7 +182,8 @@ function report(def: ConstraintDefinition, context: Context, segmentId: number |
   };
   if (def.values !== undefined && def.values.length > 0) out.values = def.values;
   if (def.value !== undefined) out.value = def.value;
-  if (def.malformed !== undefined) out.malformed = def.malformed;
+  const unusable = compiled === undefined ? undefined : problemOf(compiled);
+  if (unusable !== undefined) out.unusable = unusable;
   if (segmentId !== undefined) out.segmentId = segmentId;
   return out;
 }
@@ -193,12 +199,13 @@ function missOf(flag: CompiledFlag, facts: StrategyMissFacts, context: Context):
   if (missing.length > 0) return { index, name, failure: 'SEGMENT_MISSING', segmentIds: missing };
   if (facts.failedConstraint >= 0) {
     // The compiled constraints are the strategy's own, then each segment's, in order.
+    const compiled = flag.strategyAt(index)?.constraints?.[facts.failedConstraint];
     let k = facts.failedConstraint;
-    if (k < def.constraints.length) return { index, name, failure: 'CONSTRAINT_FAILED', constraint: report(def.constraints[k]!, context, undefined) };
+    if (k < def.constraints.length) return { index, name, failure: 'CONSTRAINT_FAILED', constraint: report(def.constraints[k]!, compiled, context, undefined) };
     k -= def.constraints.length;
     for (const id of def.segments) {
       const own = segments.get(id)!.constraints;
-      if (k < own.length) return { index, name, failure: 'SEGMENT_FAILED', segmentId: id, constraint: report(own[k]!, context, id) };
+      if (k < own.length) return { index, name, failure: 'SEGMENT_FAILED', segmentId: id, constraint: report(own[k]!, compiled, context, id) };
       k -= own.length;
     }
   }

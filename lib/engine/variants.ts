@@ -3,7 +3,7 @@
  * variants). Results are frozen objects built at compile time, so selecting one allocates
  * nothing; weights are read from the (immutable) definitions rather than copied.
  */
-import { readField } from './context';
+import { readField, readTopField } from './context';
 import type { EvalEnv } from './constraints';
 import { hashAfter, hashPrefix, VARIANT_SEED } from './hash';
 import type { EvaluationTrace, VariantDetail } from './trace';
@@ -67,11 +67,7 @@ export class VariantSelector {
   private seed(context: Context): string | undefined {
     if (this.sticky === STICKY_FIELD) return readField(context, this.stickiness);
     if (this.sticky === STICKY_RANDOM) return undefined;
-    const { userId, sessionId, remoteAddress } = context;
-    if (typeof userId === 'string' && userId !== '') return userId;
-    if (typeof sessionId === 'string' && sessionId !== '') return sessionId;
-    if (typeof remoteAddress === 'string' && remoteAddress !== '') return remoteAddress;
-    return undefined;
+    return readTopField(context, 'userId') ?? readTopField(context, 'sessionId') ?? readTopField(context, 'remoteAddress');
   }
 
   private targetOf(value: string | undefined): number {

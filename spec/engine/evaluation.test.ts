@@ -160,8 +160,47 @@ describe('malformed constraints', () => {
     );
     const r = snapshot.get('m')!.evaluate({});
     expect(r.enabled).toBe(false);
-    expect(r.reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'CONSTRAINT_FAILED', constraint: { operator: 'IN', malformed: 'has no contextName' } }] });
+    expect(r.reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'CONSTRAINT_FAILED', constraint: { operator: 'IN', unusable: 'the constraint has no contextName' } }] });
     expect(warnings).toEqual(['a constraint has no contextName; it is false']);
     expect(warnings.join('\n')).not.toMatch(/__|invalid__/);
+  });
+});
+
+describe('an unusable constraint value fails closed, and the reason names it', () => {
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['NUM_EQ "abc"', { contextName: 'n', operator: 'NUM_EQ', value: 'abc' }, /^NUM_EQ has no usable number \("abc"\)$/],
+    ['SEMVER_GTE "x.y.z"', { contextName: 'v', operator: 'SEMVER_GTE', value: 'x.y.z' }, /^SEMVER_GTE has no usable version \("x\.y\.z"\)$/],
+    ['DATE_AFTER "someday"', { contextName: 'currentTime', operator: 'DATE_AFTER', value: 'someday' }, /^DATE_AFTER has no usable date \("someday"\)$/],
+    ['REGEX "(unclosed"', { contextName: 'r', operator: 'REGEX', value: '(unclosed' }, /^REGEX pattern "\(unclosed" is invalid/],
+    ['IN_CIDR with no usable range', { contextName: 'remoteAddress', operator: 'IN_CIDR', values: ['nope', '10.0.0.0/99'] }, /^IN_CIDR has no usable range \("nope,10\.0\.0\.0\/99"\)$/],
+    ['an unknown operator', { contextName: 'x', operator: 'SOUNDS_LIKE', values: ['a'] }, /^unknown operator "SOUNDS_LIKE"$/],
+  ])('%s, inverted or not', (_name, c, unusable) => {
+    for (const inverted of [false, true]) {
+      const snapshot = new Engine().load({
+        kind: 'full',
+        version: 2,
+        segments: [],
+        features: [f('x', { strategies: [s('default', {}, { constraints: [{ ...(c as { contextName: string; operator: string }), inverted }] })] })],
+      });
+      const context = { n: '1', v: '1.0.0', r: 'a', remoteAddress: '10.0.0.1', x: 'a', currentTime: '2026-01-01T00:00:00Z' };
+      const r = snapshot.get('x')!.evaluate(context);
+      expect(r.enabled).toBe(false);
+      expect(snapshot.get('x')!.isEnabled(context)).toBe(false);
+      if (r.reason.kind !== 'NO_STRATEGY_MATCHED') throw new Error(`unexpected ${r.reason.kind}`);
+      const miss = r.reason.strategies[0]!;
+      if (miss.failure !== 'CONSTRAINT_FAILED') throw new Error(`unexpected ${miss.failure}`);
+      expect(miss.constraint.unusable).toMatch(unusable);
+      expect(miss.constraint.inverted).toBe(inverted);
+    }
+  });
+
+  test('a usable constraint that fails has no unusable note', () => {
+    const snapshot = new Engine().load({
+      kind: 'full', version: 2, segments: [],
+      features: [f('x', { strategies: [s('default', {}, { constraints: [{ contextName: 'n', operator: 'NUM_GT', value: '5' }] })] })],
+    });
+    const r = snapshot.get('x')!.evaluate({ n: 1 });
+    expect(r.reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ constraint: { contextValue: '1' } }] });
+    if (r.reason.kind === 'NO_STRATEGY_MATCHED' && r.reason.strategies[0]!.failure === 'CONSTRAINT_FAILED') expect(r.reason.strategies[0]!.constraint.unusable).toBeUndefined();
   });
 });

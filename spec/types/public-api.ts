@@ -38,8 +38,12 @@ export function misuse(): void {
   const client = new UnleashClient({ appName: 'a', offline: true });
   // @ts-expect-error the flag name must be a string
   client.isEnabled(42);
-  // @ts-expect-error a context field of the wrong type
-  client.isEnabled('f', { userId: 42 });
+  // Numbers, bigints, booleans and Dates are read as their string form.
+  client.isEnabled('f', { userId: 42, sessionId: 10n, properties: { beta: true, signedUp: new Date() } });
+  // @ts-expect-error a context field of a type with no string form
+  client.isEnabled('f', { userId: { id: 42 } });
+  // @ts-expect-error properties hold values, not nested objects
+  client.isEnabled('f', { properties: { address: { city: 'Oslo' } } });
   // @ts-expect-error variants are read-only results with a fixed shape
   const v: { name: number } = client.getVariant('f');
   void v;
