@@ -9,6 +9,7 @@
  */
 import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
+import { applyDelta } from '../lib/engine/delta';
 import { parseClientPayload, PayloadError } from '../lib/payload';
 
 /**
@@ -62,9 +63,13 @@ export interface BootstrapResult {
 }
 
 /**
- * Validates a bootstrap body: an object, or JSON text / a Buffer holding one. Returns the
- * full body without the parser's `kind` tag; throws `BootstrapError` (`PAYLOAD_NOT_JSON`
- * or `PAYLOAD_INVALID`), never a bare `SyntaxError`.
+ * Validates a bootstrap body: an object, or JSON text / a Buffer holding one, either a
+ * full client-API body or a delta body (`{ events: [...] }`, as the delta endpoint and
+ * the streaming API send). A delta is applied to no flags at all: one that starts with a
+ * `hydration` is a complete state; one that does not serves only the flags its events
+ * name, which a warning says (specification file 20 bootstraps that way); one with no
+ * events holds nothing and is refused. Returns the full body without the parser's `kind` tag; throws
+ * `BootstrapError` (`PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`), never a bare `SyntaxError`.
  */
 export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapResult {
   let parsed;
@@ -75,8 +80,15 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
     if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
     throw err;
   }
-  if (parsed.payload.kind !== 'full') {
-    throw new BootstrapError('PAYLOAD_INVALID', source, 'a bootstrap body must be a full client-API body, not a delta');
+  if (parsed.payload.kind === 'delta') {
+    const events = parsed.payload.events;
+    if (events.length === 0) throw new BootstrapError('PAYLOAD_INVALID', source, 'a delta body with no events holds no flags to bootstrap from');
+    const warnings = [...parsed.warnings];
+    if (events[0]!.type !== 'hydration') {
+      warnings.push('the delta body does not start with a hydration: it was applied to no flags, so only the flags its events name are served');
+    }
+    const state = applyDelta({ features: new Map(), segments: new Map() }, events);
+    return { payload: { version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }, warnings };
   }
   const { kind: _kind, ...payload } = parsed.payload;
   return { payload, warnings: parsed.warnings };

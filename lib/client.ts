@@ -225,9 +225,14 @@ export class UnleashClient {
       this.events.warn('cache', `the cached flags are unusable (${(err as Error).message}); starting without them`);
       return;
     }
-    if (payload.kind !== 'full') {
-      this.events.warn('cache', 'the cache holds a delta body, not a full one; starting without it');
-      return;
+    // A delta body applies to the flags the client has, which are none yet (the same rule
+    // as bootstrapping from one).
+    if (payload.kind === 'delta' && payload.events[0]?.type !== 'hydration') {
+      if (payload.events.length === 0) {
+        this.events.warn('cache', 'the cache holds a delta body with no events; starting without it');
+        return;
+      }
+      this.events.warn('cache', 'the cached delta body does not start with a hydration: only the flags its events name are served');
     }
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
     // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
@@ -343,8 +348,12 @@ export class UnleashClient {
 
   /**
    * The variant of a flag for `context`: `{ name, enabled, feature_enabled, payload? }`.
-   * Synchronous and never throws. The result is frozen and shared: do not mutate it. For
-   * a flag the client does not have, answers `fallback`, else the disabled variant.
+   * Synchronous and never throws. The result is frozen and shared: do not mutate it.
+   *
+   * `fallback` replaces the built-in `disabled` variant wherever that would be the answer,
+   * as in the official Node and Go SDKs: for a flag the client does not have (as given),
+   * for a flag that is off (with `feature_enabled: false`), and for a flag that is on with
+   * no variant to give (with `feature_enabled: true`).
    */
   getVariant(name: string, context?: Context, fallback?: Variant): Variant {
     const entry = this.flags.get(name);
@@ -352,7 +361,8 @@ export class UnleashClient {
     const flag = entry.flag;
     try {
       const ctx = this.contextOf(context);
-      const variant = flag.getVariant(ctx);
+      let variant = flag.getVariant(ctx);
+      if (fallback !== undefined && fallback !== null && !variant.enabled) variant = this.fallbackFor(fallback, variant.feature_enabled);
       if (this.countMetrics) {
         if (variant.feature_enabled) entry.yes++;
         else entry.no++;
@@ -520,13 +530,23 @@ export class UnleashClient {
 
   private fallbackVariant(name: string, fallback: Variant | undefined, count = true): Variant {
     this.noteNoData('getVariant');
-    let result = DISABLED_VARIANT;
-    if (fallback !== undefined && fallback !== null) {
-      if (typeof fallback === 'object' && typeof fallback.name === 'string' && typeof fallback.enabled === 'boolean') result = fallback;
-      else this.evaluationWarning('bad-fallback', 'a getVariant fallback must be a variant ({ name, enabled, feature_enabled }); using the disabled variant');
-    }
+    const result = fallback === undefined || fallback === null ? DISABLED_VARIANT : this.usableFallback(fallback);
     if (count && this.countMetrics) this.store.countUnknown(name, result.feature_enabled === true, result.name);
     return result;
+  }
+
+  /** The caller's fallback variant, or the disabled one (with one warning) when it is not a variant. */
+  private usableFallback(fallback: Variant): Variant {
+    if (typeof fallback === 'object' && typeof fallback.name === 'string' && typeof fallback.enabled === 'boolean') return fallback;
+    this.evaluationWarning('bad-fallback', 'a getVariant fallback must be a variant ({ name, enabled, feature_enabled }); using the disabled variant');
+    return DISABLED_VARIANT;
+  }
+
+  /** The fallback answered for a known flag with no variant to give; `featureEnabled` tells whether the flag was on. */
+  private fallbackFor(fallback: Variant, featureEnabled: boolean): Variant {
+    const usable = this.usableFallback(fallback);
+    if (usable === DISABLED_VARIANT) return featureEnabled ? DISABLED_VARIANT_FEATURE_ON : DISABLED_VARIANT;
+    return usable.feature_enabled === featureEnabled ? usable : Object.freeze({ ...usable, feature_enabled: featureEnabled });
   }
 }
 

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { MemoryCache } from '../cache/memory-cache';
+import { UnleashClient } from '../lib/client';
 import { Engine } from '../lib/engine';
 import { parseClientPayload } from '../lib/payload';
 import type { Context, Variant } from '../lib/types';
@@ -54,4 +56,33 @@ describe.each(files)('%s', (file) => {
       expect(variant).toEqual(t.expectedResult);
     });
   }
+});
+
+/**
+ * The same files through the public client, as a user loads them: the state goes into a
+ * cache with `bootstrapFromDict` (delta bodies included: files 19 and 20), and an offline
+ * client answers. Contexts carry the client's appName and environment defaults, which no
+ * specification case reads.
+ */
+describe.each(files)('%s through the client', (file) => {
+  const spec = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Spec;
+  let client: UnleashClient;
+  beforeAll(async () => {
+    const cache = new MemoryCache();
+    await cache.bootstrapFromDict(spec.state);
+    // Warnings are expected (the specification has unknown operators on purpose); errors are not.
+    client = new UnleashClient({ appName: 'spec-app', offline: true, cache, disableMetrics: true, eventCallback: (e) => void (e.type === 'error' && errors.push(e.error)) });
+    await client.start();
+    expect(client.hasFlags).toBe(true);
+  });
+  const errors: Error[] = [];
+  afterAll(() => expect(errors).toEqual([]));
+  afterAll(() => client?.destroy());
+
+  const cases = [...(spec.tests ?? []).map((t) => ({ ...t, kind: 'isEnabled' as const })), ...(spec.variantTests ?? []).map((t) => ({ ...t, kind: 'getVariant' as const }))];
+  test.each(cases.map((t) => [t.description, t] as const))('%s', (_description, t) => {
+    if (t.kind === 'isEnabled') expect(client.isEnabled(t.toggleName, t.context)).toBe(t.expectedResult);
+    else expect(client.getVariant(t.toggleName, t.context)).toEqual(t.expectedResult);
+    expect(client.evaluate(t.toggleName, t.context).enabled).toBe(client.isEnabled(t.toggleName, t.context));
+  });
 });

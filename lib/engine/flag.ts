@@ -98,6 +98,16 @@ function strategyMatches(s: CompiledStrategy, context: Context, env: EvalEnv, tr
   return strategyDecides(s, context, env, trace);
 }
 
+/** A dependency failed on the parent's variant (the message, naming it, is built on demand). */
+const WRONG_VARIANT = 'parent variant is not one of the required variants';
+/** The parent variant of the last WRONG_VARIANT failure (evaluation is synchronous). */
+let wrongVariant = '';
+
+/** Why a parent that answered off did: switched off, or on but declining this context. */
+function parentOff(parent: CompiledFlag): string {
+  return parent.enabled ? 'parent is off for this context' : 'parent is disabled';
+}
+
 /**
  * A flag compiled for evaluation. `isEnabled`, `getVariant` and `evaluate` never throw:
  * a hostile context (a throwing getter) answers off and is reported once.
@@ -250,7 +260,10 @@ export class CompiledFlag {
     for (let i = 0; i < deps.length; i++) {
       const why = this.dependencyFailure(i, context);
       if (why !== undefined) {
-        if (trace !== null) trace.dependency = { index: i, why };
+        if (trace !== null) {
+          // The variant the walk drew, not a new draw: random stickiness must not change it.
+          trace.dependency = { index: i, why: why === WRONG_VARIANT ? `parent variant "${wrongVariant}" is not one of the required variants` : why };
+        }
         return false;
       }
     }
@@ -266,14 +279,17 @@ export class CompiledFlag {
     const parent = this.parents[i];
     if (parent === undefined) return 'parent flag not found';
     if (parent.parents.length > 0) return 'parent has dependencies of its own';
-    const off = (): string => (parent.enabled ? 'parent is off for this context' : 'parent is disabled');
     if (dep.enabled === false) return parent.matchIndex(context, null) >= 0 ? 'parent is on for this context' : undefined;
     if (dep.variants !== undefined && dep.variants.length > 0) {
       const variant = parent.selectVariant(context, null);
-      if (!variant.feature_enabled) return off();
-      return dep.variants.includes(variant.name) ? undefined : `parent variant "${variant.name}" is not one of the required variants`;
+      if (!variant.feature_enabled) return parentOff(parent);
+      if (dep.variants.includes(variant.name)) return undefined;
+      // The message names the variant, so it is built only when a trace asks (dependenciesHold);
+      // remembering the name allocates nothing.
+      wrongVariant = variant.name;
+      return WRONG_VARIANT;
     }
-    return parent.matchIndex(context, null) >= 0 ? undefined : off();
+    return parent.matchIndex(context, null) >= 0 ? undefined : parentOff(parent);
   }
 
   /** @internal The variant for `context`; may throw on a hostile context (callers guard). */

@@ -75,10 +75,30 @@ describe('parseBootstrapBody', () => {
     expect(err.message).toMatch(/^bootstrap from dict failed: /);
   });
 
-  test('a delta body is refused: a bootstrap must be complete', () => {
-    const err = caught(() => parseBootstrapBody({ events: [{ type: 'hydration', eventId: 1, features: [] }] }));
+  test('a delta body that starts with a hydration is applied to no flags, later events included', () => {
+    const f = (name: string, enabled = true) => ({ name, enabled, strategies: [] });
+    const { payload } = parseBootstrapBody({
+      events: [
+        { type: 'hydration', eventId: 1, features: [f('a'), f('b')], segments: [{ id: 1, constraints: [] }] },
+        { type: 'feature-updated', eventId: 2, feature: f('a', false) },
+        { type: 'feature-removed', eventId: 3, featureName: 'b' },
+        { type: 'feature-updated', eventId: 4, feature: f('c') },
+      ],
+    });
+    expect(payload.features.map((x) => [x.name, x.enabled])).toEqual([['a', false], ['c', true]]);
+    expect(payload.segments.map((x) => x.id)).toEqual([1]);
+  });
+
+  test('a delta body with no events is refused: it holds no flags', () => {
+    const err = caught(() => parseBootstrapBody({ events: [] }));
     expect(err.code).toBe('PAYLOAD_INVALID');
-    expect(err.message).toMatch(/not a delta/);
+    expect(err.message).toMatch(/no events/);
+  });
+
+  test('a delta body without a hydration serves only the flags it names, and says so', () => {
+    const { payload, warnings } = parseBootstrapBody({ events: [{ type: 'feature-updated', eventId: 1, feature: { name: 'a', enabled: true, strategies: [] } }] });
+    expect(payload.features.map((x) => x.name)).toEqual(['a']);
+    expect(warnings).toEqual([expect.stringMatching(/does not start with a hydration/)]);
   });
 });
 

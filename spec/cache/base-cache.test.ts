@@ -43,7 +43,7 @@ describe('a bad body fails the same way whether it comes from a dict, a file or 
     ['a JSON array', '[{"name": "a"}]', 'PAYLOAD_INVALID'],
     ['a body with no features array', '{"version": 2, "flags": []}', 'PAYLOAD_INVALID'],
     ['features that is not an array', '{"features": {"a": true}}', 'PAYLOAD_INVALID'],
-    ['a delta body', '{"events": []}', 'PAYLOAD_INVALID'],
+    ['a delta body without a hydration', '{"events": []}', 'PAYLOAD_INVALID'],
   ])('%s: %s', async (name, text, code) => {
     const file = join(dir, `${name.replace(/\W+/g, '-')}.json`);
     await writeFile(file, text);

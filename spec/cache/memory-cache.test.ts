@@ -80,7 +80,7 @@ describe('MemoryCache', () => {
     ['a string that is not JSON', 'not json', 'PAYLOAD_NOT_JSON'],
     ['JSON text of a string', '"flags"', 'PAYLOAD_INVALID'],
     ['a body with no features array', { flags: [] }, 'PAYLOAD_INVALID'],
-    ['a delta body', { events: [] }, 'PAYLOAD_INVALID'],
+    ['a delta body without a hydration', { events: [] }, 'PAYLOAD_INVALID'],
   ])('bootstrapFromDict refuses %s with a BootstrapError and leaves the cache alone', async (_, input, code) => {
     const cache = new MemoryCache();
     cache.set(CacheKeys.ETAG, '"kept"');

@@ -57,6 +57,7 @@ const BODY = {
       variants: variants('default'),
     },
     { name: 'custom-strategy', enabled: true, strategies: [{ name: 'coin', parameters: { side: 'heads' } }, rollout('random', '10')], variants: variants('random') },
+    { name: 'needs-red-parent', enabled: true, strategies: [rollout('default', '100')], dependencies: [{ feature: 'random-stickiness', variants: ['red'] }] },
   ],
 };
 
@@ -97,6 +98,11 @@ function expectConsistent(r: EvaluationResult): void {
       const picked = list.find((v) => (sum += v.weight) >= detail.target!);
       expect(r.variant.name).toBe(picked!.name);
     }
+  } else if (reason.kind === 'DEPENDENCY_FAILED') {
+    expect(r.enabled).toBe(false);
+    // The variant named is the one the walk drew, never a fresh draw.
+    const named = /parent variant "(\w+)"/.exec(reason.why)?.[1];
+    if (named !== undefined) expect(named).not.toBe('red');
   } else if (reason.kind === 'NO_STRATEGY_MATCHED') {
     expect(r.enabled).toBe(false);
     for (const miss of reason.strategies as StrategyMiss[]) {

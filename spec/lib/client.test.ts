@@ -14,7 +14,7 @@ import { parseClientPayload } from '../../lib/payload';
 import type { UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
 import type { UnleashConfig } from '../../lib/options';
-import type { Context, FeaturesPayload } from '../../lib/types';
+import type { Context, FeaturesPayload, Variant } from '../../lib/types';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
 import { Strategy } from '../../strategies/strategy';
 import { ManualScheduler } from '../support/manual-scheduler';
@@ -671,6 +671,29 @@ describe('fallbacks and context', () => {
       enabled: true,
       feature_enabled: true,
       payload: { type: 'string', value: 'b' },
+    });
+  });
+
+  test('getVariant: the fallback replaces the disabled variant of a known flag too, with feature_enabled telling off from on', async () => {
+    server.serveFeatures(body(variantFlag, flag('off', { enabled: false }), flag('no-variants'), flag('declines', { strategies: [{ name: 'userWithId', parameters: { userIds: 'vip' }, constraints: [] }] })));
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    const fallback = Object.freeze({ name: 'fb', enabled: true, feature_enabled: false, payload: { type: 'string', value: 'x' } });
+    expect(client.getVariant('off', {}, fallback)).toBe(fallback);
+    expect(client.getVariant('declines', { userId: 'someone' }, fallback)).toBe(fallback);
+    expect(client.getVariant('no-variants', {}, fallback)).toEqual({ ...fallback, feature_enabled: true });
+    expect(Object.isFrozen(client.getVariant('no-variants', {}, fallback))).toBe(true);
+    // A real variant wins over the fallback.
+    expect(client.getVariant('colour', { userId: 'x' }, fallback).name).toBe('blue');
+    // Without a fallback, the built-in disabled variant, as before.
+    expect(client.getVariant('no-variants')).toEqual({ name: 'disabled', enabled: false, feature_enabled: true });
+    // A malformed fallback is the disabled variant, with feature_enabled still telling the truth.
+    expect(client.getVariant('no-variants', {}, { nope: 1 } as unknown as Variant)).toEqual({ name: 'disabled', enabled: false, feature_enabled: true });
+    await scheduler.fireNext('metrics');
+    const metrics = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: Record<string, unknown> } };
+    expect(metrics.bucket.toggles).toMatchObject({
+      off: { yes: 0, no: 1, variants: { fb: 1 } },
+      'no-variants': { yes: 4, no: 0, variants: { fb: 2, disabled: 2 } },
     });
   });
 
