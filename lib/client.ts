@@ -8,7 +8,6 @@
  * client defaults filled in. `evaluate` is the same walk of the flag, recording why.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { BaseCache, CacheKeys } from '../cache/base-cache';
 import { FileCache } from '../cache/file-cache';
 import { MemoryCache } from '../cache/memory-cache';
@@ -16,6 +15,7 @@ import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult } from './engine/evaluation';
 import type { CompiledFlag } from './engine/flag';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
+import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
@@ -105,7 +105,7 @@ export class UnleashClient {
     this.defaultContext = Object.freeze({ appName: config.appName, environment: config.environment });
     this.engine = new Engine({
       strategies: config.customStrategies,
-      hostname: hostname(),
+      hostname: applicationHostname(),
       ...(options.scheduler === undefined ? {} : { now: () => this.scheduler.now() }),
       onWarning: (message) => this.events.warn('engine', message),
     });

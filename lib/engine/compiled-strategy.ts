@@ -12,8 +12,8 @@ import type { Strategy } from '../../strategies/strategy';
 import type { CompiledConstraint, EvalEnv } from './constraints';
 import { addressOf, readField, readTopField } from './context';
 import { hashAfter, hashPrefix } from './hash';
-import { AddressList, IdList } from './id-list';
-import { inCidr } from './ip';
+import { IdList } from './id-list';
+import type { AddressSet } from './ip';
 import type { EvaluationTrace } from './trace';
 import type { Context } from '../types';
 import type { VariantSelector } from './variants';
@@ -32,7 +32,7 @@ export const StrategyKind = {
   FIELD_ROLLOUT: 4,
   /** A random bucket against `threshold`. */
   RANDOM_ROLLOUT: 5,
-  /** `context.remoteAddress` is an entry, or in a range, of the AddressList `data`. */
+  /** `context.remoteAddress` is an address, or in a range, of the AddressSet `data`. */
   REMOTE_ADDRESS: 6,
   /** A user's `Strategy`: `data` is a `CustomStrategyCall`. */
   CUSTOM: 7,
@@ -71,8 +71,8 @@ export class CompiledStrategy {
     readonly threshold: number = 0,
     /** FIELD_ROLLOUT: the context field hashed. */
     readonly field: string = '',
-    /** USER_IDS: an IdList; REMOTE_ADDRESS: an AddressList; CUSTOM: the call. */
-    readonly data: IdList | CustomStrategyCall | null = null,
+    /** USER_IDS: an IdList; REMOTE_ADDRESS: an AddressSet; CUSTOM: the call. */
+    readonly data: IdList | AddressSet | CustomStrategyCall | null = null,
     /** Hashing rollouts: the group their bucket is hashed in. */
     groupId?: string,
   ) {
@@ -176,14 +176,8 @@ export function strategyDecides(s: CompiledStrategy, context: Context, env: Eval
     case StrategyKind.REMOTE_ADDRESS: {
       const ip = readTopField(context, 'remoteAddress');
       if (ip === undefined) return false;
-      const list = s.data as AddressList;
-      if (list.has(ip)) return true;
-      const ranges = list.ranges;
-      if (ranges.length === 0) return false;
       const address = addressOf(ip);
-      if (!address) return false;
-      for (let i = 0; i < ranges.length; i++) if (inCidr(address, ranges[i]!)) return true;
-      return false;
+      return address !== undefined && (s.data as AddressSet).has(address);
     }
     case StrategyKind.CUSTOM:
       return customDecides(s.data as CustomStrategyCall, context, env, trace);

@@ -18,7 +18,7 @@ import { parseISO } from 'date-fns';
 import { RE2JS } from 're2js';
 import semver, { type SemVer } from 'semver';
 import { addressOf, parseNumber, readField, readNumber } from './context';
-import { inCidr, parseCidr, type Cidr } from './ip';
+import { AddressSet } from './ip';
 import type { ConstraintDefinition, Context } from '../types';
 
 /** What the engine injects into compiled code. */
@@ -332,10 +332,7 @@ function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean
       const v = readField(context, c.field);
       if (v === undefined) return false;
       const address = addressOf(v);
-      if (address === undefined) return false;
-      const ranges = c.operand as Cidr[];
-      for (let i = 0; i < ranges.length; i++) if (inCidr(address, ranges[i]!)) return true;
-      return false;
+      return address !== undefined && (c.operand as AddressSet).has(address);
     }
     default:
       return false;
@@ -424,14 +421,11 @@ function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint
       }
     }
     case 'IN_CIDR': {
-      const ranges: Cidr[] = [];
-      for (const v of def.values ?? []) {
-        const range = parseCidr(v);
-        if (range) ranges.push(range);
-        else env.warn(`cidr:${v}`, `IN_CIDR constraint on ${shown(field)} ignores ${shown(v)}: not an address or CIDR range`);
-      }
-      if (ranges.length === 0) return unusable(def, env, 'range');
-      return new CompiledConstraint(IN_CIDR, field, ranges, inverted);
+      const addresses = new AddressSet(def.values ?? [], (v) =>
+        env.warn(`cidr:${v}`, `IN_CIDR constraint on ${shown(field)} ignores ${shown(v)}: not an address or CIDR range`),
+      );
+      if (addresses.size === 0) return unusable(def, env, 'range');
+      return new CompiledConstraint(IN_CIDR, field, addresses, inverted);
     }
     default:
       return undefined;

@@ -77,38 +77,10 @@ export function parseNumber(text: string | undefined): number {
 let lastAddressText = '';
 let lastAddress: Address | undefined;
 
-/**
- * A plain dotted-quad IPv4 address as its 32-bit value, read without `split` or regular
- * expressions; -1 for anything else (which `parseAddress` then handles).
- */
-function dottedQuad(text: string): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) return -1;
-      part = part * 10 + (c - 48);
-    } else if (c === 46) {
-      if (digits === 0 || part > 255 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0 || part > 255) return -1;
-  return value * 256 + part;
-}
-
 /** `parseAddress(text)`, remembered for the last text seen. Do not mutate the result. */
 export function addressOf(text: string): Address | undefined {
   if (text !== lastAddressText) {
-    const v4 = dottedQuad(text);
-    lastAddress = v4 >= 0 ? [0, 0, 0xffff, v4] : parseAddress(text);
+    lastAddress = parseAddress(text);
     lastAddressText = text;
   }
   return lastAddress;

@@ -1,9 +1,7 @@
 /**
- * Comma-separated list parameters (userWithId's `userIds`, remoteAddress's `IPs`) indexed
- * for lookups without copying the text.
+ * Comma-separated list parameters (userWithId's `userIds`) indexed for lookups without
+ * copying the text.
  */
-import type { Cidr } from './ip';
-
 const WHITESPACE = /\s/;
 
 /** Whether a character is one `String.prototype.trim` removes. */
@@ -52,11 +50,11 @@ function compareEntry(id: string, text: string, packed: number): number {
 }
 
 /**
- * A comma-separated list parameter (userWithId's `userIds`, remoteAddress's `IPs`)
- * indexed for lookups without copying it: the entries' places in the text, sorted by
- * entry, searched by bisection. Eight bytes per entry, where an array of the split
- * strings would take about forty (and a Set more), and some fifty nanoseconds per
- * lookup, where `indexOf` over the text takes hundreds. Answers exactly
+ * A comma-separated list parameter (userWithId's `userIds`) indexed for lookups without
+ * copying it: the entries' places in the text, sorted by entry, searched by bisection.
+ * Eight bytes per entry, where an array of the split strings would take about forty (and
+ * a Set more), and some fifty nanoseconds per lookup, where `indexOf` over the text takes
+ * hundreds. Answers exactly
  * `listParameter(text).includes(id)`.
  */
 export class IdList {
@@ -101,15 +99,5 @@ export class IdList {
       else hi = mid - 1;
     }
     return false;
-  }
-}
-
-/** The list of a remoteAddress strategy: exact entries, and those that parse as ranges. */
-export class AddressList extends IdList {
-  constructor(
-    text: string,
-    readonly ranges: readonly Cidr[],
-  ) {
-    super(text);
   }
 }
