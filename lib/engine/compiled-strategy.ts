@@ -127,7 +127,16 @@ function customDecides(call: CustomStrategyCall, context: Context, env: EvalEnv,
     return false;
   }
   if (answer === true || answer === false) return answer;
-  const what = answer instanceof Promise || (typeof answer === 'object' && answer !== null && typeof (answer as { then?: unknown }).then === 'function') ? 'a Promise (isEnabled must answer synchronously)' : `${typeof answer}, not a boolean`;
+  const thenable = typeof answer === 'object' && answer !== null && typeof (answer as { then?: unknown }).then === 'function';
+  if (thenable) {
+    // Observed, so that a rejection never reaches the process as an unhandled rejection.
+    try {
+      (answer as PromiseLike<unknown>).then(undefined, () => undefined);
+    } catch {
+      // A thenable whose then() throws: nothing left to observe.
+    }
+  }
+  const what = thenable ? 'a Promise (isEnabled must answer synchronously)' : `${answer === null ? 'null' : typeof answer}, not a boolean`;
   env.warn(`custom-strategy-answer:${name}`, `custom strategy "${name}" returned ${what}; it counts as false (reported once per strategy)`);
   if (trace !== null) trace.error = `returned ${what}`;
   return false;

@@ -136,6 +136,10 @@ describe('custom strategies', () => {
     ['throws a non-Error', () => { throw 'plain string'; }, /^threw plain string$/],
     ['returns a Promise', async () => true, /^returned a Promise/],
     ['returns a truthy non-boolean', () => 'yes', /^returned string, not a boolean$/],
+    ['returns a Promise that rejects', () => Promise.reject(new Error('async boom')), /^returned a Promise/],
+    ['returns undefined', () => undefined, /^returned undefined, not a boolean$/],
+    ['returns null', () => null, /^returned null, not a boolean$/],
+    ['returns a thenable whose then throws', () => ({ then() { throw new Error('bad thenable'); } }), /^returned a Promise/],
   ])('a custom strategy that %s is off, explained as STRATEGY_ERROR, and reported once for 5,000 users', (_what, decide, message) => {
     class Plugin extends Strategy {
       constructor() {
