@@ -106,6 +106,7 @@ export class UnleashClient {
     this.engine = new Engine({
       strategies: config.customStrategies,
       hostname: applicationHostname(),
+      contextDefaults: { appName: config.appName, environment: config.environment },
       ...(options.scheduler === undefined ? {} : { now: () => this.scheduler.now() }),
       onWarning: (message) => this.events.warn('engine', message),
     });
@@ -282,8 +283,9 @@ export class UnleashClient {
       return;
     }
     const full = snapshot.toPayload();
-    // Only a snapshot that reads them pays for filling appName/environment into contexts.
-    this.fillDefaults = snapshot.reads('appName') || snapshot.reads('environment');
+    // The engine reads appName/environment defaults itself; only a user's strategy, which
+    // gets the context as it is, needs them filled into a copy.
+    this.fillDefaults = snapshot.callsCustomStrategies();
     const old = this.flags;
     const flags = new Map<string, FlagEntry>();
     for (const name of snapshot.names()) {
@@ -475,6 +477,7 @@ export class UnleashClient {
     }
   }
 
+  /** The context to evaluate with: the caller's own, copied only for custom strategies (see `apply`). */
   private contextOf(context: Context | undefined): Context {
     if (context === undefined || context === null || typeof context !== 'object') return this.defaultContext;
     if (!this.fillDefaults) return context;

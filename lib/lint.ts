@@ -42,7 +42,7 @@ function checkConstraints(constraints: readonly ConstraintDefinition[], path: st
       return;
     }
     const problems: string[] = [];
-    const env: EvalEnv = { now: () => 0, random: () => 0, hostname: '', warn: (_key, message) => problems.push(message) };
+    const env: EvalEnv = { now: () => 0, random: () => 0, hostname: '', defaults: {}, warn: (_key, message) => problems.push(message) };
     compileConstraint(c, env);
     for (const p of problems) errors.push({ path: at, message: p });
   });

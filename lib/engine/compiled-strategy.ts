@@ -168,7 +168,7 @@ export function strategyDecides(s: CompiledStrategy, context: Context, env: Eval
     }
     case StrategyKind.FIELD_ROLLOUT: {
       const threshold = s.threshold;
-      const value = readField(context, s.field);
+      const value = readField(context, s.field, env.defaults);
       if (value === undefined) {
         if (trace !== null) trace.rollout = { stickiness: s.field, threshold };
         return false;

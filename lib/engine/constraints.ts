@@ -17,7 +17,7 @@ import { UTCDate } from '@date-fns/utc';
 import { parseISO } from 'date-fns';
 import { RE2JS } from 're2js';
 import semver, { type SemVer } from 'semver';
-import { addressOf, parseNumber, readField, readNumber } from './context';
+import { addressOf, parseNumber, readField, readNumber, type ContextDefaults } from './context';
 import { AddressSet } from './ip';
 import type { ConstraintDefinition, Context } from '../types';
 
@@ -29,6 +29,8 @@ export interface EvalEnv {
   random(): number;
   /** The host name `applicationHostname` compares with. */
   hostname: string;
+  /** `appName` and `environment` for contexts without them. */
+  defaults: ContextDefaults;
   /**
    * Reports a problem once per `key`: a stable name for the problem (not the message,
    * which may name a user or a value), so the same problem is never reported twice.
@@ -261,19 +263,19 @@ function numberCompare(op: number, n: number, target: number): boolean {
 function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean {
   switch (c.op) {
     case IN_LIST: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       return v !== undefined && listHas(c.operand as string[], v);
     }
     case IN_SORTED: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       return v !== undefined && sortedHas(c.operand as string[], v);
     }
     case NOT_IN_LIST: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       return v === undefined || !listHas(c.operand as string[], v);
     }
     case NOT_IN_SORTED: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       return v === undefined || !sortedHas(c.operand as string[], v);
     }
     case STR_CONTAINS:
@@ -282,7 +284,7 @@ function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean
     case STR_CONTAINS_FOLD:
     case STR_STARTS_WITH_FOLD:
     case STR_ENDS_WITH_FOLD: {
-      let v = readField(context, c.field);
+      let v = readField(context, c.field, env.defaults);
       if (v === undefined) return false;
       let op = c.op;
       const list = c.operand as string[];
@@ -307,7 +309,7 @@ function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean
     case NUM_GTE:
     case NUM_LT:
     case NUM_LTE:
-      return numberCompare(c.op, readNumber(context, c.field), c.operand as number);
+      return numberCompare(c.op, readNumber(context, c.field, env.defaults), c.operand as number);
     case DATE_AFTER:
       return timeCompare(context, env, c.operand as number, true);
     case DATE_BEFORE:
@@ -317,7 +319,7 @@ function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean
     case SEMVER_GTE:
     case SEMVER_LT:
     case SEMVER_LTE: {
-      const text = readField(context, c.field);
+      const text = readField(context, c.field, env.defaults);
       if (text === undefined) return false;
       const v = contextVersion(text);
       if (v === null) return false;
@@ -325,11 +327,11 @@ function opHolds(c: CompiledConstraint, context: Context, env: EvalEnv): boolean
       return c.op === SEMVER_EQ ? order === 0 : c.op === SEMVER_GT ? order > 0 : c.op === SEMVER_GTE ? order >= 0 : c.op === SEMVER_LT ? order < 0 : order <= 0;
     }
     case REGEX: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       return v !== undefined && (c.operand as RE2JS).test(v);
     }
     case IN_CIDR: {
-      const v = readField(context, c.field);
+      const v = readField(context, c.field, env.defaults);
       if (v === undefined) return false;
       const address = addressOf(v);
       return address !== undefined && (c.operand as AddressSet).has(address);

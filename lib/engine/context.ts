@@ -31,8 +31,29 @@ export function readTopField(context: Context, name: 'userId' | 'sessionId' | 'r
   return value === undefined || value === null ? undefined : asString(value);
 }
 
-/** Context lookups by name: the top level first, then `properties`. */
-export function readField(context: Context, name: string): string | undefined {
+/**
+ * Values of `appName` and `environment` for contexts that leave them out (the client's
+ * options). Read only when the context has no value of its own: no context is copied to
+ * fill them in.
+ */
+export interface ContextDefaults {
+  /** Used when the context has no `appName`. */
+  readonly appName?: string;
+  /** Used when the context has no `environment`. */
+  readonly environment?: string;
+}
+
+/** The default of field `name`, if it is one of the defaulted fields. */
+function defaultOf(defaults: ContextDefaults | undefined, name: string): string | undefined {
+  if (defaults === undefined) return undefined;
+  return name === 'appName' ? defaults.appName : name === 'environment' ? defaults.environment : undefined;
+}
+
+/**
+ * Context lookups by name: the top level first, then `properties`, then (for `appName`
+ * and `environment`) the defaults.
+ */
+export function readField(context: Context, name: string, defaults?: ContextDefaults): string | undefined {
   const top = context[name];
   if (typeof top === 'string' && top !== '') return top;
   if (top !== undefined && top !== null) {
@@ -40,17 +61,20 @@ export function readField(context: Context, name: string): string | undefined {
     if (s !== undefined) return s;
   }
   const props = context.properties;
-  if (props === undefined || props === null) return undefined;
-  const value = props[name];
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  return value === undefined || value === null ? undefined : asString(value);
+  if (props !== undefined && props !== null) {
+    const value = props[name];
+    if (typeof value === 'string' && value !== '') return value;
+    const s = value === undefined || value === null ? undefined : asString(value);
+    if (s !== undefined) return s;
+  }
+  return defaultOf(defaults, name);
 }
 
 /**
  * `Number(readField(context, name).trim())`, or NaN when absent or blank, without turning
  * a number-typed value into a string and back.
  */
-export function readNumber(context: Context, name: string): number {
+export function readNumber(context: Context, name: string, defaults?: ContextDefaults): number {
   // A number is its own numeric value: Number(String(n)) is n for every number.
   const top = context[name];
   if (typeof top === 'number') return top;
@@ -59,10 +83,13 @@ export function readNumber(context: Context, name: string): number {
     if (s !== undefined) return parseNumber(s);
   }
   const props = context.properties;
-  if (props === undefined || props === null) return NaN;
-  const value = props[name];
-  if (typeof value === 'number') return value;
-  return parseNumber(value === undefined || value === null ? undefined : asString(value));
+  if (props !== undefined && props !== null) {
+    const value = props[name];
+    if (typeof value === 'number') return value;
+    const s = value === undefined || value === null ? undefined : asString(value);
+    if (s !== undefined) return parseNumber(s);
+  }
+  return parseNumber(defaultOf(defaults, name));
 }
 
 /** `Number` of trimmed text; NaN for absent or blank text (where `Number('')` would be 0). */

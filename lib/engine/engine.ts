@@ -35,6 +35,7 @@ import { applyDelta, type FlagState } from './delta';
 import { CompiledFlag, type SharedCompileState } from './flag';
 import { warnOnce } from '../warn-once';
 import type { EvalEnv } from './constraints';
+import type { ContextDefaults } from './context';
 import type {
   ClientPayload,
   ConstraintDefinition,
@@ -55,6 +56,11 @@ export interface EngineOptions {
   strategies?: readonly Strategy[];
   /** The host name `applicationHostname` compares with. */
   hostname?: string;
+  /**
+   * `appName` and `environment` for contexts that leave them out (the client passes its
+   * options). Read only when a flag asks for the field; no context is copied.
+   */
+  contextDefaults?: ContextDefaults;
   /** Milliseconds since the epoch; the default `currentTime` of DATE_* constraints. */
   now?: () => number;
   /** A number in [0, 1), for random rollouts and random variant stickiness. */
@@ -65,15 +71,12 @@ export interface EngineOptions {
 
 const EMPTY: readonly never[] = Object.freeze([]);
 
-/** The empty field set, shared. */
-const NO_FIELDS: ReadonlySet<string> = new Set();
-
 /** An immutable, compiled set of flags. */
 export class Snapshot {
   /** The number of flags. */
   readonly size: number;
-  /** Context fields the flags read by name (`undefined`: not worked out yet; null: any field). */
-  private fieldsRead: ReadonlySet<string> | null | undefined = undefined;
+  /** Whether a flag uses a custom strategy (`undefined`: not worked out yet). */
+  private customStrategies: boolean | undefined = undefined;
 
   /** @internal use `Engine.load` */
   constructor(
@@ -100,37 +103,22 @@ export class Snapshot {
   }
 
   /**
-   * Whether evaluating some flag may read context field `name`: a constraint, a
-   * stickiness or a variant override names it, or a custom strategy (which may read
-   * anything) is in use. The client fills `appName` and `environment` into a caller's
-   * context only when this says they are read.
+   * Whether some flag has a strategy that is a user's `Strategy`. Such a strategy gets
+   * the context itself, so the client fills `appName` and `environment` into it; built-in
+   * strategies and constraints read those defaults from the engine instead, and never
+   * need a copy of the context.
    */
-  reads(name: string): boolean {
-    if (this.fieldsRead === undefined) this.fieldsRead = this.collectFieldsRead();
-    return this.fieldsRead === null || this.fieldsRead.has(name);
-  }
-
-  private collectFieldsRead(): ReadonlySet<string> | null {
-    const fields = new Set<string>();
-    const constraints = (list: readonly ConstraintDefinition[]): void => list.forEach((c) => fields.add(c.contextName));
-    const variants = (list: readonly VariantDefinition[]): void =>
-      list.forEach((v) => {
-        if (v.stickiness !== undefined) fields.add(v.stickiness);
-        v.overrides?.forEach((o) => fields.add(o.contextName));
-      });
-    for (const segment of this.segments.values()) constraints(segment.constraints);
-    for (const flag of this.flags.values()) {
-      const feature = flag.definition;
-      variants(feature.variants);
-      for (const strategy of feature.strategies) {
-        if (this.registry.isCustom(strategy.name)) return null;
-        constraints(strategy.constraints);
-        variants(strategy.variants);
-        const stickiness = strategy.parameters.stickiness;
-        if (stickiness !== undefined) fields.add(stickiness);
+  callsCustomStrategies(): boolean {
+    if (this.customStrategies === undefined) {
+      this.customStrategies = false;
+      for (const flag of this.flags.values()) {
+        if (flag.definition.strategies.some((s) => this.registry.isCustom(s.name))) {
+          this.customStrategies = true;
+          break;
+        }
       }
     }
-    return fields.size === 0 ? NO_FIELDS : fields;
+    return this.customStrategies;
   }
 
   /**
@@ -261,6 +249,7 @@ export class Engine {
       now: options.now ?? Date.now,
       random: options.random ?? Math.random,
       hostname: options.hostname ?? '',
+      defaults: Object.freeze({ ...options.contextDefaults }),
       warn,
     };
     this.registry = new StrategyRegistry(options.strategies ?? [], warn);

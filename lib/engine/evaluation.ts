@@ -4,7 +4,7 @@
  * cannot disagree. Pure: counts no metrics and fires no impressions.
  */
 import { problemOf, type CompiledConstraint } from './constraints';
-import { readField } from './context';
+import { readField, type ContextDefaults } from './context';
 import type { CompiledFlag } from './flag';
 import type { Snapshot } from './engine';
 import type { EvaluationTrace, RolloutDetail, StrategyMissFacts, VariantDetail } from './trace';
@@ -172,13 +172,13 @@ export interface EvaluationResult {
   reason: Reason;
 }
 
-function report(def: ConstraintDefinition, compiled: CompiledConstraint | undefined, context: Context, segmentId: number | undefined): ConstraintReport {
+function report(def: ConstraintDefinition, compiled: CompiledConstraint | undefined, context: Context, defaults: ContextDefaults, segmentId: number | undefined): ConstraintReport {
   const out: ConstraintReport = {
     contextName: def.contextName,
     operator: def.operator,
     inverted: def.inverted === true,
     caseInsensitive: def.caseInsensitive === true,
-    contextValue: readField(context, def.contextName),
+    contextValue: readField(context, def.contextName, defaults),
   };
   if (def.values !== undefined && def.values.length > 0) out.values = def.values;
   if (def.value !== undefined) out.value = def.value;
@@ -201,11 +201,11 @@ function missOf(flag: CompiledFlag, facts: StrategyMissFacts, context: Context):
     // The compiled constraints are the strategy's own, then each segment's, in order.
     const compiled = flag.strategyAt(index)?.constraints?.[facts.failedConstraint];
     let k = facts.failedConstraint;
-    if (k < def.constraints.length) return { index, name, failure: 'CONSTRAINT_FAILED', constraint: report(def.constraints[k]!, compiled, context, undefined) };
+    if (k < def.constraints.length) return { index, name, failure: 'CONSTRAINT_FAILED', constraint: report(def.constraints[k]!, compiled, context, flag.shared.env.defaults, undefined) };
     k -= def.constraints.length;
     for (const id of def.segments) {
       const own = segments.get(id)!.constraints;
-      if (k < own.length) return { index, name, failure: 'SEGMENT_FAILED', segmentId: id, constraint: report(own[k]!, compiled, context, id) };
+      if (k < own.length) return { index, name, failure: 'SEGMENT_FAILED', segmentId: id, constraint: report(own[k]!, compiled, context, flag.shared.env.defaults, id) };
       k -= own.length;
     }
   }

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 export { Engine, Snapshot, type EngineOptions } from './engine';
+export type { ContextDefaults } from './context';
 export { CompiledFlag } from './flag';
 export { evaluateIn, type EvaluationResult, type Reason, type StrategyMiss, type ConstraintReport } from './evaluation';
 export type { RolloutDetail, VariantDetail } from './trace';

@@ -65,7 +65,7 @@ export class VariantSelector {
 
   /** The value to hash: custom field, or userId, sessionId, remoteAddress; undefined: random. */
   private seed(context: Context): string | undefined {
-    if (this.sticky === STICKY_FIELD) return readField(context, this.stickiness);
+    if (this.sticky === STICKY_FIELD) return readField(context, this.stickiness, this.env.defaults);
     if (this.sticky === STICKY_RANDOM) return undefined;
     return readTopField(context, 'userId') ?? readTopField(context, 'sessionId') ?? readTopField(context, 'remoteAddress');
   }
@@ -81,7 +81,7 @@ export class VariantSelector {
     if (overrides !== null) {
       for (let i = 0; i < overrides.length; i++) {
         const o = overrides[i]!;
-        const v = readField(context, o.field);
+        const v = readField(context, o.field, this.env.defaults);
         if (v !== undefined && o.values.includes(v)) {
           if (trace !== null) trace.variant = { from: this.from, override: o.field, stickiness: this.stickinessName(), value: v, totalWeight: this.totalWeight };
           return o.variant;

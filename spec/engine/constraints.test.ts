@@ -3,7 +3,7 @@ import type { ConstraintDefinition, Context } from '../../lib/types';
 
 const NOW = Date.parse('2026-06-15T12:00:00Z');
 const warnings: string[] = [];
-const env: EvalEnv = { now: () => NOW, random: () => 0.5, hostname: 'host', warn: (_key, message) => warnings.push(message) };
+const env: EvalEnv = { now: () => NOW, random: () => 0.5, hostname: 'host', defaults: { appName: 'the-app', environment: 'production' }, warn: (_key, message) => warnings.push(message) };
 
 function check(def: Partial<ConstraintDefinition>, context: Context): boolean {
   return constraintHolds(compileConstraint({ contextName: 'userId', operator: 'IN', values: [], ...def } as ConstraintDefinition, env), context, env);

@@ -9,8 +9,6 @@ import { CacheKeys } from '../../cache/base-cache';
 import { FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
-import { Engine } from '../../lib/engine';
-import { parseClientPayload } from '../../lib/payload';
 import type { UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
 import type { UnleashConfig } from '../../lib/options';
@@ -729,21 +727,27 @@ describe('fallbacks and context', () => {
     expect(client.isEnabled('app-only', { appName: 'other' })).toBe(false);
   });
 
-  test('the snapshot knows every place a payload can read appName or environment', () => {
-    const plain = body(flag('a')) as unknown as FeaturesPayload;
-    const withStrategy = (s: Record<string, unknown>): FeaturesPayload =>
-      body(flag('a', { strategies: [{ name: 'flexibleRollout', parameters: {}, constraints: [], variants: [], segments: [], ...s }] })) as unknown as FeaturesPayload;
-    const payloadReadsDefaults = (payload: FeaturesPayload): boolean => {
-      const snapshot = new Engine().load(parseClientPayload(payload).payload);
-      return snapshot.reads('appName') || snapshot.reads('environment');
-    };
-    expect(payloadReadsDefaults({ ...plain, features: plain.features.map((f) => ({ ...f, variants: [] })), segments: [] })).toBe(false);
-    expect(payloadReadsDefaults({ ...plain, segments: [{ id: 1, constraints: [{ contextName: 'appName', operator: 'IN', values: [] }] }] })).toBe(true);
-    expect(payloadReadsDefaults(withStrategy({ parameters: { stickiness: 'environment' } }))).toBe(true);
-    expect(payloadReadsDefaults(withStrategy({ constraints: [{ contextName: 'environment', operator: 'IN', values: [] }] }))).toBe(true);
-    expect(payloadReadsDefaults(withStrategy({ variants: [{ name: 'v', weight: 1, overrides: [{ contextName: 'appName', values: ['x'] }] }] }))).toBe(true);
-    expect(payloadReadsDefaults(withStrategy({ variants: [{ name: 'v', weight: 1, stickiness: 'appName' }] }))).toBe(true);
-    expect(payloadReadsDefaults(withStrategy({ constraints: [{ contextName: 'userId', operator: 'IN', values: [] }] }))).toBe(false);
+  test("the caller's context is never copied to fill in defaults, unless a custom strategy is in use", async () => {
+    server.serveFeatures(
+      body(
+        flag('prod-only', { strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'environment', operator: 'IN', values: ['production'] }] }] }),
+        flag('by-env', { strategies: [{ name: 'flexibleRollout', parameters: { rollout: '50', stickiness: 'environment' }, constraints: [] }] }),
+      ),
+    );
+    const client = makeClient({ environment: 'production' });
+    await client.start();
+    // A spread copy enumerates the keys: count it.
+    let copies = 0;
+    const context = new Proxy({ userId: 'u' } as Context, {
+      ownKeys(target) {
+        copies++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    expect(client.isEnabled('prod-only', context)).toBe(true);
+    client.isEnabled('by-env', context);
+    client.getVariant('by-env', context);
+    expect(copies).toBe(0);
   });
 
   test('custom strategies see the filled-in context and are registered', async () => {
