@@ -487,12 +487,11 @@ export class UnleashClient {
   /** The context with `appName` and `environment` filled in where the caller left them out. */
   private withDefaults(context: Context | undefined): Context {
     if (context === undefined || context === null || typeof context !== 'object') return this.defaultContext;
-    if (context.appName !== undefined && context.environment !== undefined) return context;
-    return {
-      ...context,
-      appName: context.appName ?? this.config.appName,
-      environment: context.environment ?? this.config.environment,
-    };
+    // Absent as the engine reads it: undefined, null or empty.
+    const appName = isAbsent(context.appName) ? this.config.appName : context.appName;
+    const environment = isAbsent(context.environment) ? this.config.environment : context.environment;
+    if (appName === context.appName && environment === context.environment) return context;
+    return { ...context, appName, environment };
   }
 
   private impression(eventType: 'isEnabled' | 'getVariant', featureName: string, ctx: Context, enabled: boolean, variant: string | undefined): void {
@@ -551,6 +550,10 @@ export class UnleashClient {
     if (usable === DISABLED_VARIANT) return featureEnabled ? DISABLED_VARIANT_FEATURE_ON : DISABLED_VARIANT;
     return usable.feature_enabled === featureEnabled ? usable : Object.freeze({ ...usable, feature_enabled: featureEnabled });
   }
+}
+
+function isAbsent(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
 }
 
 function isCacheLike(value: unknown): boolean {

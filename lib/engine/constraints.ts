@@ -189,7 +189,8 @@ function timeCompare(context: Context, env: EvalEnv, target: number, after: bool
 
 /** Strict SemVer 2.0.0: node-semver would accept `v1.2.3` and `=1.2.3`; the spec does not. */
 function parseSemver(text: string | undefined): SemVer | null {
-  if (text === undefined || !/^\d/.test(text)) return null;
+  // node-semver trims its input; strict SemVer has no whitespace at either end.
+  if (text === undefined || !/^\d/.test(text) || /\s$/.test(text)) return null;
   return semver.parse(text);
 }
 

@@ -61,6 +61,8 @@ describe('constraint operators', () => {
     ['NUM_EQ on Infinity', { contextName: 'n', operator: 'NUM_EQ', value: 'Infinity' }, { properties: { n: Infinity } }, true],
     ['NUM_GT compares exactly (0.1 + 0.2 > 0.3)', { contextName: 'n', operator: 'NUM_GT', value: '0.3' }, { properties: { n: 0.1 + 0.2 } }, true],
     ['NUM_LTE compares exactly', { contextName: 'n', operator: 'NUM_LTE', value: '0.3' }, { properties: { n: 0.1 + 0.2 } }, false],
+    ['SEMVER with a trailing space in the context is not a version', { contextName: 'v', operator: 'SEMVER_EQ', value: '1.2.3' }, { properties: { v: '1.2.3 ' } }, false],
+    ['SEMVER with a leading space in the context is not a version', { contextName: 'v', operator: 'SEMVER_EQ', value: '1.2.3' }, { properties: { v: ' 1.2.3' } }, false],
     ['NUM_* reads a bigint', { contextName: 'n', operator: 'NUM_GTE', value: '10' }, { properties: { n: 10n } }, true],
     ['DATE_BEFORE with a context time', { contextName: 'currentTime', operator: 'DATE_BEFORE', value: '2026-01-01T00:00:00Z' }, { currentTime: '2025-12-31T23:59:59Z' }, true],
     ['DATE_AFTER with a Date object', { contextName: 'currentTime', operator: 'DATE_AFTER', value: '2026-01-01T00:00:00.000Z' }, { currentTime: new Date('2026-01-01T00:00:01Z') }, true],

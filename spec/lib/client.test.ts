@@ -763,6 +763,10 @@ describe('fallbacks and context', () => {
     const client = makeClient({ environment: 'qa', customStrategies: [new EnvStrategy()], disableRegistration: false });
     await client.start();
     expect(client.isEnabled('custom', { userId: 'u' })).toBe(true);
+    // Absent means what the engine means: undefined, null or empty.
+    expect(client.isEnabled('custom', { environment: null, appName: 'given' })).toBe(true);
+    expect(client.isEnabled('custom', { environment: '' })).toBe(true);
+    expect(client.isEnabled('custom', { environment: 'prod' })).toBe(false);
     const registration = (await server.waitForRequest('POST', REGISTER)).json() as { strategies: string[] };
     expect(registration.strategies).toEqual(expect.arrayContaining(['default', 'flexibleRollout', 'env-is']));
   });
