@@ -38,10 +38,11 @@ eval     Evaluates flags (all of them without --flag) for one context and prints
          pairs; userId, sessionId, remoteAddress, environment, appName and currentTime go at
          the top level, anything else (or properties.NAME=value) into properties.
 lint     Checks a flags file: unknown strategies and operators, bad regexes and values,
+         rollout percentages outside 0–100, empty userIds, IPs that are not addresses,
          missing segments, dependency cycles. Exit code 1 when it finds an error.
          --strategy NAME declares a custom strategy your application registers.
 
-Exit codes: 0 done, 1 lint errors, 2 bad usage or input.`;
+Exit codes: 0 done, 1 lint errors or an eval --flag that is not in the flags, 2 bad usage or input.`;
 
 const TOP_LEVEL = new Set(['userId', 'sessionId', 'remoteAddress', 'environment', 'appName', 'currentTime']);
 
@@ -238,19 +239,28 @@ async function runEval(args: Args, io: CliIo): Promise<number> {
   const context = buildContext(one(args, '--context'), args.positional);
   const names = args.flags.get('--flag') ?? snapshot.names();
   const results = names.map((name) => evaluateIn(snapshot, name, context));
+  // A name that is not in the flags is a mistake (a typo, the wrong environment), not an answer.
+  const missing = results.filter((e) => e.reason.kind === 'FLAG_NOT_FOUND').map((e) => e.flag);
+  for (const name of missing) io.stderr(`switchyard: flag "${name.slice(0, 100)}" is not in the flags (${plural(snapshot.size, 'flag')} loaded)\n`);
   if (args.switches.has('--json')) {
     io.stdout(`${JSON.stringify({ context, results: results.map((e) => (args.switches.has('--explain') ? e : { flag: e.flag, enabled: e.enabled, variant: e.variant })), warnings }, null, 2)}\n`);
-    return 0;
+    return missing.length > 0 ? 1 : 0;
   }
   const width = Math.max(4, ...results.map((e) => e.flag.length));
   for (const e of results) {
     const payloadText = e.variant.payload === undefined ? '' : ` (${e.variant.payload.type} ${JSON.stringify(e.variant.payload.value)})`;
     const variant = e.variant.name === 'disabled' ? '' : `  variant ${e.variant.name}${payloadText}`;
-    io.stdout(`${`${e.flag.padEnd(width)}  ${e.enabled ? 'ON ' : 'OFF'}${variant}`.trimEnd()}\n`);
+    const answer = e.reason.kind === 'FLAG_NOT_FOUND' ? 'NOT FOUND' : e.enabled ? 'ON ' : 'OFF';
+    io.stdout(`${`${e.flag.padEnd(width)}  ${answer}${variant}`.trimEnd()}\n`);
     if (args.switches.has('--explain')) for (const line of describeExplanation(e)) io.stdout(`${' '.repeat(width + 2)}${line}\n`);
   }
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
-  return 0;
+  return missing.length > 0 ? 1 : 0;
+}
+
+/** `1 flag`, `2 flags`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 async function runLint(args: Args, io: CliIo): Promise<number> {
@@ -262,7 +272,7 @@ async function runLint(args: Args, io: CliIo): Promise<number> {
   } else {
     for (const e of report.errors) io.stdout(`error    ${e.path}: ${e.message}\n`);
     for (const w of report.warnings) io.stdout(`warning  ${w.path}: ${w.message}\n`);
-    io.stdout(`${file}: ${report.flags} flags, ${report.segments} segments, ${report.errors.length} errors, ${report.warnings.length} warnings\n`);
+    io.stdout(`${file}: ${plural(report.flags, 'flag')}, ${plural(report.segments, 'segment')}, ${plural(report.errors.length, 'error')}, ${plural(report.warnings.length, 'warning')}\n`);
   }
   return report.errors.length > 0 ? 1 : 0;
 }

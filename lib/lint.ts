@@ -5,7 +5,9 @@
  */
 import { compileConstraint, type EvalEnv } from './engine/constraints';
 import { parseClientPayload, PayloadError } from './payload';
-import type { ConstraintDefinition, FeatureDefinition } from './types';
+import { parseCidr } from './engine/ip';
+import type { ConstraintDefinition, FeatureDefinition, StrategyDefinition } from './types';
+import { listParameter } from '../strategies/parameters';
 import { builtinStrategies } from '../strategies/registry';
 
 /** One finding, located by a path into the file. */
@@ -46,6 +48,51 @@ function checkConstraints(constraints: readonly ConstraintDefinition[], path: st
     compileConstraint(c, env);
     for (const p of problems) errors.push({ path: at, message: p });
   });
+}
+
+/** The percentage parameter each built-in rollout reads. */
+const PERCENTAGE_PARAMETER: Readonly<Record<string, string>> = {
+  flexibleRollout: 'rollout',
+  gradualRolloutUserId: 'percentage',
+  gradualRolloutSessionId: 'percentage',
+  gradualRolloutRandom: 'percentage',
+};
+
+/** The list parameter a built-in strategy cannot work without. */
+const LIST_PARAMETER: Readonly<Record<string, string>> = {
+  userWithId: 'userIds',
+  remoteAddress: 'IPs',
+  applicationHostname: 'hostNames',
+};
+
+/** What the engine would quietly do with a built-in strategy's parameters. */
+function checkParameters(strategy: StrategyDefinition, path: string, errors: LintFinding[], warnings: LintFinding[]): void {
+  const p = strategy.parameters;
+  const percentParameter = PERCENTAGE_PARAMETER[strategy.name];
+  if (percentParameter !== undefined) {
+    const text = p[percentParameter];
+    const n = text === undefined ? NaN : Number(text.trim());
+    if (text === undefined || text.trim() === '') {
+      errors.push({ path, message: `no ${percentParameter} parameter; read as 0%, so the strategy is always off` });
+    } else if (!Number.isFinite(n)) {
+      errors.push({ path, message: `${percentParameter} "${text.slice(0, 40)}" is not a number from 0 to 100; read as 0%, so the strategy is always off` });
+    } else if (n < 0 || n > 100) {
+      errors.push({ path, message: `${percentParameter} ${n} is outside 0 to 100; the strategy is always ${n < 0 ? 'off' : 'on'}` });
+    }
+  }
+  const listParameterName = LIST_PARAMETER[strategy.name];
+  if (listParameterName !== undefined) {
+    const entries = listParameter(p[listParameterName]);
+    if (entries.length === 0) errors.push({ path, message: `no ${listParameterName}; the strategy is always off` });
+    if (strategy.name === 'remoteAddress') {
+      for (const entry of entries) {
+        if (parseCidr(entry) === undefined) errors.push({ path, message: `IPs entry "${entry.slice(0, 60)}" is not an address or CIDR range; it never matches` });
+      }
+    }
+  }
+  if (strategy.name === 'flexibleRollout' && p.stickiness === '') {
+    warnings.push({ path, message: 'empty stickiness; read as default (userId, then sessionId, then random)' });
+  }
 }
 
 /** Finds dependency cycles; returns each cycle once, as a list of flag names. */
@@ -105,6 +152,7 @@ export function lintPayload(body: unknown, options: LintOptions = {}): LintRepor
         if (!segmentIds.has(id)) errors.push({ path: sat, message: `segment ${Number.isNaN(id) ? '(unreadable id)' : id} is not defined; this strategy is always off` });
       }
       checkConstraints(strategy.constraints, sat, errors);
+      checkParameters(strategy, sat, errors, warnings);
       if (strategy.variants.length > 0 && strategy.variants.every((v) => v.weight === 0)) {
         warnings.push({ path: sat, message: 'all strategy variants have weight 0; none can be chosen' });
       }

@@ -58,9 +58,30 @@ describe('switchyard eval', () => {
     });
   });
 
-  test('an unknown flag is reported as not found', async () => {
-    const { out } = await cli('eval', '--features', file, '--flag', 'ghost', '--explain');
-    expect(out).toMatch(/ghost\s+OFF\n\s+the flag is not in the flags/);
+  test('an unknown flag is NOT FOUND, on stderr too, and the exit code is 1', async () => {
+    const { out, err, code } = await cli('eval', '--features', file, '--flag', 'ghost', '--flag', 'on', '--explain');
+    expect(out).toMatch(/ghost\s+NOT FOUND\n\s+the flag is not in the flags/);
+    expect(out).toMatch(/^on\s+ON$/m);
+    expect(err).toBe('switchyard: flag "ghost" is not in the flags (3 flags loaded)\n');
+    expect(code).toBe(1);
+    const json = await cli('eval', '--features', file, '--flag', 'ghost', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out).results[0]).toMatchObject({ flag: 'ghost', enabled: false });
+  });
+
+  test('explains a failed dependency by how the parent failed', async () => {
+    const deps = join(dir, 'deps.json');
+    await writeFile(
+      deps,
+      JSON.stringify({
+        features: [
+          { name: 'parent', enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'vip' } }] },
+          { name: 'child', enabled: true, strategies: [{ name: 'default' }], dependencies: [{ feature: 'parent' }] },
+        ],
+      }),
+    );
+    const { out } = await cli('eval', '--features', deps, '--flag', 'child', '--explain', 'userId=someone');
+    expect(out).toMatch(/dependency on "parent" failed: parent is off for this context/);
   });
 
   test.each([
@@ -127,7 +148,49 @@ describe('switchyard lint', () => {
     expect(result.out).toMatch(/error\s+features\[0\] "x"\.strategies\[0\]: unknown strategy "mine"/);
     expect((await cli('lint', bad, '--strategy', 'mine')).code).toBe(0);
     expect(JSON.parse((await cli('lint', bad, '--json')).out).errors).toHaveLength(1);
+    expect(result.out).toMatch(/: 1 flag, 0 segments, 1 error, 0 warnings\n$/);
   });
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['a rollout above 100', { name: 'flexibleRollout', parameters: { rollout: '150' } }, /rollout 150 is outside 0 to 100; the strategy is always on/],
+    ['a rollout below 0', { name: 'flexibleRollout', parameters: { rollout: '-5' } }, /rollout -5 is outside 0 to 100; the strategy is always off/],
+    ['a rollout that is not a number', { name: 'flexibleRollout', parameters: { rollout: 'abc' } }, /rollout "abc" is not a number from 0 to 100/],
+    ['a rollout that is missing', { name: 'flexibleRollout', parameters: {} }, /no rollout parameter/],
+    ['a gradual percentage that is not a number', { name: 'gradualRolloutUserId', parameters: { percentage: 'half' } }, /percentage "half" is not a number/],
+    ['userWithId without userIds', { name: 'userWithId', parameters: {} }, /no userIds; the strategy is always off/],
+    ['userWithId with an empty list', { name: 'userWithId', parameters: { userIds: ' , ' } }, /no userIds/],
+    ['remoteAddress entries that are not addresses', { name: 'remoteAddress', parameters: { IPs: '10.0.0.1, not-an-ip, 10.0.0.0/99' } }, /IPs entry "not-an-ip" is not an address or CIDR range/],
+    ['applicationHostname without hostNames', { name: 'applicationHostname', parameters: {} }, /no hostNames/],
+  ])('lint reports %s', async (_name, strategy, message) => {
+    const bad = join(dir, 'params.json');
+    await writeFile(bad, JSON.stringify({ features: [{ name: 'x', enabled: true, strategies: [strategy] }] }));
+    const result = await cli('lint', bad);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(message);
+  });
+
+  test('lint passes good parameters', async () => {
+    const good = join(dir, 'good-params.json');
+    const strategies = [
+      { name: 'flexibleRollout', parameters: { rollout: '0' } },
+      { name: 'flexibleRollout', parameters: { rollout: ' 100 ' } },
+      { name: 'userWithId', parameters: { userIds: 'a,b' } },
+      { name: 'remoteAddress', parameters: { IPs: '10.0.0.1, ::1, 10.0.0.0/8, 2001:db8::/32' } },
+      { name: 'applicationHostname', parameters: { hostNames: 'web-1' } },
+    ];
+    await writeFile(good, JSON.stringify({ features: [{ name: 'x', enabled: true, strategies }] }));
+    expect(await cli('lint', good)).toMatchObject({ code: 0 });
+  });
+});
+
+test('the built executable exits quietly, with status 0, when its reader closes the pipe early', async () => {
+  const many = join(dir, 'many.json');
+  await writeFile(many, JSON.stringify({ features: Array.from({ length: 20000 }, (_, i) => ({ name: `flag-${i}`, enabled: true, strategies: [{ name: 'default' }] })) }));
+  const { spawnSync } = await import('node:child_process');
+  const script = `"${process.execPath}" "${join(process.cwd(), 'dist/cli.js')}" eval --features "${many}" | head -1; echo "status:\${PIPESTATUS[0]}"`;
+  const result = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  expect(result.stdout).toMatch(/^flag-0\s+ON\nstatus:0\n$/);
+  expect(result.stderr).toBe('');
 });
 
 describe('context building', () => {
