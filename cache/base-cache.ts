@@ -19,6 +19,17 @@ export const CacheKeys = {
   ETAG: 'etag',
 } as const;
 
+/** Options of the `bootstrapFrom*` seeders. */
+export interface BootstrapOptions {
+  /**
+   * Replace flags the cache already holds. Default `false`: a bootstrap seeds only an
+   * empty cache, so it never overwrites the last good flags a persistent cache (such as
+   * `FileCache`) kept from the server in an earlier run. Set `true` to make the bootstrap
+   * body win anyway (the official SDKs' `bootstrapOverride`).
+   */
+  override?: boolean;
+}
+
 /** A value, or a promise of it: cache methods may be synchronous or asynchronous. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -56,37 +67,57 @@ export abstract class BaseCache {
   }
 
   /**
-   * Seeds the cache with a full client-API body (object or JSON text), validated by the
-   * same parser as server responses. Throws `BootstrapError` (`PAYLOAD_NOT_JSON`,
-   * `PAYLOAD_INVALID`) when the body cannot be used; the cache is then left alone.
+   * Seeds an empty cache with a client-API body (object or JSON text; a full body, or a
+   * delta body applied to no flags), validated by the same parser as server responses.
+   * Resolves `true` when the body was stored, `false` when the cache already held flags
+   * (see `BootstrapOptions.override`). Rejects with a `BootstrapError` (`PAYLOAD_NOT_JSON`,
+   * `PAYLOAD_INVALID`) when the body cannot be used; the cache is then left alone. Always
+   * `await` it: the rejection is how a bad body is reported.
    */
-  async bootstrapFromDict(body: unknown): Promise<void> {
-    await seed(this, parseBootstrapBody(body).payload);
+  async bootstrapFromDict(body: unknown, options?: BootstrapOptions): Promise<boolean> {
+    const payload = parseBootstrapBody(body).payload;
+    return seed(this, payload, options);
   }
 
   /**
-   * Seeds the cache from a client-API body saved in a file. Throws `BootstrapError`
-   * (`FILE_NOT_FOUND`, `FILE_UNREADABLE`, `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`).
+   * Seeds an empty cache from a client-API body saved in a file (see `bootstrapFromDict`).
+   * Rejects with a `BootstrapError` (`FILE_NOT_FOUND`, `FILE_UNREADABLE`,
+   * `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`). The file is read and checked even when the
+   * cache holds flags, so a broken bootstrap file is noticed on every start.
    */
-  async bootstrapFromFile(path: string): Promise<void> {
-    await seed(this, (await loadBootstrapFile(path)).payload);
+  async bootstrapFromFile(path: string, options?: BootstrapOptions): Promise<boolean> {
+    const payload = (await loadBootstrapFile(path)).payload;
+    return seed(this, payload, options);
   }
 
   /**
-   * Seeds the cache from a client-API body fetched once from a URL. Throws
-   * `BootstrapError` (`URL_INVALID`, `HTTP_STATUS`, `HTTP_TIMEOUT`, `HTTP_NETWORK`,
-   * `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`); its message never contains a header value.
+   * Seeds an empty cache from a client-API body fetched once from a URL (see
+   * `bootstrapFromDict`). Rejects with a `BootstrapError` (`URL_INVALID`, `HTTP_STATUS`,
+   * `HTTP_TIMEOUT`, `HTTP_NETWORK`, `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`); its message
+   * never contains a header value. The URL is not fetched when the cache already holds
+   * flags and `override` is not set.
    */
-  async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions): Promise<void> {
-    await seed(this, (await loadBootstrapUrl(url, options)).payload);
+  async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions & BootstrapOptions): Promise<boolean> {
+    if (options?.override !== true && (await holdsFlags(this))) return false;
+    const payload = (await loadBootstrapUrl(url, options)).payload;
+    return seed(this, payload, options);
   }
 }
 
+/** Whether the cache holds flags already. */
+async function holdsFlags(cache: BaseCache): Promise<boolean> {
+  const value = await cache.get(CacheKeys.FEATURES);
+  return value !== undefined && value !== null;
+}
+
 /**
- * Stores a validated body as if the server had sent it, without an ETag: the first fetch
- * must not get a 304 for flags the server never sent this client.
+ * Stores a validated body as if the server had sent it, without an ETag (the first fetch
+ * must not get a 304 for flags the server never sent this client), unless the cache
+ * already holds flags and `override` is not set.
  */
-async function seed(cache: BaseCache, payload: FeaturesPayload): Promise<void> {
+async function seed(cache: BaseCache, payload: FeaturesPayload, options: BootstrapOptions | undefined): Promise<boolean> {
+  if (options?.override !== true && (await holdsFlags(cache))) return false;
   await cache.mset({ [CacheKeys.FEATURES]: payload, [CacheKeys.ETAG]: undefined });
   cache.bootstrapped = true;
+  return true;
 }

@@ -1,5 +1,5 @@
 /** The cache contract and the two caches that ship with switchyard. */
-export { BaseCache, CacheKeys, type MaybePromise } from './base-cache';
+export { BaseCache, CacheKeys, type BootstrapOptions, type MaybePromise } from './base-cache';
 export { MemoryCache } from './memory-cache';
 export {
   FileCache,

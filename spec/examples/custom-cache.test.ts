@@ -23,7 +23,7 @@ interface RedisCacheInstance {
   exists(key: string): Promise<boolean>;
   mset(entries: Record<string, unknown>): Promise<void>;
   destroy(): Promise<void>;
-  bootstrapFromDict(body: unknown): Promise<void>;
+  bootstrapFromDict(body: unknown): Promise<boolean>;
 }
 type RedisCacheClass = new (options: { redis: Redis | string; prefix?: string }) => RedisCacheInstance;
 
