@@ -4,6 +4,7 @@
  * through `lib/http`, which loads the ESM-only got lazily and keeps headers out of errors.
  */
 import { getJson, HttpError, redactUrl } from '../lib/http';
+import { checkHttpOptions, Network, type HttpOptions } from '../lib/network';
 import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
 
 /** Options for `bootstrapFromUrl`. */
@@ -12,6 +13,12 @@ export interface BootstrapUrlOptions {
   headers?: Record<string, string>;
   /** How long the whole request may take, in milliseconds. Default 10 000. */
   timeout?: number;
+  /**
+   * Proxy, TLS trust and agents for the request, as for the client's `httpOptions`.
+   * Default: a proxy only when `HTTP_PROXY`/`HTTPS_PROXY` (minus `NO_PROXY`) ask for one,
+   * read when `bootstrapFromUrl` is called.
+   */
+  httpOptions?: HttpOptions;
 }
 
 /** The default request timeout, in milliseconds. */
@@ -41,15 +48,22 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     throw new RangeError('bootstrapFromUrl: "timeout" must be a positive number of milliseconds');
   }
 
+  const warnings: string[] = [];
+  const http = checkHttpOptions('httpOptions', options.httpOptions, warnings);
+  if (http.problem !== undefined) throw new TypeError(`bootstrapFromUrl: ${http.problem}`);
+  const network = new Network(target, http.options, process.env, warnings);
+  for (const warning of warnings) process.emitWarning(`bootstrapFromUrl: ${warning}`);
+
   let body: unknown;
   try {
-    body = await getJson(target, { headers: options.headers, timeout });
-  } catch (err) {
+    body = await getJson(target, { headers: options.headers, timeout, transport: await network.transport('GET', source) });
+  } catch (caught) {
+    const err = network.explain(caught, target);
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
     switch (err.code) {
       case 'HTTP_STATUS':
-        throw new BootstrapError('HTTP_STATUS', source, `the server answered HTTP ${err.status}`, {
+        throw new BootstrapError('HTTP_STATUS', source, network.refusal(err.status, target) ?? `the server answered HTTP ${err.status}`, {
           status: err.status,
           cause: err,
         });
@@ -61,6 +75,9 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
         // HTTP_ABORTED cannot happen (no signal is passed): anything else is the network's.
         throw new BootstrapError('HTTP_NETWORK', source, `the request failed: ${err.message}`, { cause: err });
     }
+  } finally {
+    // One request: nothing is left to keep the proxy connection alive for.
+    network.destroy();
   }
   // getJson has parsed the body already. A JSON string is a string value, not text to
   // parse a second time (that would accept a body that is JSON encoded twice).

@@ -94,11 +94,12 @@ export abstract class BaseCache {
    * Seeds an empty cache from a client-API body fetched once from a URL (see
    * `bootstrapFromDict`). Rejects with a `BootstrapError` (`URL_INVALID`, `HTTP_STATUS`,
    * `HTTP_TIMEOUT`, `HTTP_NETWORK`, `PAYLOAD_NOT_JSON`, `PAYLOAD_INVALID`); its message
-   * never contains a header value. The URL is not fetched when the cache already holds
-   * flags and `override` is not set.
+   * never contains a header value. The body is fetched and checked even when the cache
+   * holds flags, so a broken source is noticed on every start.
    */
   async bootstrapFromUrl(url: string | URL, options?: BootstrapUrlOptions & BootstrapOptions): Promise<boolean> {
-    if (options?.override !== true && (await holdsFlags(this))) return false;
+    // Fetched and checked even when the cache holds flags, like a file: a broken source is
+    // noticed on every start (and the proxy is decided when the call is made).
     const payload = (await loadBootstrapUrl(url, options)).payload;
     return seed(this, payload, options);
   }

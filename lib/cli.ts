@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { Engine } from './engine/engine';
 import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
-import { getJson, HttpError } from './http';
+import { getJson, HttpError, redactUrl } from './http';
 import { lintPayload } from './lint';
+import { Network } from './network';
 import { parseClientPayload, PayloadError } from './payload';
 import type { Context } from './types';
 import { SDK_VERSION } from './version';
@@ -33,7 +34,8 @@ eval     Evaluates flags (all of them without --flag) for one context and prints
          decision and variant. --explain adds why: the strategy that matched (with the hash
          bucket for rollouts) or, for each strategy, the constraint or segment that failed.
          --url takes an Unleash API URL (http://host/api) or a URL of a flags file; the token
-         comes from --token or UNLEASH_API_TOKEN.
+         comes from --token or UNLEASH_API_TOKEN, the proxy from HTTP_PROXY, HTTPS_PROXY and
+         NO_PROXY.
          Context: --context '{"userId":"42","properties":{"plan":"pro"}}' and/or key=value
          pairs; userId, sessionId, remoteAddress, environment, appName and currentTime go at
          the top level, anything else (or properties.NAME=value) into properties.
@@ -144,15 +146,21 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> 
     ? setInterval(() => io.stderr(`\rfetching ${new URL(target).host} … ${((Date.now() - started) / 1000).toFixed(0)} s`), 1000)
     : undefined;
   ticker?.unref();
+  // The proxy comes from the CLI's environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
+  const warnings: string[] = [];
+  const network = new Network(new URL(target), {}, io.env, warnings);
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
   try {
-    return await getJson(target, { headers, timeout });
-  } catch (err) {
+    return await getJson(target, { headers, timeout, transport: await network.transport('GET', redactUrl(target)) });
+  } catch (caught) {
+    const err = network.explain(caught, target);
     if (err instanceof HttpError) {
       const hint = err.status === 401 || err.status === 403 ? ' (check --token or UNLEASH_API_TOKEN)' : '';
       throw new CliError(`${err.message}${hint}`);
     }
     throw err;
   } finally {
+    network.destroy();
     if (ticker !== undefined) {
       clearInterval(ticker);
       io.stderr('\r\x1b[K');

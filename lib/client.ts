@@ -17,6 +17,7 @@ import type { CompiledFlag } from './engine/flag';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
 import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
+import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
 import { Poller, type PollOutcome } from './poller';
@@ -65,6 +66,7 @@ export class UnleashClient {
   private readonly store: MetricsStore;
   private readonly poller: Poller | undefined;
   private readonly reporter: MetricsReporter | undefined;
+  private readonly network: Network | undefined;
   /** `{ appName, environment }`: the context of calls that pass none. */
   private readonly defaultContext: Context;
 
@@ -126,8 +128,14 @@ export class UnleashClient {
       this.ownsCache = true;
     }
     if (config.url !== undefined) {
-      const api = new UnleashApi({ ...config, url: config.url }, this.connectionId, this.scheduler, (message) =>
-        this.events.warn('config', message),
+      // The proxy is decided here, from the environment as it is now, for the URL's host.
+      this.network = new Network(new URL(config.url), config.httpOptions, process.env, warnings);
+      const api = new UnleashApi(
+        { ...config, url: config.url },
+        this.connectionId,
+        this.scheduler,
+        (message) => this.events.warn('config', message),
+        this.network,
       );
       this.poller = new Poller({
         api,
@@ -470,6 +478,8 @@ export class UnleashClient {
     this.countMetrics = false;
     try {
       await Promise.all([this.poller?.idle(), reporting]);
+      // Only now that no request is left: the last metrics report may need the proxy.
+      this.network?.destroy();
       await this.cacheWrites;
       if (this.ownsCache) await this.cache.destroy();
     } catch (err) {

@@ -9,8 +9,8 @@
  * Errors never carry got's own error objects: those hold the request options, headers
  * included, and a logger that prints an error with its `cause` would print the token.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Got } from 'got';
+import type { Agent, IncomingHttpHeaders } from 'node:http';
+import type { Agents, Got } from 'got';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
 /**
@@ -57,6 +57,16 @@ export interface HttpRequestOptions {
   timeout?: number;
   /** Aborts the request; it then fails with code `HTTP_ABORTED`. */
   signal?: AbortSignal;
+  /** How to connect (agents, TLS trust), as `lib/network` decides. Default: Node's global agents and trust. */
+  transport?: HttpTransport;
+}
+
+/** How a request connects: the agent per protocol (a proxy's, or the user's) and TLS options. */
+export interface HttpTransport {
+  agent?: { http?: Agent; https?: Agent };
+  /** Trusted certificate authorities; replaces Node's roots (`lib/network` adds them back). */
+  ca?: Array<string | Buffer>;
+  rejectUnauthorized?: boolean;
 }
 
 /** A response of any status. */
@@ -133,6 +143,7 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
       throwHttpErrors: false,
       responseType: 'buffer',
       signal: options.signal,
+      ...gotTransport(options.transport),
     });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   } catch (err) {
@@ -140,6 +151,11 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
     const message = code === 'HTTP_TIMEOUT' ? `no complete response within ${timeout} ms` : detail;
     throw new HttpError(code, shown, `${method} ${shown}: ${message}`);
   }
+}
+
+/** A transport in got's options: an agent per protocol, TLS under `https`. */
+function gotTransport({ agent = {}, ca, rejectUnauthorized }: HttpTransport = {}): { agent: Agents; https: { certificateAuthority?: Array<string | Buffer>; rejectUnauthorized?: boolean } } {
+  return { agent: agent as Agents, https: { certificateAuthority: ca, rejectUnauthorized } };
 }
 
 /** Options of `getJson`. */
@@ -150,6 +166,8 @@ export interface GetJsonOptions {
   timeout?: number;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /** How to connect (agents, TLS trust). */
+  transport?: HttpTransport;
 }
 
 /**
@@ -163,6 +181,7 @@ export async function getJson(url: string | URL, options: GetJsonOptions = {}): 
     headers: { accept: 'application/json', ...options.headers },
     timeout: options.timeout,
     signal: options.signal,
+    transport: options.transport,
   });
   const shown = redactUrl(url);
   if (response.status < 200 || response.status > 299) {

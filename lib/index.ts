@@ -20,6 +20,7 @@ export {
   type FlagOrigin,
 } from './events';
 export { HttpError, type HttpErrorCode } from './http';
+export type { HttpOptions } from './network';
 export { SwitchyardError, SwitchyardErrorCode } from './errors';
 export { SDK_VERSION } from './version';
 export * from '../cache/index';

@@ -11,6 +11,7 @@ import type { EventCallback } from './events';
 import type { Scheduler } from './scheduler';
 import type { Context } from './types';
 import { SwitchyardError } from './errors';
+import { checkHttpOptions, type HttpOptions } from './network';
 
 /** A tag filter: the client only fetches flags carrying one of the tags. */
 export interface TagFilter {
@@ -56,6 +57,11 @@ export interface UnleashConfig {
   disableRegistration?: boolean;
   /** Milliseconds any one request may take, body included. Default 10 000. */
   timeout?: number;
+  /**
+   * Proxy, TLS trust and agents for every request (fetches, registration, metrics).
+   * Default: a proxy only when `HTTP_PROXY`/`HTTPS_PROXY` (minus `NO_PROXY`) ask for one.
+   */
+  httpOptions?: HttpOptions;
   /** Where the last good flags are kept. Default: a `FileCache` in the OS temp directory, keyed by `appName`. */
   cache?: BaseCache;
   /** Your own strategies, by their `name`. */
@@ -113,6 +119,7 @@ export interface ResolvedConfig {
   disableMetrics: boolean;
   disableRegistration: boolean;
   timeout: number;
+  httpOptions: HttpOptions;
   customStrategies: Strategy[];
   fallbackFunction: FallbackFunction | undefined;
   offline: boolean;
@@ -260,6 +267,9 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     else warnings.push(`timeout must be a positive number of milliseconds; using the default ${DEFAULT_TIMEOUT}`);
   }
 
+  const http = checkHttpOptions('httpOptions', options.httpOptions, warnings);
+  if (http.problem !== undefined) throw new ConfigError('httpOptions', `UnleashClient: ${http.problem}`);
+
   const customStrategies: Strategy[] = [];
   if (options.customStrategies !== undefined && options.customStrategies !== null) {
     if (!Array.isArray(options.customStrategies)) warnings.push('customStrategies must be an array of Strategy instances; it was ignored');
@@ -294,6 +304,7 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     disableMetrics: options.disableMetrics === true,
     disableRegistration: options.disableRegistration === true,
     timeout,
+    httpOptions: http.options,
     customStrategies,
     fallbackFunction,
     offline,

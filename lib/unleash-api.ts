@@ -5,7 +5,8 @@
  */
 import { checkHeaders, type CustomHeaders, type ResolvedConfig } from './options';
 import { delay, type Scheduler } from './scheduler';
-import { HttpError, httpRequest, redactUrl, type HttpResponse } from './http';
+import { HttpError, redactUrl, type HttpResponse } from './http';
+import type { Network } from './network';
 import { SDK_NAME, SDK_VERSION, SPEC_VERSION } from './version';
 
 /** Headers the user's custom headers can never replace. */
@@ -29,6 +30,8 @@ export class UnleashApi {
     readonly connectionId: string,
     private readonly scheduler: Scheduler,
     private readonly onWarning: (message: string) => void,
+    /** How requests reach the server (proxy, TLS); the client owns and destroys it. */
+    private readonly network: Network,
   ) {
     const query = new URLSearchParams();
     if (config.projectName !== undefined) query.set('project', config.projectName);
@@ -55,7 +58,7 @@ export class UnleashApi {
       accept: 'application/json',
       ...(etag === undefined ? {} : { 'if-none-match': etag }),
     });
-    const response: HttpResponse = await httpRequest(this.featuresUrl, {
+    const response: HttpResponse = await this.network.request(this.featuresUrl, {
       method: 'GET',
       headers,
       timeout: this.config.timeout,
@@ -73,7 +76,7 @@ export class UnleashApi {
     const url = `${this.config.url}/client/${path}`;
     const extra: CustomHeaders = path === 'metrics' ? { 'unleash-interval': String(this.config.metricsInterval) } : {};
     const headers = await this.headers('POST', url, signal, extra);
-    const response = await httpRequest(url, { method: 'POST', headers, json: body, timeout, signal });
+    const response = await this.network.request(url, { method: 'POST', headers, json: body, timeout, signal });
     return response.status;
   }
 

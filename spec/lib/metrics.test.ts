@@ -1,5 +1,6 @@
 import { EventHub, type UnleashEvent } from '../../lib/events';
 import { MAX_UNKNOWN_FLAGS, MetricsReporter, MetricsStore, ToggleCounter } from '../../lib/metrics';
+import { Network } from '../../lib/network';
 import { resolveConfig } from '../../lib/options';
 import { UnleashApi } from '../../lib/unleash-api';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
@@ -138,7 +139,8 @@ describe('MetricsReporter', () => {
       customHeaders: { Authorization: 'token' },
     });
     const hub = new EventHub((e) => events.push(e));
-    const api = new UnleashApi({ ...config, url: config.url! }, 'conn-1', scheduler, (m) => hub.warn('config', m));
+    const network = new Network(new URL(config.url!), {}, {});
+    const api = new UnleashApi({ ...config, url: config.url! }, 'conn-1', scheduler, (m) => hub.warn('config', m), network);
     store = new MetricsStore(scheduler.now());
     reporter = new MetricsReporter({
       store,

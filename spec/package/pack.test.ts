@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ForwardProxy } from '../support/forward-proxy';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -24,9 +25,9 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string, timeout = 180_000): Promise<Run> {
+function run(command: string, args: string[], cwd: string, timeout = 180_000, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, timeout, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(command, args, { cwd, timeout, env, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
       resolve({ code, stdout, stderr });
     });
@@ -68,6 +69,7 @@ async function main() {
   };
   await client.destroy();
   // Loads got, which is ESM-only, lazily: this is the path that breaks a CommonJS build.
+  // The test runs it with HTTP_PROXY set: the proxy agent is ESM-only and lazy too.
   const fromUrl = new MemoryCache();
   await fromUrl.bootstrapFromUrl(process.argv[2], { timeout: 10000 });
   result.fromUrl = fromUrl.get('features').features.map((f) => f.name);
@@ -80,6 +82,7 @@ let work: string;
 let tarball: string;
 let server: Server;
 let bodyUrl: string;
+let proxy: ForwardProxy;
 
 beforeAll(async () => {
   if (!existsSync(join(root, 'dist', 'index.js')) || !existsSync(join(root, 'dist', 'index.cjs'))) {
@@ -89,6 +92,7 @@ beforeAll(async () => {
   server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   bodyUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/flags.json`;
+  proxy = await ForwardProxy.start();
 
   const packed = JSON.parse(await ok(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root));
   tarball = join(work, packed[0].filename);
@@ -96,6 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  await proxy?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
@@ -123,11 +128,13 @@ describe('the packed package', () => {
     await writeFile(join(app, 'smoke.cjs'), smoke(`const { ${names} } = require('switchyard');`));
 
     const expected = { u1: true, u2: false, variant: 'blue', strategyIsClass: true, fromUrl: ['pack.rollout'] };
+    const env = { ...process.env, HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '', no_proxy: '' };
     for (const file of ['smoke.mjs', 'smoke.cjs']) {
-      const result = await run(process.execPath, [file, bodyUrl], app, 60_000);
+      const result = await run(process.execPath, [file, bodyUrl], app, 60_000, env);
       expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
       expect(JSON.parse(result.stdout)).toEqual(expected);
     }
+    expect(proxy.requests.filter((r) => r.tunnelled).map((r) => r.line)).toEqual(['GET /flags.json', 'GET /flags.json']);
     // The engine subpath, through both module systems.
     const engineSmoke = (load: string) =>
       `${load}\nconst flag = new Engine().load(parseClientPayload(${JSON.stringify(JSON.stringify(body))}).payload).get('pack.rollout');\n` +

@@ -5,6 +5,7 @@
  * the test releases it: slow servers are simulated without sleeping.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** One request the server received, with its whole body. */
@@ -72,17 +73,21 @@ export class TestServer {
 
   private constructor(
     private readonly server: Server,
-    /** `http://127.0.0.1:<port>` */
+    /** `http://127.0.0.1:<port>` (`https://` with `tls`) */
     readonly origin: string,
   ) {}
 
-  /** Starts a server on 127.0.0.1 with a random port. Defaults: metrics and register answer 202. */
-  static async start(): Promise<TestServer> {
+  /**
+   * Starts a server on 127.0.0.1 with a random port; an HTTPS one with `tls` (a key and
+   * certificate). Defaults: metrics and register answer 202.
+   */
+  static async start(options: { tls?: { key: string; cert: string } } = {}): Promise<TestServer> {
     let self: TestServer | undefined;
-    const server = createServer((req, res) => self!.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => self!.handle(req, res);
+    const server: Server = options.tls === undefined ? createServer(handler) : createTlsServer(options.tls, handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new TestServer(server, `http://127.0.0.1:${port}`);
+    self = new TestServer(server, `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`);
     self.setDefault('POST', '/api/client/metrics', { status: 202 });
     self.setDefault('POST', '/api/client/register', { status: 202 });
     return self;

@@ -16,8 +16,10 @@ import {
   UnleashClient,
   UnleashEvents,
   type Context,
+  type HttpOptions,
   type Variant,
 } from '../../lib/index';
+import { Agent as HttpsAgent } from 'node:https';
 
 export async function correctUse(): Promise<void> {
   const client = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', cache: new MemoryCache(), customHeaders: { Authorization: 't' } });
@@ -51,6 +53,17 @@ export function misuse(): void {
   client.on('exploded', () => undefined);
   // @ts-expect-error a fetched event has no `error`
   client.on('fetched', (event) => event.error);
+}
+
+export async function networking(): Promise<void> {
+  const options: HttpOptions = { proxy: 'http://proxy.example.com:3128', ca: [Buffer.from('pem'), 'pem'], rejectUnauthorized: true };
+  new UnleashClient({ url: 'https://127.0.0.1:1/api', appName: 'a', httpOptions: { ...options, agent: { https: new HttpsAgent() } } });
+  new UnleashClient({ url: 'https://127.0.0.1:1/api', appName: 'a', httpOptions: { proxy: false } });
+  await new MemoryCache().bootstrapFromUrl('https://127.0.0.1:1/flags.json', { httpOptions: { proxy: false } });
+  // @ts-expect-error proxy is a URL or false, not true
+  new UnleashClient({ url: 'https://127.0.0.1:1/api', appName: 'a', httpOptions: { proxy: true } });
+  // @ts-expect-error agents are given per protocol
+  new UnleashClient({ url: 'https://127.0.0.1:1/api', appName: 'a', httpOptions: { agent: new HttpsAgent() } });
 }
 
 // @ts-expect-error a strategy must implement isEnabled
