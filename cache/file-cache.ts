@@ -15,43 +15,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
-import { BaseCache } from './base-cache';
+import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
+
+export { CacheWarning, type CacheWarningCode } from './base-cache';
 
 /** The marker that tells our cache files from any other JSON file. */
 export const FILE_CACHE_FORMAT = 'switchyard-cache';
 /** The document layout version this code reads and writes. */
 export const FILE_CACHE_VERSION = 1;
-
-/**
- * The codes a `CacheWarning` carries (see `SwitchyardErrorCode`): `CACHE_CORRUPT`,
- * `CACHE_FOREIGN`, `CACHE_VERSION_UNSUPPORTED`, `CACHE_READ_FAILED` and `CACHE_WRITE_FAILED`.
- */
-export type CacheWarningCode = Extract<
-  SwitchyardErrorCode,
-  'CACHE_CORRUPT' | 'CACHE_FOREIGN' | 'CACHE_VERSION_UNSUPPORTED' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED'
->;
-
-/**
- * A problem the cache recovered from. It is a `SwitchyardError` so a client can emit it on
- * its error/warn channel with a stack, but it is never thrown.
- */
-export class CacheWarning extends SwitchyardError {
-  /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
-  override readonly name = 'CacheWarning';
-  /** What went wrong, for handlers that branch on it. */
-  declare readonly code: CacheWarningCode;
-
-  constructor(
-    code: CacheWarningCode,
-    /** The cache file concerned. */
-    readonly path: string,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(code, message, { cause });
-  }
-}
 
 /** Options for `FileCache`. Give `appName`, or `fileName`, or both. */
 export interface FileCacheOptions {
@@ -62,8 +33,9 @@ export interface FileCacheOptions {
   /** A file name (no directory part) to use instead of the one derived from `appName`. */
   fileName?: string;
   /**
-   * Receives each recovered problem. Default: `process.emitWarning`, so a problem is
-   * never silent. A handler that throws is ignored.
+   * Receives each recovered problem: the first `onWarning` listener, subscribed at
+   * construction. A handler that throws is ignored. While nothing listens (no handler, and
+   * no client using this cache), problems go to `process.emitWarning`, so none is silent.
    */
   onWarning?: (warning: CacheWarning) => void;
 }
@@ -113,7 +85,6 @@ function errorCode(err: unknown): string {
 export class FileCache extends BaseCache {
   /** The absolute or relative path of the cache file. */
   readonly path: string;
-  private readonly onWarning: (warning: CacheWarning) => void;
   private readonly entries = new Map<string, Entry>();
   private loading: Promise<void> | undefined;
   private sweeping: Promise<void> = Promise.resolve();
@@ -140,7 +111,7 @@ export class FileCache extends BaseCache {
       throw new TypeError('FileCache: "directory" must be a non-empty string');
     }
     this.path = join(directory ?? tmpdir(), fileName ?? cacheFileName(appName as string));
-    this.onWarning = onWarning ?? ((warning) => process.emitWarning(warning));
+    if (onWarning !== undefined) this.onWarning(onWarning);
   }
 
   /** Returns the stored value, or `undefined`. Reads the file on first use. */
@@ -304,11 +275,8 @@ export class FileCache extends BaseCache {
   }
 
   private warn(code: CacheWarningCode, message: string, cause?: unknown): void {
-    try {
-      this.onWarning(new CacheWarning(code, this.path, message, cause));
-    } catch {
-      // A throwing handler must not break the cache or the write queue.
-    }
+    const warning = new CacheWarning(code, this.path, message, cause);
+    if (!this.reportWarning(warning)) process.emitWarning(warning);
   }
 }
 

@@ -315,6 +315,31 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
       spy.mockRestore();
     }
   });
+
+  test('the onWarning option and listeners added later all hear; process.emitWarning only while nobody listens', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      await writeFile(join(dir, 'bad.json'), 'nope');
+      const heard: string[] = [];
+      const cache = open({ fileName: 'bad.json' });
+      const off = cache.onWarning((w) => heard.push(w.code));
+      await cache.get('etag');
+      expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+      expect(heard).toEqual(['CACHE_CORRUPT']);
+      off();
+
+      const quiet = new FileCache({ directory: dir, fileName: 'bad.json' });
+      const offQuiet = quiet.onWarning((w) => heard.push(w.code));
+      await quiet.get('etag');
+      expect(heard).toEqual(['CACHE_CORRUPT', 'CACHE_CORRUPT']);
+      expect(spy).not.toHaveBeenCalled();
+      offQuiet();
+      await new FileCache({ directory: dir, fileName: 'bad.json' }).get('etag');
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });
 
 describe('FileCache: two instances sharing a file', () => {

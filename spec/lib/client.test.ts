@@ -2,11 +2,12 @@
  * UnleashClient against a real HTTP server on 127.0.0.1, with a manual scheduler: every
  * delay (interval, backoff, jitter) is read off the timer the client set, never slept.
  */
+import { jest } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheKeys } from '../../cache/base-cache';
-import { FileCache } from '../../cache/file-cache';
+import { cacheFileName, FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import { Engine } from '../../lib/engine';
@@ -439,16 +440,42 @@ describe('caches and bootstrap', () => {
     expect(client.isEnabled('kept')).toBe(true);
   });
 
-  test('a corrupt cache file is reported and replaced by the next fetch', async () => {
-    const path = join(dir, 'switchyard-test-app.json');
-    await writeFile(path, '{ this is not json');
-    server.serveFeatures(body(flag('fresh')));
-    const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir, onWarning: (w) => recorder.callback({ type: 'warning', origin: 'cache', message: w.message }) }) });
-    await client.start();
-    expect(client.isEnabled('fresh')).toBe(true);
-    expect(recorder.of('warning').some((w) => w.origin === 'cache' && /not valid JSON/.test(w.message))).toBe(true);
-    await client.destroy();
-    expect(JSON.parse(await readFile(path, 'utf8')).entries.features.features[0].name).toBe('fresh');
+  test('a FileCache the user built reports a corrupt file as a warning event, not through process.emitWarning', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const path = join(dir, 'switchyard-test-app.json');
+      await writeFile(path, '{ this is not json');
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      expect(client.isEnabled('fresh')).toBe(true);
+      const warning = recorder.of('warning').find((w) => /not valid JSON/.test(w.message));
+      expect(warning).toMatchObject({ type: 'warning', origin: 'cache' });
+      expect(warning!.message).toContain(path);
+      expect(spy).not.toHaveBeenCalled();
+      await client.destroy();
+      expect(JSON.parse(await readFile(path, 'utf8')).entries.features.features[0].name).toBe('fresh');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('the default cache reports the same way', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const appName = `client-default-cache-${process.pid}`;
+    const path = join(tmpdir(), cacheFileName(appName));
+    try {
+      await writeFile(path, 'not json either');
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ appName, cache: undefined });
+      await client.start();
+      await client.destroy();
+      expect(recorder.of('warning').filter((w) => w.origin === 'cache' && w.message.includes(path))).toHaveLength(1);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      await rm(path, { force: true });
+    }
   });
 
   test('unusable cached flags are a warning, and the client fetches without an ETag', async () => {
