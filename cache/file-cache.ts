@@ -9,10 +9,15 @@
  * - Nothing here throws at the caller for I/O or bad data. A corrupt, foreign or
  *   unreadable file, or a failed write, is reported as a `CacheWarning` and the cache
  *   carries on in memory.
- * - A JSON file that is not ours is never overwritten.
+ * - A file this code cannot use heals: the next write replaces it. That covers a file
+ *   that is not JSON, one of a newer format version, one nested too deeply to write back,
+ *   and a foreign one (JSON without our marker). The path is the cache's own, so a foreign
+ *   file there is a mistake or damage, but it may still be someone's data: it is copied
+ *   aside (`<file>.foreign-<time>`, never replacing a file) before it is replaced.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
@@ -166,7 +171,12 @@ export class FileCache extends BaseCache {
   }
 
   private load(): Promise<void> {
-    this.loading ??= this.readDocument();
+    this.loading ??= this.readDocument().catch((err: unknown) => {
+      // Whatever the file holds, it must not leave this instance rejecting every call for
+      // its whole life: start empty, and let the next write replace the file.
+      this.entries.clear();
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} cannot be used (${errorCode(err)}); it is ignored and will be replaced`);
+    });
     return this.loading;
   }
 
@@ -195,15 +205,17 @@ export class FileCache extends BaseCache {
       this.foreign = true;
       this.warn(
         'CACHE_FOREIGN',
-        `${this.path} is not a switchyard cache file; it is ignored and will not be overwritten ` +
-          '(remove it or choose another fileName/directory)',
+        `${this.path} is not a switchyard cache file; it is ignored and will be replaced by the next write, ` +
+          `which first copies it to ${basename(this.path)}.foreign-<time> beside it`,
       );
       return;
     }
     if (doc.version !== FILE_CACHE_VERSION) {
+      // Only a number or a string is shown: String() of a deeply nested array would recurse.
+      const shown = typeof doc.version === 'number' || typeof doc.version === 'string' ? String(doc.version).slice(0, 20) : typeof doc.version;
       this.warn(
         'CACHE_VERSION_UNSUPPORTED',
-        `cache file ${this.path} has format version ${String(doc.version).slice(0, 20)}, this code reads ` +
+        `cache file ${this.path} has format version ${shown}, this code reads ` +
           `${FILE_CACHE_VERSION}; it is ignored and will be replaced`,
       );
       return;
@@ -212,9 +224,16 @@ export class FileCache extends BaseCache {
       this.warn('CACHE_CORRUPT', `cache file ${this.path} has no "entries" object; it is ignored and will be replaced`);
       return;
     }
-    for (const [key, value] of Object.entries(doc.entries)) {
-      this.entries.set(key, { value, json: JSON.stringify(value) });
+    const entries = new Map<string, Entry>();
+    try {
+      for (const [key, value] of Object.entries(doc.entries)) entries.set(key, { value, json: JSON.stringify(value) });
+    } catch (err) {
+      // JSON.parse reads any depth, but JSON.stringify recurses: a value nested tens of
+      // thousands of levels deep parses, yet could never be written back.
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} holds a value nested too deeply to use (${errorCode(err)}); it is ignored and will be replaced`);
+      return;
     }
+    for (const [key, entry] of entries) this.entries.set(key, entry);
   }
 
   /**
@@ -231,21 +250,16 @@ export class FileCache extends BaseCache {
   private async flush(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.foreign) {
-      if (!this.writeFailing) {
-        this.warn('CACHE_FOREIGN', `not writing to ${this.path}: it is not a switchyard cache file`);
-      }
-      this.writeFailing = true;
-      return;
-    }
-    const document: Omit<CacheDocument, 'entries'> = {
-      format: FILE_CACHE_FORMAT,
-      version: FILE_CACHE_VERSION,
-      savedAt: new Date().toISOString(),
-    };
-    const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
-    const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
+    if (this.foreign && !(await this.copyForeignFileAside())) return;
     try {
+      // Inside the try: a document too large for one string must fail this write, not the queue.
+      const document: Omit<CacheDocument, 'entries'> = {
+        format: FILE_CACHE_FORMAT,
+        version: FILE_CACHE_VERSION,
+        savedAt: new Date().toISOString(),
+      };
+      const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
+      const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
       await mkdir(dirname(this.path), { recursive: true });
       await writeAtomically(this.path, text);
       this.writeFailing = false;
@@ -256,6 +270,32 @@ export class FileCache extends BaseCache {
       }
       this.writeFailing = true;
     }
+  }
+
+  /**
+   * Keeps a copy of the foreign file found at the path before the first write replaces
+   * it. The copy never replaces a file (`COPYFILE_EXCL`). Returns whether the write may go
+   * ahead; when no copy can be made, the file is left alone and values stay in memory.
+   */
+  private async copyForeignFileAside(): Promise<boolean> {
+    const copy = `${this.path}.foreign-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await copyFile(this.path, copy, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') {
+        if (!this.writeFailing) {
+          this.warn('CACHE_FOREIGN', `cannot copy the foreign file ${this.path} aside (${errorCode(err)}); not writing over it, keeping flags in memory`, err);
+        }
+        this.writeFailing = true;
+        return false;
+      }
+      // Gone already (removed, or healed by another instance): there is nothing to keep.
+      this.foreign = false;
+      return true;
+    }
+    this.foreign = false;
+    this.warn('CACHE_FOREIGN', `copied the foreign file ${this.path} to ${basename(copy)}; the cache file replaces it`);
+    return true;
   }
 
   private async removeStaleTempFiles(): Promise<void> {

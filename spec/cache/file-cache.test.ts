@@ -226,17 +226,66 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
   });
 
-  test('a foreign JSON file is reported, ignored and never overwritten', async () => {
+  test('a foreign JSON file is reported and ignored; the next write copies it aside, then replaces it', async () => {
     const cache = open();
     const foreign = JSON.stringify({ name: 'someone-elses-config', features: ['x'] });
     await writeFile(cache.path, foreign);
     expect(await cache.get('features')).toBeUndefined();
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN']);
+    expect(warnings[0]!.message).toContain('will be replaced by the next write');
     await cache.set('etag', '"1"');
     await cache.set('etag', '"2"');
-    expect(await readFile(cache.path, 'utf8')).toBe(foreign);
-    expect(await cache.get('etag')).toBe('"2"'); // still served from memory
-    // Reported when read, and once (not per write) when writes are skipped.
+    expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ etag: '"2"' });
+    // Copied once, byte for byte, beside the cache file; the second write just writes.
+    const copies = (await readdir(dir)).filter((name) => name.startsWith(`${basename(cache.path)}.foreign-`));
+    expect(copies).toHaveLength(1);
+    expect(await readFile(join(dir, copies[0]!), 'utf8')).toBe(foreign);
     expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
+    expect(warnings[1]!.message).toContain(copies[0]);
+  });
+
+  test('a foreign file is not written over while no copy of it can be made', async () => {
+    // Only the clock is faked: it names the copy, so the test can occupy that name.
+    jest.useFakeTimers({ now: Date.parse('2026-03-01T10:00:00.000Z'), doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    try {
+      const cache = open();
+      await writeFile(cache.path, '{"mine":true}');
+      const blocker = `${cache.path}.foreign-2026-03-01T10-00-00-000Z`;
+      await writeFile(blocker, 'an earlier copy');
+      await cache.set('etag', '"1"');
+      await cache.set('etag', '"2"');
+      expect(await readFile(cache.path, 'utf8')).toBe('{"mine":true}');
+      expect(await readFile(blocker, 'utf8')).toBe('an earlier copy');
+      expect(await cache.get('etag')).toBe('"2"'); // served from memory
+      expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
+      expect(warnings[1]!.message).toMatch(/cannot copy .* \(EEXIST\); not writing over it/);
+
+      jest.setSystemTime(Date.parse('2026-03-01T10:00:01.000Z'));
+      await cache.set('etag', '"3"');
+      expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ etag: '"3"' });
+      expect(await readFile(`${cache.path}.foreign-2026-03-01T10-00-01-000Z`, 'utf8')).toBe('{"mine":true}');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  describe('a file nested too deeply to write back (100 000 levels)', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+
+    test.each([
+      ['as an entry', `{"format":"${FILE_CACHE_FORMAT}","version":1,"entries":{"etag":"\\"e\\"","features":${deep}}}`, 'CACHE_CORRUPT'],
+      ['as the format version', `{"format":"${FILE_CACHE_FORMAT}","version":${deep},"entries":{}}`, 'CACHE_VERSION_UNSUPPORTED'],
+      ['as the whole file', deep, 'CACHE_FOREIGN'],
+    ])('%s: ignored, the instance keeps working, the next write replaces it', async (_label, text, code) => {
+      const cache = open();
+      await writeFile(cache.path, text);
+      expect(await cache.get('etag')).toBeUndefined();
+      expect(await cache.exists('features')).toBe(false);
+      expect(warnings[0]).toMatchObject({ code });
+      await cache.mset({ features, etag: '"new"' });
+      expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ features, etag: '"new"' });
+      expect(await open().get('features')).toEqual(features);
+    });
   });
 
   test('a JSON array or scalar file is foreign too', async () => {

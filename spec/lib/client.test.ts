@@ -3,7 +3,7 @@
  * delay (interval, backoff, jitter) is read off the timer the client set, never slept.
  */
 import { jest } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheKeys } from '../../cache/base-cache';
@@ -458,6 +458,56 @@ describe('caches and bootstrap', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  describe('a cache file the client cannot use is replaced by the next good fetch', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const cached = JSON.stringify({ version: 2, features: [flag('stale')] });
+    test.each([
+      ['corrupt', '{"format":"switchyard-cache","version":1,"entries":{"features":', /not valid JSON/],
+      ['foreign', JSON.stringify({ appName: 'someone-else', features: [flag('stale')] }), /not a switchyard cache file/],
+      ['nested 100 000 levels deep', `{"format":"switchyard-cache","version":1,"entries":{"etag":"\\"old\\"","features":${deep}}}`, /nested too deeply/],
+      ['of an unsupported version', `{"format":"switchyard-cache","version":2,"entries":{"etag":"\\"old\\"","features":${cached}}}`, /format version 2/],
+    ])('%s', async (_label, text, warning) => {
+      const path = join(dir, 'switchyard-test-app.json');
+      await writeFile(path, text);
+      server.serveFeatures(body(flag('fresh')), '"fresh-1"');
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      expect(recorder.of('ready')).toEqual([{ type: 'ready', from: 'server' }]);
+      // Nothing unusable was sent back as an ETag.
+      expect(server.requestsTo(FEATURES)[0]!.headers['if-none-match']).toBeUndefined();
+      expect(client.isEnabled('fresh')).toBe(true);
+      expect(client.isEnabled('stale')).toBe(false);
+      expect(recorder.of('warning').some((w) => w.origin === 'cache' && warning.test(w.message))).toBe(true);
+      expect(recorder.errors()).toEqual([]);
+      await client.destroy();
+
+      const healed = JSON.parse(await readFile(path, 'utf8'));
+      expect(healed).toMatchObject({ format: 'switchyard-cache', version: 1, entries: { etag: '"fresh-1"' } });
+      expect(healed.entries.features.features.map((f: Flag) => f.name)).toEqual(['fresh']);
+      // A restart serves the healed file at once and revalidates with its ETag.
+      server.setDefault('GET', FEATURES, { status: 304 });
+      const restarted = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await restarted.start();
+      expect(recorder.of('ready').at(-1)).toEqual({ type: 'ready', from: 'cache' });
+      expect(restarted.isEnabled('fresh')).toBe(true);
+      expect((await server.waitForRequest('GET', FEATURES, 2)).headers['if-none-match']).toBe('"fresh-1"');
+    });
+
+    test('a foreign file is kept beside the cache, byte for byte', async () => {
+      const path = join(dir, 'switchyard-test-app.json');
+      const foreign = '{"this":"is someone else\'s file"}\n';
+      await writeFile(path, foreign);
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      await client.destroy();
+      const copies = (await readdir(dir)).filter((name) => name.startsWith('switchyard-test-app.json.foreign-'));
+      expect(copies).toHaveLength(1);
+      expect(await readFile(join(dir, copies[0]!), 'utf8')).toBe(foreign);
+      expect(recorder.of('warning').some((w) => w.origin === 'cache' && w.message.includes(copies[0]!))).toBe(true);
+    });
   });
 
   test('the default cache reports the same way', async () => {
