@@ -14,11 +14,13 @@
  *   and a foreign one (JSON without our marker). The path is the cache's own, so a foreign
  *   file there is a mistake or damage, but it may still be someone's data: it is copied
  *   aside (`<file>.foreign-<time>`, never replacing a file) before it is replaced.
+ * - A temp file left by a writer that died mid-write is removed at the next start (see
+ *   `isStaleTempFile`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
 
@@ -59,8 +61,62 @@ interface Entry {
   json: string;
 }
 
-/** Temp files older than this are left-overs of a crashed writer and are removed. */
+/**
+ * Temp files older than this are removed whoever wrote them: no write takes this long. It
+ * catches what the writer's pid cannot tell (a writer on another host, a reused pid).
+ */
 const STALE_TEMP_MS = 10 * 60 * 1000;
+
+let hostTagMemo: string | undefined;
+
+/** A short, file-name-safe tag of this host: a writer's pid means something only on its own host. */
+function hostTag(): string {
+  hostTagMemo ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+  return hostTagMemo;
+}
+
+/**
+ * The name of a write's temp file, beside the cache file: `.<file>.<pid>-<host tag>.<random>.tmp`.
+ * The writer's pid and host let the next start tell a dead writer's left-over from a live
+ * writer's file.
+ * @internal
+ */
+export function tempFileName(path: string, pid: number = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.${pid}-${hostTag()}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Whether a temp file (`name` as `tempFileName` makes them, modified at `mtimeMs`) was
+ * left by a writer that is gone, so it can be removed without breaking a live write:
+ * - older than `STALE_TEMP_MS`, whoever wrote it;
+ * - written on this host by a process that no longer runs;
+ * - written with this process's own pid before this process started: a predecessor that
+ *   had the same pid (in a container the service is often pid 1 on every start).
+ * Anything else may be a write in progress (another process, another host, or another
+ * cache instance in this process) and is kept until it is old. Removing a live writer's
+ * file by mistake would cost that writer one failed write (its rename fails and it
+ * reports `CACHE_WRITE_FAILED`), never a damaged cache file.
+ * @internal
+ */
+export function isStaleTempFile(name: string, mtimeMs: number, now: number = Date.now()): boolean {
+  if (now - mtimeMs > STALE_TEMP_MS) return true;
+  const owner = /\.(\d+)-([0-9a-f]{8})\.[0-9a-f]+\.tmp$/.exec(name);
+  if (owner === null || owner[2] !== hostTag()) return false;
+  const pid = Number(owner[1]);
+  if (pid === process.pid) return mtimeMs < now - process.uptime() * 1000;
+  return pid > 0 && !isRunning(pid);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    // Signal 0 checks that the process exists without touching it.
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user. Only ESRCH says it is gone.
+    return errorCode(err) !== 'ESRCH';
+  }
+}
 
 /**
  * The default cache file name for an app. Characters outside `[A-Za-z0-9._-]` become
@@ -301,16 +357,20 @@ export class FileCache extends BaseCache {
   private async removeStaleTempFiles(): Promise<void> {
     const dir = dirname(this.path);
     const prefix = `.${basename(this.path)}.`;
+    let names: string[];
     try {
-      for (const name of await readdir(dir)) {
-        if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-        const file = join(dir, name);
-        const info = await stat(file);
-        // A younger temp file may belong to a writer in another process right now.
-        if (Date.now() - info.mtimeMs > STALE_TEMP_MS) await unlink(file);
-      }
+      names = await readdir(dir);
     } catch {
-      // Best effort: a left-over temp file costs disk space, not correctness.
+      return; // no directory yet: nothing to clean
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const file = join(dir, name);
+      try {
+        if (isStaleTempFile(name, (await stat(file)).mtimeMs)) await unlink(file);
+      } catch {
+        // Best effort, file by file: a left-over temp file costs disk space, not correctness.
+      }
     }
   }
 
@@ -328,7 +388,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   // Same directory, so rename() stays on one file system and is atomic; `wx` refuses to
   // follow a symlink planted at this name (the default directory is shared /tmp).
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempFileName(path);
   const handle = await open(temp, 'wx', 0o600);
   try {
     try {

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -10,6 +11,7 @@ import {
   FILE_CACHE_FORMAT,
   FILE_CACHE_VERSION,
   FileCache,
+  tempFileName,
   type FileCacheOptions,
 } from '../../cache/file-cache';
 
@@ -193,6 +195,54 @@ describe('FileCache: atomic writes', () => {
     await cache.get('etag');
     await cache.destroy(); // waits for the sweep
     expect((await readdir(dir)).sort()).toEqual([basename(fresh), 'other.tmp'].sort());
+  });
+});
+
+describe('FileCache: temp files left by a writer that died are removed at the next start', () => {
+  /** The pid of a process that has exited. */
+  async function deadPid(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.on('exit', resolve));
+    return child.pid!;
+  }
+
+  /** A temp file named as the writer names it, last modified `ageMs` ago. */
+  async function leftOver(path: string, pid: number, ageMs = 0, rename?: (name: string) => string): Promise<string> {
+    let file = tempFileName(path, pid);
+    if (rename) file = join(dir, rename(basename(file)));
+    await writeFile(file, '{"format":"switchyard-cache","ver');
+    const when = new Date(Date.now() - ageMs);
+    await utimes(file, when, when);
+    return basename(file);
+  }
+
+  test('each temp file is judged by its writer: gone writers’ files go, live writers’ files stay', async () => {
+    const cache = open();
+    const processStart = Date.now() - process.uptime() * 1000;
+    const otherHost = (name: string): string => name.replace(/-([0-9a-f]{8})\./, (_, tag) => `-${tag === 'ffffffff' ? '00000000' : 'ffffffff'}.`);
+    const dead = await deadPid();
+    const files = {
+      deadWriterHere: await leftOver(cache.path, dead),
+      liveWriterHere: await leftOver(cache.path, process.ppid),
+      thisProcessNow: await leftOver(cache.path, process.pid),
+      samePidBeforeThisProcessStarted: await leftOver(cache.path, process.pid, Date.now() - processStart + 1000),
+      otherHostFresh: await leftOver(cache.path, dead, 0, otherHost),
+      otherHostOld: await leftOver(cache.path, dead, 11 * 60 * 1000, otherHost),
+      liveWriterHereOld: await leftOver(cache.path, process.ppid, 11 * 60 * 1000),
+    };
+    await cache.get('etag');
+    await cache.destroy(); // waits for the sweep
+    expect((await readdir(dir)).sort()).toEqual([files.liveWriterHere, files.thisProcessNow, files.otherHostFresh].sort());
+    expect(warnings).toEqual([]);
+  });
+
+  test('the sweep runs at the start, before this instance writes, and never touches its own write', async () => {
+    const cache = open();
+    const leftover = await leftOver(cache.path, await deadPid());
+    await cache.set('etag', '"1"');
+    await cache.destroy();
+    expect(await readdir(dir)).toEqual([basename(cache.path)]);
+    expect(leftover).toMatch(/^\.switchyard-orders\.json\.\d+-[0-9a-f]{8}\.[0-9a-f]{12}\.tmp$/);
   });
 });
 
