@@ -134,6 +134,7 @@ export class UnleashClient {
         interval: config.refreshInterval,
         etag: () => this.etag,
         onOutcome: (outcome) => this.onPoll(outcome),
+        url: config.url,
       });
       this.reporter = new MetricsReporter({
         store: this.store,

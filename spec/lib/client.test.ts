@@ -340,6 +340,58 @@ describe('fetching', () => {
     expect(client.isEnabled('a')).toBe(true);
   });
 
+  describe('a url without /api: a 403, a 404 or a body that is not JSON says so', () => {
+    const html = '<!doctype html><html><head><title>Unleash</title></head><body><div id="app"></div></body></html>';
+    type Answer = { status: number; body?: string; headers?: Record<string, string> };
+    const answers: [string, Answer, string, boolean][] = [
+      ['403', { status: 403 }, 'HTTP_STATUS', true],
+      ['404', { status: 404, body: 'Not Found' }, 'HTTP_STATUS', false],
+      ['an HTML page with 200', { status: 200, body: html, headers: { 'content-type': 'text/html' } }, 'PAYLOAD_NOT_JSON', false],
+    ];
+
+    test.each(answers)('%s', async (_label, answer, code, fatal) => {
+      server.reply('GET', '/client/features', answer);
+      const client = makeClient({ url: server.origin });
+      await client.start();
+      const [error] = recorder.errors() as HttpError[];
+      expect(error).toBeInstanceOf(HttpError);
+      expect(error!.code).toBe(code);
+      expect(error!.message).toContain(`The url option does not end with "/api", where Unleash serves the client API: it should probably be ${server.origin}/api`);
+      if (fatal) expect(error!.message).toMatch(/\/api\. If the url is right, check the client API token/);
+      expect(scheduler.pending('fetch')).toHaveLength(fatal ? 0 : 1);
+    });
+
+    test.each(answers)('%s from a url ending with /api: no hint', async (_label, answer, code) => {
+      server.reply('GET', FEATURES, answer);
+      const client = makeClient();
+      await client.start();
+      const [error] = recorder.errors() as HttpError[];
+      expect(error!.code).toBe(code);
+      expect(error!.message).not.toContain('/api"');
+      if (answer.status === 403) expect(error!.message).toMatch(/polling stopped\. Check the client API token/);
+    });
+
+    test.each([
+      ['401', { status: 401 }],
+      ['500', { status: 500 }],
+      ['JSON of the wrong shape', { status: 200, body: '{"flags":[]}', headers: { 'content-type': 'application/json' } }],
+    ])('%s from a url without /api: no hint, the cause is elsewhere', async (_label, answer) => {
+      server.reply('GET', '/client/features', answer);
+      const client = makeClient({ url: server.origin });
+      await client.start();
+      expect(recorder.errors()[0]!.message).not.toContain('/api"');
+    });
+
+    test('the suggestion keeps a base path and never shows credentials', async () => {
+      server.reply('GET', '/unleash/client/features', { status: 404 });
+      const client = makeClient({ url: `http://user:s3cret-pass@${server.origin.slice('http://'.length)}/unleash/` });
+      await client.start();
+      const [error] = recorder.errors();
+      expect(error!.message).toContain(`it should probably be ${server.origin}/unleash/api`);
+      expect(error!.message).not.toContain('s3cret');
+    });
+  });
+
   test('jitter spreads the interval by up to ±10 %', async () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient();
