@@ -7,6 +7,7 @@
  * be synchronous or return promises. Values are plain JSON-serialisable data.
  */
 import type { FeaturesPayload } from '../lib/types';
+import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { parseBootstrapBody } from '../bootstrap/dict';
 import { loadBootstrapFile } from '../bootstrap/file';
 import { loadBootstrapUrl, type BootstrapUrlOptions } from '../bootstrap/url';
@@ -34,6 +35,39 @@ export interface BootstrapOptions {
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
+ * The codes a `CacheWarning` carries (see `SwitchyardErrorCode`): `CACHE_CORRUPT`,
+ * `CACHE_FOREIGN`, `CACHE_VERSION_UNSUPPORTED`, `CACHE_READ_FAILED` and `CACHE_WRITE_FAILED`.
+ */
+export type CacheWarningCode = Extract<
+  SwitchyardErrorCode,
+  'CACHE_CORRUPT' | 'CACHE_FOREIGN' | 'CACHE_VERSION_UNSUPPORTED' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED'
+>;
+
+/**
+ * A problem a cache recovered from. It is a `SwitchyardError` so a client can emit it on
+ * its error/warn channel with a stack, but it is never thrown.
+ */
+export class CacheWarning extends SwitchyardError {
+  /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
+  override readonly name = 'CacheWarning';
+  /** What went wrong, for handlers that branch on it. */
+  declare readonly code: CacheWarningCode;
+
+  constructor(
+    code: CacheWarningCode,
+    /** Where the problem is: the file of a `FileCache`; for your own cache, whatever names the store (never a credential). */
+    readonly path: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(code, message, { cause });
+  }
+}
+
+/** Receives the problems a cache recovered from; see `BaseCache.onWarning`. */
+export type CacheWarningListener = (warning: CacheWarning) => void;
+
+/**
  * The base class of every cache. Implement `get`, `set` and `destroy` (sync or async);
  * `exists`, `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
  * last good full body under `CacheKeys.FEATURES` and its ETag under `CacheKeys.ETAG`.
@@ -41,6 +75,8 @@ export type MaybePromise<T> = T | Promise<T>;
 export abstract class BaseCache {
   /** True once flags were put into this cache by one of the `bootstrapFrom*` methods. */
   bootstrapped = false;
+  // A native private field: a subclass's own fields can never collide with it.
+  readonly #warningListeners = new Set<CacheWarningListener>();
 
   /** Returns the stored value, or `undefined` when there is none. */
   abstract get(key: string): MaybePromise<unknown>;
@@ -59,6 +95,40 @@ export abstract class BaseCache {
     return Promise.resolve()
       .then(() => this.get(key))
       .then((value) => value !== undefined);
+  }
+
+  /**
+   * Subscribes to the problems this cache recovers from without failing (a corrupt file,
+   * a failed write), each a `CacheWarning`; returns a function that removes the listener.
+   * A client subscribes to the cache it uses and relays each problem as a `warning` event
+   * (origin `cache`) until it is destroyed. A subclass reports problems with the protected
+   * `reportWarning(warning)`.
+   */
+  onWarning(listener: CacheWarningListener): () => void {
+    if (typeof listener !== 'function') throw new TypeError('onWarning: the listener must be a function');
+    // A wrapper per subscription, so subscribing the same function twice needs two removals.
+    const wrapped: CacheWarningListener = (warning) => listener(warning);
+    this.#warningListeners.add(wrapped);
+    return () => {
+      this.#warningListeners.delete(wrapped);
+    };
+  }
+
+  /**
+   * Delivers `warning` to every `onWarning` listener; a listener that throws is ignored.
+   * Returns false when nobody listens, so the cache can report it another way
+   * (`FileCache` then calls `process.emitWarning`) and a problem is never silent.
+   */
+  protected reportWarning(warning: CacheWarning): boolean {
+    const listeners = [...this.#warningListeners];
+    for (const listener of listeners) {
+      try {
+        listener(warning);
+      } catch {
+        // A broken listener must not break the cache that reports to it.
+      }
+    }
+    return listeners.length > 0;
   }
 
   /** Stores several values at once. Override when the store can do it in one round trip. */

@@ -9,49 +9,27 @@
  * - Nothing here throws at the caller for I/O or bad data. A corrupt, foreign or
  *   unreadable file, or a failed write, is reported as a `CacheWarning` and the cache
  *   carries on in memory.
- * - A JSON file that is not ours is never overwritten.
+ * - A file this code cannot use heals: the next write replaces it. That covers a file
+ *   that is not JSON, one of a newer format version, one nested too deeply to write back,
+ *   and a foreign one (JSON without our marker). The path is the cache's own, so a foreign
+ *   file there is a mistake or damage, but it may still be someone's data: it is copied
+ *   aside (`<file>.foreign-<time>`, never replacing a file) before it is replaced.
+ * - A temp file left by a writer that died mid-write is removed at the next start (see
+ *   `isStaleTempFile`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
-import { BaseCache } from './base-cache';
+import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
+
+export { CacheWarning, type CacheWarningCode } from './base-cache';
 
 /** The marker that tells our cache files from any other JSON file. */
 export const FILE_CACHE_FORMAT = 'switchyard-cache';
 /** The document layout version this code reads and writes. */
 export const FILE_CACHE_VERSION = 1;
-
-/**
- * The codes a `CacheWarning` carries (see `SwitchyardErrorCode`): `CACHE_CORRUPT`,
- * `CACHE_FOREIGN`, `CACHE_VERSION_UNSUPPORTED`, `CACHE_READ_FAILED` and `CACHE_WRITE_FAILED`.
- */
-export type CacheWarningCode = Extract<
-  SwitchyardErrorCode,
-  'CACHE_CORRUPT' | 'CACHE_FOREIGN' | 'CACHE_VERSION_UNSUPPORTED' | 'CACHE_READ_FAILED' | 'CACHE_WRITE_FAILED'
->;
-
-/**
- * A problem the cache recovered from. It is a `SwitchyardError` so a client can emit it on
- * its error/warn channel with a stack, but it is never thrown.
- */
-export class CacheWarning extends SwitchyardError {
-  /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
-  override readonly name = 'CacheWarning';
-  /** What went wrong, for handlers that branch on it. */
-  declare readonly code: CacheWarningCode;
-
-  constructor(
-    code: CacheWarningCode,
-    /** The cache file concerned. */
-    readonly path: string,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(code, message, { cause });
-  }
-}
 
 /** Options for `FileCache`. Give `appName`, or `fileName`, or both. */
 export interface FileCacheOptions {
@@ -62,8 +40,9 @@ export interface FileCacheOptions {
   /** A file name (no directory part) to use instead of the one derived from `appName`. */
   fileName?: string;
   /**
-   * Receives each recovered problem. Default: `process.emitWarning`, so a problem is
-   * never silent. A handler that throws is ignored.
+   * Receives each recovered problem: the first `onWarning` listener, subscribed at
+   * construction. A handler that throws is ignored. While nothing listens (no handler, and
+   * no client using this cache), problems go to `process.emitWarning`, so none is silent.
    */
   onWarning?: (warning: CacheWarning) => void;
 }
@@ -82,8 +61,62 @@ interface Entry {
   json: string;
 }
 
-/** Temp files older than this are left-overs of a crashed writer and are removed. */
+/**
+ * Temp files older than this are removed whoever wrote them: no write takes this long. It
+ * catches what the writer's pid cannot tell (a writer on another host, a reused pid).
+ */
 const STALE_TEMP_MS = 10 * 60 * 1000;
+
+let hostTagMemo: string | undefined;
+
+/** A short, file-name-safe tag of this host: a writer's pid means something only on its own host. */
+function hostTag(): string {
+  hostTagMemo ??= createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+  return hostTagMemo;
+}
+
+/**
+ * The name of a write's temp file, beside the cache file: `.<file>.<pid>-<host tag>.<random>.tmp`.
+ * The writer's pid and host let the next start tell a dead writer's left-over from a live
+ * writer's file.
+ * @internal
+ */
+export function tempFileName(path: string, pid: number = process.pid): string {
+  return join(dirname(path), `.${basename(path)}.${pid}-${hostTag()}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Whether a temp file (`name` as `tempFileName` makes them, modified at `mtimeMs`) was
+ * left by a writer that is gone, so it can be removed without breaking a live write:
+ * - older than `STALE_TEMP_MS`, whoever wrote it;
+ * - written on this host by a process that no longer runs;
+ * - written with this process's own pid before this process started: a predecessor that
+ *   had the same pid (in a container the service is often pid 1 on every start).
+ * Anything else may be a write in progress (another process, another host, or another
+ * cache instance in this process) and is kept until it is old. Removing a live writer's
+ * file by mistake would cost that writer one failed write (its rename fails and it
+ * reports `CACHE_WRITE_FAILED`), never a damaged cache file.
+ * @internal
+ */
+export function isStaleTempFile(name: string, mtimeMs: number, now: number = Date.now()): boolean {
+  if (now - mtimeMs > STALE_TEMP_MS) return true;
+  const owner = /\.(\d+)-([0-9a-f]{8})\.[0-9a-f]+\.tmp$/.exec(name);
+  if (owner === null || owner[2] !== hostTag()) return false;
+  const pid = Number(owner[1]);
+  if (pid === process.pid) return mtimeMs < now - process.uptime() * 1000;
+  return pid > 0 && !isRunning(pid);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    // Signal 0 checks that the process exists without touching it.
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user. Only ESRCH says it is gone.
+    return errorCode(err) !== 'ESRCH';
+  }
+}
 
 /**
  * The default cache file name for an app. Characters outside `[A-Za-z0-9._-]` become
@@ -113,7 +146,6 @@ function errorCode(err: unknown): string {
 export class FileCache extends BaseCache {
   /** The absolute or relative path of the cache file. */
   readonly path: string;
-  private readonly onWarning: (warning: CacheWarning) => void;
   private readonly entries = new Map<string, Entry>();
   private loading: Promise<void> | undefined;
   private sweeping: Promise<void> = Promise.resolve();
@@ -140,7 +172,7 @@ export class FileCache extends BaseCache {
       throw new TypeError('FileCache: "directory" must be a non-empty string');
     }
     this.path = join(directory ?? tmpdir(), fileName ?? cacheFileName(appName as string));
-    this.onWarning = onWarning ?? ((warning) => process.emitWarning(warning));
+    if (onWarning !== undefined) this.onWarning(onWarning);
   }
 
   /** Returns the stored value, or `undefined`. Reads the file on first use. */
@@ -195,7 +227,12 @@ export class FileCache extends BaseCache {
   }
 
   private load(): Promise<void> {
-    this.loading ??= this.readDocument();
+    this.loading ??= this.readDocument().catch((err: unknown) => {
+      // Whatever the file holds, it must not leave this instance rejecting every call for
+      // its whole life: start empty, and let the next write replace the file.
+      this.entries.clear();
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} cannot be used (${errorCode(err)}); it is ignored and will be replaced`);
+    });
     return this.loading;
   }
 
@@ -224,15 +261,17 @@ export class FileCache extends BaseCache {
       this.foreign = true;
       this.warn(
         'CACHE_FOREIGN',
-        `${this.path} is not a switchyard cache file; it is ignored and will not be overwritten ` +
-          '(remove it or choose another fileName/directory)',
+        `${this.path} is not a switchyard cache file; it is ignored and will be replaced by the next write, ` +
+          `which first copies it to ${basename(this.path)}.foreign-<time> beside it`,
       );
       return;
     }
     if (doc.version !== FILE_CACHE_VERSION) {
+      // Only a number or a string is shown: String() of a deeply nested array would recurse.
+      const shown = typeof doc.version === 'number' || typeof doc.version === 'string' ? String(doc.version).slice(0, 20) : typeof doc.version;
       this.warn(
         'CACHE_VERSION_UNSUPPORTED',
-        `cache file ${this.path} has format version ${String(doc.version).slice(0, 20)}, this code reads ` +
+        `cache file ${this.path} has format version ${shown}, this code reads ` +
           `${FILE_CACHE_VERSION}; it is ignored and will be replaced`,
       );
       return;
@@ -241,9 +280,16 @@ export class FileCache extends BaseCache {
       this.warn('CACHE_CORRUPT', `cache file ${this.path} has no "entries" object; it is ignored and will be replaced`);
       return;
     }
-    for (const [key, value] of Object.entries(doc.entries)) {
-      this.entries.set(key, { value, json: JSON.stringify(value) });
+    const entries = new Map<string, Entry>();
+    try {
+      for (const [key, value] of Object.entries(doc.entries)) entries.set(key, { value, json: JSON.stringify(value) });
+    } catch (err) {
+      // JSON.parse reads any depth, but JSON.stringify recurses: a value nested tens of
+      // thousands of levels deep parses, yet could never be written back.
+      this.warn('CACHE_CORRUPT', `cache file ${this.path} holds a value nested too deeply to use (${errorCode(err)}); it is ignored and will be replaced`);
+      return;
     }
+    for (const [key, entry] of entries) this.entries.set(key, entry);
   }
 
   /**
@@ -260,21 +306,16 @@ export class FileCache extends BaseCache {
   private async flush(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
-    if (this.foreign) {
-      if (!this.writeFailing) {
-        this.warn('CACHE_FOREIGN', `not writing to ${this.path}: it is not a switchyard cache file`);
-      }
-      this.writeFailing = true;
-      return;
-    }
-    const document: Omit<CacheDocument, 'entries'> = {
-      format: FILE_CACHE_FORMAT,
-      version: FILE_CACHE_VERSION,
-      savedAt: new Date().toISOString(),
-    };
-    const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
-    const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
+    if (this.foreign && !(await this.copyForeignFileAside())) return;
     try {
+      // Inside the try: a document too large for one string must fail this write, not the queue.
+      const document: Omit<CacheDocument, 'entries'> = {
+        format: FILE_CACHE_FORMAT,
+        version: FILE_CACHE_VERSION,
+        savedAt: new Date().toISOString(),
+      };
+      const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
+      const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
       await mkdir(dirname(this.path), { recursive: true });
       await writeAtomically(this.path, text);
       this.writeFailing = false;
@@ -287,28 +328,55 @@ export class FileCache extends BaseCache {
     }
   }
 
+  /**
+   * Keeps a copy of the foreign file found at the path before the first write replaces
+   * it. The copy never replaces a file (`COPYFILE_EXCL`). Returns whether the write may go
+   * ahead; when no copy can be made, the file is left alone and values stay in memory.
+   */
+  private async copyForeignFileAside(): Promise<boolean> {
+    const copy = `${this.path}.foreign-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      await copyFile(this.path, copy, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') {
+        if (!this.writeFailing) {
+          this.warn('CACHE_FOREIGN', `cannot copy the foreign file ${this.path} aside (${errorCode(err)}); not writing over it, keeping flags in memory`, err);
+        }
+        this.writeFailing = true;
+        return false;
+      }
+      // Gone already (removed, or healed by another instance): there is nothing to keep.
+      this.foreign = false;
+      return true;
+    }
+    this.foreign = false;
+    this.warn('CACHE_FOREIGN', `copied the foreign file ${this.path} to ${basename(copy)}; the cache file replaces it`);
+    return true;
+  }
+
   private async removeStaleTempFiles(): Promise<void> {
     const dir = dirname(this.path);
     const prefix = `.${basename(this.path)}.`;
+    let names: string[];
     try {
-      for (const name of await readdir(dir)) {
-        if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-        const file = join(dir, name);
-        const info = await stat(file);
-        // A younger temp file may belong to a writer in another process right now.
-        if (Date.now() - info.mtimeMs > STALE_TEMP_MS) await unlink(file);
-      }
+      names = await readdir(dir);
     } catch {
-      // Best effort: a left-over temp file costs disk space, not correctness.
+      return; // no directory yet: nothing to clean
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const file = join(dir, name);
+      try {
+        if (isStaleTempFile(name, (await stat(file)).mtimeMs)) await unlink(file);
+      } catch {
+        // Best effort, file by file: a left-over temp file costs disk space, not correctness.
+      }
     }
   }
 
   private warn(code: CacheWarningCode, message: string, cause?: unknown): void {
-    try {
-      this.onWarning(new CacheWarning(code, this.path, message, cause));
-    } catch {
-      // A throwing handler must not break the cache or the write queue.
-    }
+    const warning = new CacheWarning(code, this.path, message, cause);
+    if (!this.reportWarning(warning)) process.emitWarning(warning);
   }
 }
 
@@ -320,7 +388,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const dir = dirname(path);
   // Same directory, so rename() stays on one file system and is atomic; `wx` refuses to
   // follow a symlink planted at this name (the default directory is shared /tmp).
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempFileName(path);
   const handle = await open(temp, 'wx', 0o600);
   try {
     try {

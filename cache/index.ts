@@ -1,12 +1,12 @@
 /** The cache contract and the two caches that ship with switchyard. */
-export { BaseCache, CacheKeys, type BootstrapOptions, type MaybePromise } from './base-cache';
-export { MemoryCache } from './memory-cache';
 export {
-  FileCache,
+  BaseCache,
+  CacheKeys,
   CacheWarning,
-  cacheFileName,
-  FILE_CACHE_FORMAT,
-  FILE_CACHE_VERSION,
+  type BootstrapOptions,
   type CacheWarningCode,
-  type FileCacheOptions,
-} from './file-cache';
+  type CacheWarningListener,
+  type MaybePromise,
+} from './base-cache';
+export { MemoryCache } from './memory-cache';
+export { FileCache, cacheFileName, FILE_CACHE_FORMAT, FILE_CACHE_VERSION, type FileCacheOptions } from './file-cache';

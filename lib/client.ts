@@ -83,6 +83,7 @@ export class UnleashClient {
   private cancelDeadline: (() => void) | undefined;
   private cacheWrites: Promise<void> = Promise.resolve();
   private unsubscribeSource: (() => void) | undefined;
+  private unsubscribeCache: (() => void) | undefined;
   private readonly flagSource: FlagSource | undefined;
   /** Evaluation problems of the caller's making, each reported once (by key). */
   private readonly evaluationWarning: WarnOnce = warnOnce((message) => this.events.warn('evaluation', message));
@@ -122,11 +123,10 @@ export class UnleashClient {
         warnings.push('cache must be a BaseCache (get, set, destroy); using the default FileCache');
       }
       // Flags pushed by a flag source (test data) must not outlive the process in a file.
-      this.cache = this.flagSource !== undefined
-        ? new MemoryCache()
-        : new FileCache({ appName: config.appName, onWarning: (w) => this.events.warn('cache', w.message) });
+      this.cache = this.flagSource !== undefined ? new MemoryCache() : new FileCache({ appName: config.appName });
       this.ownsCache = true;
     }
+    this.unsubscribeCache = this.relayCacheWarnings();
     if (config.url !== undefined) {
       // The proxy is decided here, from the environment as it is now, for the URL's host.
       this.network = new Network(new URL(config.url), config.httpOptions, process.env, warnings);
@@ -143,6 +143,7 @@ export class UnleashClient {
         interval: config.refreshInterval,
         etag: () => this.etag,
         onOutcome: (outcome) => this.onPoll(outcome),
+        url: config.url,
       });
       this.reporter = new MetricsReporter({
         store: this.store,
@@ -207,6 +208,23 @@ export class UnleashClient {
     } finally {
       deadline.cancel();
       this.cancelDeadline = undefined;
+    }
+  }
+
+  /**
+   * Subscribes to the problems the cache recovers from (`BaseCache.onWarning`), so the
+   * user hears of them as `warning` events whether the cache is the default one or theirs.
+   */
+  private relayCacheWarnings(): (() => void) | undefined {
+    // A cache written against the interface rather than extending BaseCache may lack it.
+    if (typeof this.cache.onWarning !== 'function') return undefined;
+    try {
+      const off = this.cache.onWarning((warning) => this.events.warn('cache', warning.message));
+      return typeof off === 'function' ? off : undefined;
+    } catch (err) {
+      // Reported after the constructor returns, like the config warnings.
+      queueMicrotask(() => this.events.error('cache', err));
+      return undefined;
     }
   }
 
@@ -485,6 +503,10 @@ export class UnleashClient {
     } catch (err) {
       this.events.error('cache', err);
     }
+    // After the last writes, so their problems are still heard; a cache the user keeps
+    // then reports to its own listeners (or process.emitWarning) again.
+    this.unsubscribeCache?.();
+    this.unsubscribeCache = undefined;
   }
 
   /** The context to evaluate with: the caller's own, copied only for custom strategies (see `apply`). */

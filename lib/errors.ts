@@ -31,9 +31,9 @@ export type SwitchyardErrorCode =
   | 'PAYLOAD_NOT_JSON'
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */
   | 'PAYLOAD_INVALID'
-  /** A `FileCache` file is not valid JSON or not a valid cache document; it is ignored and replaced on the next write. */
+  /** A `FileCache` file is not valid JSON, not a valid cache document, or nested too deeply to use; it is ignored and replaced on the next write. */
   | 'CACHE_CORRUPT'
-  /** A `FileCache` file is JSON written by something else; it is ignored and never overwritten. */
+  /** A `FileCache` file is JSON written by something else; it is ignored, then copied aside (`<file>.foreign-<time>`) and replaced on the next write. */
   | 'CACHE_FOREIGN'
   /** A `FileCache` file was written by a newer switchyard; it is ignored and replaced on the next write. */
   | 'CACHE_VERSION_UNSUPPORTED'
@@ -69,9 +69,9 @@ export const SwitchyardErrorCode = Object.freeze({
   PAYLOAD_NOT_JSON: 'PAYLOAD_NOT_JSON',
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */
   PAYLOAD_INVALID: 'PAYLOAD_INVALID',
-  /** A `FileCache` file is not valid JSON or not a valid cache document; it is ignored and replaced on the next write. */
+  /** A `FileCache` file is not valid JSON, not a valid cache document, or nested too deeply to use; it is ignored and replaced on the next write. */
   CACHE_CORRUPT: 'CACHE_CORRUPT',
-  /** A `FileCache` file is JSON written by something else; it is ignored and never overwritten. */
+  /** A `FileCache` file is JSON written by something else; it is ignored, then copied aside (`<file>.foreign-<time>`) and replaced on the next write. */
   CACHE_FOREIGN: 'CACHE_FOREIGN',
   /** A `FileCache` file was written by a newer switchyard; it is ignored and replaced on the next write. */
   CACHE_VERSION_UNSUPPORTED: 'CACHE_VERSION_UNSUPPORTED',

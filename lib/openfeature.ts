@@ -129,7 +129,11 @@ export class SwitchyardProvider implements Provider {
   /** @param client the client answers come from; the provider owns it (`initialize` starts it, `onClose` destroys it). */
   constructor(readonly client: ProviderClient) {}
 
-  /** Starts the client; fails (so the provider reports an error) when it got no flags. */
+  /**
+   * Starts the client. When it got no flags, fails (so the provider reports an error) with
+   * the reason: the first fetch error (a 401, a timeout, a refused connection), else the
+   * first error of the client, as `cause` and in the message.
+   */
   async initialize(): Promise<void> {
     this.unsubscribe.push(
       this.client.on('fetched', (event) => {
@@ -139,8 +143,23 @@ export class SwitchyardProvider implements Provider {
         this.events.emit(ProviderEvents.Error, { message: event.error.message });
       }),
     );
-    await this.client.start();
-    if (!this.client.hasFlags) throw new Error('switchyard: no flags could be loaded (server unreachable and no cache or bootstrap)');
+    let firstError: Error | undefined;
+    let firstFetchError: Error | undefined;
+    const stopListening = this.client.on('error', (event) => {
+      firstError ??= event.error;
+      if (event.origin === 'fetch') firstFetchError ??= event.error;
+    });
+    try {
+      await this.client.start();
+    } finally {
+      stopListening();
+    }
+    if (this.client.hasFlags) return;
+    const cause = firstFetchError ?? firstError;
+    if (cause === undefined) {
+      throw new Error('switchyard: no flags could be loaded: the server did not answer within the timeout, and there is no cache or bootstrap (or the client is offline with an empty cache)');
+    }
+    throw new Error(`switchyard: no flags could be loaded: ${cause.message}`, { cause });
   }
 
   /** Destroys the client (flushing its metrics). */

@@ -134,6 +134,11 @@ export const DEFAULT_TIMEOUT = 10_000;
  * every few milliseconds would hammer the server.
  */
 export const MIN_INTERVAL = 1_000;
+/**
+ * A `timeout` below this is honoured, with a warning: no real request completes that fast,
+ * and the value is more likely seconds typed where milliseconds are meant.
+ */
+export const SHORT_TIMEOUT = 100;
 
 // RFC 7230 token characters for header names; values must not hold CR, LF or NUL.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -218,7 +223,7 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
   if (options === null || typeof options !== 'object') {
     throw new ConfigError('options', 'UnleashClient: options are required ({ url, appName, ... })');
   }
-  const warnings: string[] = [];
+  const warnings: string[] = unknownOptionWarnings(options);
   if (!nonEmptyString(options.appName)) {
     throw new ConfigError('appName', 'UnleashClient: the "appName" option is required (a non-empty string naming your application)');
   }
@@ -265,6 +270,9 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     // Any positive value is honoured as given, sub-second ones included.
     if (typeof options.timeout === 'number' && Number.isFinite(options.timeout) && options.timeout > 0) timeout = options.timeout;
     else warnings.push(`timeout must be a positive number of milliseconds; using the default ${DEFAULT_TIMEOUT}`);
+    if (timeout < SHORT_TIMEOUT) {
+      warnings.push(`timeout ${timeout} ms is very short (it is in milliseconds, not seconds): most requests will time out; it is used as given`);
+    }
   }
 
   const http = checkHttpOptions('httpOptions', options.httpOptions, warnings);
@@ -311,4 +319,102 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
   };
   if (config.metricsInterval === 0) config.disableMetrics = true;
   return { config, warnings };
+}
+
+/**
+ * Every option of `UnleashConfig`: `true` for those a typo may be corrected to. `satisfies`
+ * keeps it in step with the interface: an option missing here (or here and not there)
+ * does not compile.
+ */
+const KNOWN_OPTIONS = {
+  url: true,
+  appName: true,
+  instanceId: true,
+  environment: true,
+  projectName: true,
+  namePrefix: true,
+  tags: true,
+  customHeaders: true,
+  customHeadersFunction: true,
+  refreshInterval: true,
+  metricsInterval: true,
+  disableMetrics: true,
+  disableRegistration: true,
+  timeout: true,
+  httpOptions: true,
+  cache: true,
+  customStrategies: true,
+  fallbackFunction: true,
+  eventCallback: true,
+  offline: true,
+  flagSource: true,
+  // Internal, for tests: accepted, never suggested.
+  scheduler: false,
+} as const satisfies Record<keyof UnleashConfig, boolean>;
+
+/** Unknown keys reported one by one; past this, one line counts the rest. */
+const MAX_UNKNOWN_REPORTED = 10;
+
+/**
+ * The edit distance between two strings (optimal string alignment: insertions, deletions,
+ * substitutions and swaps of neighbours each cost 1), for suggesting an option name.
+ */
+export function editDistance(a: string, b: string): number {
+  // rows[i][j]: the distance between the first i characters of a and the first j of b.
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i]!;
+    const above = rows[i - 1]!;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/**
+ * The known option `key` most likely means (case aside), if any: one that contains it
+ * (`project`, `strategies`) or that it contains (`environmentName`), else one within a few
+ * typing slips of it (`refreshIntervall`, `enviornment`).
+ */
+export function closestOption(key: string): string | undefined {
+  const lower = key.toLowerCase();
+  const names = Object.entries(KNOWN_OPTIONS).flatMap(([name, suggest]) => (suggest ? [name] : []));
+  const nearest = (candidates: string[]): { name: string; distance: number } | undefined => {
+    let best: { name: string; distance: number } | undefined;
+    for (const name of candidates) {
+      const distance = editDistance(lower, name.toLowerCase());
+      if (best === undefined || distance < best.distance) best = { name, distance };
+    }
+    return best;
+  };
+  if (lower.length >= 4) {
+    const within = nearest(names.filter((name) => name.toLowerCase().includes(lower)));
+    if (within !== undefined) return within.name;
+    const around = nearest(names.filter((name) => name.length >= 4 && lower.includes(name.toLowerCase())));
+    if (around !== undefined) return around.name;
+  }
+  const best = nearest(names);
+  if (best === undefined) return undefined;
+  // Short names tolerate one slip, long ones more.
+  const tolerance = best.name.length <= 4 ? 1 : best.name.length <= 10 ? 2 : 4;
+  return best.distance <= tolerance ? best.name : undefined;
+}
+
+/**
+ * A warning for each key of `options` that is not an option (a typo such as
+ * `refreshIntervall` would otherwise be ignored without a word), naming the closest option.
+ */
+export function unknownOptionWarnings(options: object): string[] {
+  const unknown = Object.keys(options).filter((key) => !Object.hasOwn(KNOWN_OPTIONS, key));
+  const warnings = unknown.slice(0, MAX_UNKNOWN_REPORTED).map((key) => {
+    const shown = key.length > 60 ? `${key.slice(0, 60)}…` : key;
+    const closest = closestOption(key);
+    return `unknown option "${shown}" is ignored${closest === undefined ? '' : `; did you mean "${closest}"?`}`;
+  });
+  if (unknown.length > MAX_UNKNOWN_REPORTED) warnings.push(`${unknown.length - MAX_UNKNOWN_REPORTED} more unknown options are ignored`);
+  return warnings;
 }

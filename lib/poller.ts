@@ -36,6 +36,28 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/**
+ * The sentence added to a 403, a 404 or a body that is not JSON when the `url` option does
+ * not end with `/api`. Such a URL reaches the Unleash UI or whatever sits in front of it,
+ * whose status or HTML page would otherwise be blamed on the token. Undefined when the url
+ * ends with `/api` (or is not a URL). Shows origin and path only, never credentials.
+ */
+export function missingApiHint(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const path = parsed.pathname.replace(/\/+$/, '');
+  if (path.endsWith('/api')) return undefined;
+  // A path through /api (`/api/client`, the frontend API's `/api/frontend`) went too far.
+  const through = path.indexOf('/api/');
+  const suggested = through >= 0 ? path.slice(0, through + '/api'.length) : `${path}/api`;
+  return `The url option does not end with "/api", where Unleash serves the client API: it should probably be ${parsed.origin}${suggested}`;
+}
+
 /** The delay before the next attempt after `failures` failures in a row (before jitter). */
 export function backoffDelay(interval: number, failures: number): number {
   return Math.min(MAX_TIMER_DELAY, interval * (1 + Math.min(failures, MAX_BACKOFF_FAILURES)));
@@ -50,6 +72,8 @@ export interface PollerOptions {
   etag: () => string | undefined;
   /** Receives each outcome before the next fetch is scheduled. */
   onOutcome: (outcome: PollOutcome) => void;
+  /** The `url` option, for `missingApiHint`. */
+  url?: string;
 }
 
 export class Poller {
@@ -60,8 +84,13 @@ export class Poller {
   private stopped = false;
   private readonly controller = new AbortController();
   private inFlight: Promise<PollOutcome> | undefined;
+  /** What a 403, a 404 or a body that is not JSON adds when the url lacks `/api`, with its leading space. */
+  private readonly hint: string;
 
-  constructor(private readonly options: PollerOptions) {}
+  constructor(private readonly options: PollerOptions) {
+    const hint = missingApiHint(options.url);
+    this.hint = hint === undefined ? '' : ` ${hint}`;
+  }
 
   /** Resolves once no fetch is in flight (after `stop`, once the aborted one has settled). */
   async idle(): Promise<void> {
@@ -144,9 +173,10 @@ export class Poller {
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : 'the body could not be read';
         const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
+        const hint = code === 'PAYLOAD_NOT_JSON' && this.hint !== '' ? `.${this.hint}` : '';
         return {
           kind: 'failed',
-          error: new HttpError(code, url, `GET ${url}: ${detail}; keeping the last good flags`),
+          error: new HttpError(code, url, `GET ${url}: ${detail}; keeping the last good flags${hint}`),
           fatal: false,
         };
       }
@@ -154,19 +184,22 @@ export class Poller {
     if (status === 304) return { kind: 'unchanged' };
     const text = STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : '';
     if (status === 401 || status === 403) {
+      // A wrong path is the likelier cause of a 403 when the url lacks /api: say so first.
+      const hint = status === 403 && this.hint !== '' ? `${this.hint}. If the url is right, check` : ' Check';
       const error = new HttpError(
         'HTTP_STATUS',
         url,
-        `GET ${url}: the server answered ${status}${text}; polling stopped. Check the client API token ` +
+        `GET ${url}: the server answered ${status}${text}; polling stopped.${hint} the client API token ` +
           '(customHeaders Authorization) and its environment/project access',
         status,
       );
       return { kind: 'failed', error, fatal: true };
     }
     const next = this.options.interval === 0 ? 'not retrying (refreshInterval is 0)' : 'backing off';
+    const hint = status === 404 && this.hint !== '' ? `.${this.hint}` : '';
     return {
       kind: 'failed',
-      error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}${text}; ${next}`, status),
+      error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}${text}; ${next}${hint}`, status),
       fatal: false,
     };
   }

@@ -1,15 +1,16 @@
 /**
  * The `BaseCache` contract: what a subclass gets for free (`exists`, `mset`, the
- * `bootstrapFrom*` seeders) on top of the three methods it implements.
+ * `bootstrapFrom*` seeders, the `onWarning` seam) on top of the three methods it implements.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapError } from '../../bootstrap/dict';
-import { BaseCache, CacheKeys } from '../../cache/base-cache';
+import { BaseCache, CacheKeys, CacheWarning } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import { SwitchyardError } from '../../lib/errors';
+import type { UnleashEvent } from '../../lib/events';
 import { TestServer } from '../support/test-server';
 
 let dir: string;
@@ -156,5 +157,79 @@ describe('a cache implementing only get, set and destroy', () => {
     }
     // The cache is the caller's: the client does not destroy it.
     expect(cache.values.size).toBeGreaterThan(0);
+  });
+});
+
+describe('the onWarning seam: problems a cache recovered from', () => {
+  /** A store that finds an unreadable value and says so, as a user's cache would. */
+  class ReportingCache extends MapCache {
+    override get(key: string): unknown {
+      const value = super.get(key);
+      if (value !== 'garbled') return value;
+      // Names the key, never the value.
+      this.reportWarning(new CacheWarning('CACHE_CORRUPT', `redis:${key}`, `the value under "${key}" is not JSON; ignored`));
+      return undefined;
+    }
+    report(message: string): boolean {
+      return this.reportWarning(new CacheWarning('CACHE_READ_FAILED', 'store', message));
+    }
+  }
+
+  test('every listener hears each warning until it unsubscribes; a throwing listener is ignored', () => {
+    const cache = new ReportingCache();
+    const heard: string[] = [];
+    const offA = cache.onWarning((w) => heard.push(`a:${w.code}`));
+    cache.onWarning(() => {
+      throw new Error('listener bug');
+    });
+    const offC = cache.onWarning((w) => heard.push(`c:${w.path}`));
+    cache.set('features', 'garbled');
+    expect(cache.get('features')).toBeUndefined();
+    expect(heard).toEqual(['a:CACHE_CORRUPT', 'c:redis:features']);
+    offA();
+    offA(); // idempotent
+    offC();
+    expect(cache.report('x')).toBe(true); // the throwing listener is still subscribed
+    expect(heard).toHaveLength(2);
+  });
+
+  test('reportWarning answers false when nobody listens, so the cache can report another way', () => {
+    const cache = new ReportingCache();
+    expect(cache.report('unheard')).toBe(false);
+    const off = cache.onWarning(() => undefined);
+    expect(cache.report('heard')).toBe(true);
+    off();
+    expect(cache.report('unheard again')).toBe(false);
+  });
+
+  test('the same function subscribed twice is called twice and needs two removals', () => {
+    const cache = new ReportingCache();
+    const heard: string[] = [];
+    const listener = (w: CacheWarning): void => void heard.push(w.message);
+    const first = cache.onWarning(listener);
+    cache.onWarning(listener);
+    cache.report('one');
+    first();
+    cache.report('two');
+    expect(heard).toEqual(['one', 'one', 'two']);
+  });
+
+  test('a listener must be a function', () => {
+    expect(() => new MapCache().onWarning('log' as never)).toThrow(TypeError);
+  });
+
+  test('a client relays its cache’s warnings as warning events (origin cache) and stops at destroy', async () => {
+    const cache = new ReportingCache();
+    await cache.bootstrapFromDict({ version: 2, features: [{ name: 'a', enabled: true }] });
+    const events: UnleashEvent[] = [];
+    const client = new UnleashClient({ appName: 'relay', offline: true, cache, eventCallback: (e) => events.push(e) });
+    await client.start();
+    cache.set('etag', 'garbled');
+    cache.get('etag');
+    expect(events.filter((e) => e.type === 'warning')).toEqual([
+      { type: 'warning', origin: 'cache', message: 'the value under "etag" is not JSON; ignored' },
+    ]);
+    await client.destroy();
+    expect(cache.report('after destroy')).toBe(false);
   });
 });

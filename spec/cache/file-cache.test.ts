@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -10,6 +11,7 @@ import {
   FILE_CACHE_FORMAT,
   FILE_CACHE_VERSION,
   FileCache,
+  tempFileName,
   type FileCacheOptions,
 } from '../../cache/file-cache';
 
@@ -196,6 +198,54 @@ describe('FileCache: atomic writes', () => {
   });
 });
 
+describe('FileCache: temp files left by a writer that died are removed at the next start', () => {
+  /** The pid of a process that has exited. */
+  async function deadPid(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.on('exit', resolve));
+    return child.pid!;
+  }
+
+  /** A temp file named as the writer names it, last modified `ageMs` ago. */
+  async function leftOver(path: string, pid: number, ageMs = 0, rename?: (name: string) => string): Promise<string> {
+    let file = tempFileName(path, pid);
+    if (rename) file = join(dir, rename(basename(file)));
+    await writeFile(file, '{"format":"switchyard-cache","ver');
+    const when = new Date(Date.now() - ageMs);
+    await utimes(file, when, when);
+    return basename(file);
+  }
+
+  test('each temp file is judged by its writer: gone writers’ files go, live writers’ files stay', async () => {
+    const cache = open();
+    const processStart = Date.now() - process.uptime() * 1000;
+    const otherHost = (name: string): string => name.replace(/-([0-9a-f]{8})\./, (_, tag) => `-${tag === 'ffffffff' ? '00000000' : 'ffffffff'}.`);
+    const dead = await deadPid();
+    const files = {
+      deadWriterHere: await leftOver(cache.path, dead),
+      liveWriterHere: await leftOver(cache.path, process.ppid),
+      thisProcessNow: await leftOver(cache.path, process.pid),
+      samePidBeforeThisProcessStarted: await leftOver(cache.path, process.pid, Date.now() - processStart + 1000),
+      otherHostFresh: await leftOver(cache.path, dead, 0, otherHost),
+      otherHostOld: await leftOver(cache.path, dead, 11 * 60 * 1000, otherHost),
+      liveWriterHereOld: await leftOver(cache.path, process.ppid, 11 * 60 * 1000),
+    };
+    await cache.get('etag');
+    await cache.destroy(); // waits for the sweep
+    expect((await readdir(dir)).sort()).toEqual([files.liveWriterHere, files.thisProcessNow, files.otherHostFresh].sort());
+    expect(warnings).toEqual([]);
+  });
+
+  test('the sweep runs at the start, before this instance writes, and never touches its own write', async () => {
+    const cache = open();
+    const leftover = await leftOver(cache.path, await deadPid());
+    await cache.set('etag', '"1"');
+    await cache.destroy();
+    expect(await readdir(dir)).toEqual([basename(cache.path)]);
+    expect(leftover).toMatch(/^\.switchyard-orders\.json\.\d+-[0-9a-f]{8}\.[0-9a-f]{12}\.tmp$/);
+  });
+});
+
 describe('FileCache: bad files and failures are warnings, never throws', () => {
   test('a corrupt (truncated) file is reported without quoting it, ignored, then replaced', async () => {
     const cache = open();
@@ -226,17 +276,66 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
     expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
   });
 
-  test('a foreign JSON file is reported, ignored and never overwritten', async () => {
+  test('a foreign JSON file is reported and ignored; the next write copies it aside, then replaces it', async () => {
     const cache = open();
     const foreign = JSON.stringify({ name: 'someone-elses-config', features: ['x'] });
     await writeFile(cache.path, foreign);
     expect(await cache.get('features')).toBeUndefined();
+    expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN']);
+    expect(warnings[0]!.message).toContain('will be replaced by the next write');
     await cache.set('etag', '"1"');
     await cache.set('etag', '"2"');
-    expect(await readFile(cache.path, 'utf8')).toBe(foreign);
-    expect(await cache.get('etag')).toBe('"2"'); // still served from memory
-    // Reported when read, and once (not per write) when writes are skipped.
+    expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ etag: '"2"' });
+    // Copied once, byte for byte, beside the cache file; the second write just writes.
+    const copies = (await readdir(dir)).filter((name) => name.startsWith(`${basename(cache.path)}.foreign-`));
+    expect(copies).toHaveLength(1);
+    expect(await readFile(join(dir, copies[0]!), 'utf8')).toBe(foreign);
     expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
+    expect(warnings[1]!.message).toContain(copies[0]);
+  });
+
+  test('a foreign file is not written over while no copy of it can be made', async () => {
+    // Only the clock is faked: it names the copy, so the test can occupy that name.
+    jest.useFakeTimers({ now: Date.parse('2026-03-01T10:00:00.000Z'), doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    try {
+      const cache = open();
+      await writeFile(cache.path, '{"mine":true}');
+      const blocker = `${cache.path}.foreign-2026-03-01T10-00-00-000Z`;
+      await writeFile(blocker, 'an earlier copy');
+      await cache.set('etag', '"1"');
+      await cache.set('etag', '"2"');
+      expect(await readFile(cache.path, 'utf8')).toBe('{"mine":true}');
+      expect(await readFile(blocker, 'utf8')).toBe('an earlier copy');
+      expect(await cache.get('etag')).toBe('"2"'); // served from memory
+      expect(warnings.map((w) => w.code)).toEqual(['CACHE_FOREIGN', 'CACHE_FOREIGN']);
+      expect(warnings[1]!.message).toMatch(/cannot copy .* \(EEXIST\); not writing over it/);
+
+      jest.setSystemTime(Date.parse('2026-03-01T10:00:01.000Z'));
+      await cache.set('etag', '"3"');
+      expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ etag: '"3"' });
+      expect(await readFile(`${cache.path}.foreign-2026-03-01T10-00-01-000Z`, 'utf8')).toBe('{"mine":true}');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  describe('a file nested too deeply to write back (100 000 levels)', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+
+    test.each([
+      ['as an entry', `{"format":"${FILE_CACHE_FORMAT}","version":1,"entries":{"etag":"\\"e\\"","features":${deep}}}`, 'CACHE_CORRUPT'],
+      ['as the format version', `{"format":"${FILE_CACHE_FORMAT}","version":${deep},"entries":{}}`, 'CACHE_VERSION_UNSUPPORTED'],
+      ['as the whole file', deep, 'CACHE_FOREIGN'],
+    ])('%s: ignored, the instance keeps working, the next write replaces it', async (_label, text, code) => {
+      const cache = open();
+      await writeFile(cache.path, text);
+      expect(await cache.get('etag')).toBeUndefined();
+      expect(await cache.exists('features')).toBe(false);
+      expect(warnings[0]).toMatchObject({ code });
+      await cache.mset({ features, etag: '"new"' });
+      expect(JSON.parse(await readFile(cache.path, 'utf8')).entries).toEqual({ features, etag: '"new"' });
+      expect(await open().get('features')).toEqual(features);
+    });
   });
 
   test('a JSON array or scalar file is foreign too', async () => {
@@ -311,6 +410,31 @@ describe('FileCache: bad files and failures are warnings, never throws', () => {
       await cache.get('etag');
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.calls[0][0]).toBeInstanceOf(CacheWarning);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('the onWarning option and listeners added later all hear; process.emitWarning only while nobody listens', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      await writeFile(join(dir, 'bad.json'), 'nope');
+      const heard: string[] = [];
+      const cache = open({ fileName: 'bad.json' });
+      const off = cache.onWarning((w) => heard.push(w.code));
+      await cache.get('etag');
+      expect(warnings.map((w) => w.code)).toEqual(['CACHE_CORRUPT']);
+      expect(heard).toEqual(['CACHE_CORRUPT']);
+      off();
+
+      const quiet = new FileCache({ directory: dir, fileName: 'bad.json' });
+      const offQuiet = quiet.onWarning((w) => heard.push(w.code));
+      await quiet.get('etag');
+      expect(heard).toEqual(['CACHE_CORRUPT', 'CACHE_CORRUPT']);
+      expect(spy).not.toHaveBeenCalled();
+      offQuiet();
+      await new FileCache({ directory: dir, fileName: 'bad.json' }).get('etag');
+      expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
     }

@@ -2,11 +2,12 @@
  * UnleashClient against a real HTTP server on 127.0.0.1, with a manual scheduler: every
  * delay (interval, backoff, jitter) is read off the timer the client set, never slept.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { jest } from '@jest/globals';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheKeys } from '../../cache/base-cache';
-import { FileCache } from '../../cache/file-cache';
+import { cacheFileName, FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import type { UnleashEvent } from '../../lib/events';
@@ -337,6 +338,58 @@ describe('fetching', () => {
     expect(client.isEnabled('a')).toBe(true);
   });
 
+  describe('a url without /api: a 403, a 404 or a body that is not JSON says so', () => {
+    const html = '<!doctype html><html><head><title>Unleash</title></head><body><div id="app"></div></body></html>';
+    type Answer = { status: number; body?: string; headers?: Record<string, string> };
+    const answers: [string, Answer, string, boolean][] = [
+      ['403', { status: 403 }, 'HTTP_STATUS', true],
+      ['404', { status: 404, body: 'Not Found' }, 'HTTP_STATUS', false],
+      ['an HTML page with 200', { status: 200, body: html, headers: { 'content-type': 'text/html' } }, 'PAYLOAD_NOT_JSON', false],
+    ];
+
+    test.each(answers)('%s', async (_label, answer, code, fatal) => {
+      server.reply('GET', '/client/features', answer);
+      const client = makeClient({ url: server.origin });
+      await client.start();
+      const [error] = recorder.errors() as HttpError[];
+      expect(error).toBeInstanceOf(HttpError);
+      expect(error!.code).toBe(code);
+      expect(error!.message).toContain(`The url option does not end with "/api", where Unleash serves the client API: it should probably be ${server.origin}/api`);
+      if (fatal) expect(error!.message).toMatch(/\/api\. If the url is right, check the client API token/);
+      expect(scheduler.pending('fetch')).toHaveLength(fatal ? 0 : 1);
+    });
+
+    test.each(answers)('%s from a url ending with /api: no hint', async (_label, answer, code) => {
+      server.reply('GET', FEATURES, answer);
+      const client = makeClient();
+      await client.start();
+      const [error] = recorder.errors() as HttpError[];
+      expect(error!.code).toBe(code);
+      expect(error!.message).not.toContain('/api"');
+      if (answer.status === 403) expect(error!.message).toMatch(/polling stopped\. Check the client API token/);
+    });
+
+    test.each([
+      ['401', { status: 401 }],
+      ['500', { status: 500 }],
+      ['JSON of the wrong shape', { status: 200, body: '{"flags":[]}', headers: { 'content-type': 'application/json' } }],
+    ])('%s from a url without /api: no hint, the cause is elsewhere', async (_label, answer) => {
+      server.reply('GET', '/client/features', answer);
+      const client = makeClient({ url: server.origin });
+      await client.start();
+      expect(recorder.errors()[0]!.message).not.toContain('/api"');
+    });
+
+    test('the suggestion keeps a base path and never shows credentials', async () => {
+      server.reply('GET', '/unleash/client/features', { status: 404 });
+      const client = makeClient({ url: `http://user:s3cret-pass@${server.origin.slice('http://'.length)}/unleash/` });
+      await client.start();
+      const [error] = recorder.errors();
+      expect(error!.message).toContain(`it should probably be ${server.origin}/unleash/api`);
+      expect(error!.message).not.toContain('s3cret');
+    });
+  });
+
   test('jitter spreads the interval by up to ±10 %', async () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient();
@@ -437,16 +490,92 @@ describe('caches and bootstrap', () => {
     expect(client.isEnabled('kept')).toBe(true);
   });
 
-  test('a corrupt cache file is reported and replaced by the next fetch', async () => {
-    const path = join(dir, 'switchyard-test-app.json');
-    await writeFile(path, '{ this is not json');
-    server.serveFeatures(body(flag('fresh')));
-    const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir, onWarning: (w) => recorder.callback({ type: 'warning', origin: 'cache', message: w.message }) }) });
-    await client.start();
-    expect(client.isEnabled('fresh')).toBe(true);
-    expect(recorder.of('warning').some((w) => w.origin === 'cache' && /not valid JSON/.test(w.message))).toBe(true);
-    await client.destroy();
-    expect(JSON.parse(await readFile(path, 'utf8')).entries.features.features[0].name).toBe('fresh');
+  test('a FileCache the user built reports a corrupt file as a warning event, not through process.emitWarning', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const path = join(dir, 'switchyard-test-app.json');
+      await writeFile(path, '{ this is not json');
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      expect(client.isEnabled('fresh')).toBe(true);
+      const warning = recorder.of('warning').find((w) => /not valid JSON/.test(w.message));
+      expect(warning).toMatchObject({ type: 'warning', origin: 'cache' });
+      expect(warning!.message).toContain(path);
+      expect(spy).not.toHaveBeenCalled();
+      await client.destroy();
+      expect(JSON.parse(await readFile(path, 'utf8')).entries.features.features[0].name).toBe('fresh');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  describe('a cache file the client cannot use is replaced by the next good fetch', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const cached = JSON.stringify({ version: 2, features: [flag('stale')] });
+    test.each([
+      ['corrupt', '{"format":"switchyard-cache","version":1,"entries":{"features":', /not valid JSON/],
+      ['foreign', JSON.stringify({ appName: 'someone-else', features: [flag('stale')] }), /not a switchyard cache file/],
+      ['nested 100 000 levels deep', `{"format":"switchyard-cache","version":1,"entries":{"etag":"\\"old\\"","features":${deep}}}`, /nested too deeply/],
+      ['of an unsupported version', `{"format":"switchyard-cache","version":2,"entries":{"etag":"\\"old\\"","features":${cached}}}`, /format version 2/],
+    ])('%s', async (_label, text, warning) => {
+      const path = join(dir, 'switchyard-test-app.json');
+      await writeFile(path, text);
+      server.serveFeatures(body(flag('fresh')), '"fresh-1"');
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      expect(recorder.of('ready')).toEqual([{ type: 'ready', from: 'server' }]);
+      // Nothing unusable was sent back as an ETag.
+      expect(server.requestsTo(FEATURES)[0]!.headers['if-none-match']).toBeUndefined();
+      expect(client.isEnabled('fresh')).toBe(true);
+      expect(client.isEnabled('stale')).toBe(false);
+      expect(recorder.of('warning').some((w) => w.origin === 'cache' && warning.test(w.message))).toBe(true);
+      expect(recorder.errors()).toEqual([]);
+      await client.destroy();
+
+      const healed = JSON.parse(await readFile(path, 'utf8'));
+      expect(healed).toMatchObject({ format: 'switchyard-cache', version: 1, entries: { etag: '"fresh-1"' } });
+      expect(healed.entries.features.features.map((f: Flag) => f.name)).toEqual(['fresh']);
+      // A restart serves the healed file at once and revalidates with its ETag.
+      server.setDefault('GET', FEATURES, { status: 304 });
+      const restarted = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await restarted.start();
+      expect(recorder.of('ready').at(-1)).toEqual({ type: 'ready', from: 'cache' });
+      expect(restarted.isEnabled('fresh')).toBe(true);
+      expect((await server.waitForRequest('GET', FEATURES, 2)).headers['if-none-match']).toBe('"fresh-1"');
+    });
+
+    test('a foreign file is kept beside the cache, byte for byte', async () => {
+      const path = join(dir, 'switchyard-test-app.json');
+      const foreign = '{"this":"is someone else\'s file"}\n';
+      await writeFile(path, foreign);
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ cache: new FileCache({ appName: 'test-app', directory: dir }) });
+      await client.start();
+      await client.destroy();
+      const copies = (await readdir(dir)).filter((name) => name.startsWith('switchyard-test-app.json.foreign-'));
+      expect(copies).toHaveLength(1);
+      expect(await readFile(join(dir, copies[0]!), 'utf8')).toBe(foreign);
+      expect(recorder.of('warning').some((w) => w.origin === 'cache' && w.message.includes(copies[0]!))).toBe(true);
+    });
+  });
+
+  test('the default cache reports the same way', async () => {
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const appName = `client-default-cache-${process.pid}`;
+    const path = join(tmpdir(), cacheFileName(appName));
+    try {
+      await writeFile(path, 'not json either');
+      server.serveFeatures(body(flag('fresh')));
+      const client = makeClient({ appName, cache: undefined });
+      await client.start();
+      await client.destroy();
+      expect(recorder.of('warning').filter((w) => w.origin === 'cache' && w.message.includes(path))).toHaveLength(1);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      await rm(path, { force: true });
+    }
   });
 
   test('unusable cached flags are a warning, and the client fetches without an ETag', async () => {

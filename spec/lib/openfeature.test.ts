@@ -1,7 +1,12 @@
 import { OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
+import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
+import { HttpError } from '../../lib/http';
+import type { UnleashConfig } from '../../lib/options';
 import { SwitchyardProvider, toUnleashContext, type ProviderClient } from '../../lib/openfeature';
 import { TestData } from '../../lib/test-data';
+import { ManualScheduler } from '../support/manual-scheduler';
+import { TestServer } from '../support/test-server';
 
 function setup() {
   const td = new TestData();
@@ -122,6 +127,73 @@ describe('SwitchyardProvider through the OpenFeature SDK', () => {
     await expect(OpenFeature.setProviderAndWait(provider)).rejects.toBeDefined();
     expect(OpenFeature.getClient().providerStatus).toBe(ProviderStatus.ERROR);
     expect(await OpenFeature.getClient().getBooleanValue('anything', true)).toBe(true);
+  });
+});
+
+describe('a provider that cannot start says why', () => {
+  let server: TestServer;
+
+  beforeEach(async () => {
+    server = await TestServer.start();
+  });
+
+  afterEach(async () => {
+    await OpenFeature.close();
+    await server.close();
+  });
+
+  function client(options: Partial<UnleashConfig> = {}): UnleashClient {
+    const c = new UnleashClient({ url: server.url, appName: 'of-test', cache: new MemoryCache(), disableMetrics: true, customHeaders: { Authorization: 'of-secret-token' }, ...options });
+    c.on('error', () => undefined);
+    c.on('warning', () => undefined);
+    return c;
+  }
+
+  test('a 401 is reported as the 401, not as an unreachable server', async () => {
+    server.setDefault('GET', '/api/client/features', { status: 401 });
+    // Registration fails too, and may fail first: the fetch's error is the one that explains.
+    server.setDefault('POST', '/api/client/register', { status: 401 });
+    const provider = new SwitchyardProvider(client());
+    const failure = await provider.initialize().then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure!.message).toMatch(/^switchyard: no flags could be loaded: GET http:\/\/127\.0\.0\.1:\d+\/api\/client\/features: the server answered 401 Unauthorized; polling stopped\. Check the client API token/);
+    expect(failure!.message).not.toMatch(/unreachable/);
+    expect(failure!.message).not.toContain('of-secret-token');
+    expect(failure!.cause).toBeInstanceOf(HttpError);
+    expect(failure!.cause).toMatchObject({ code: 'HTTP_STATUS', status: 401 });
+    await provider.onClose();
+  });
+
+  test('through the OpenFeature SDK, the error event carries the real cause', async () => {
+    server.setDefault('GET', '/api/client/features', { status: 403 });
+    const errors: string[] = [];
+    OpenFeature.addHandler(ProviderEvents.Error, (details) => errors.push(details?.message ?? ''));
+    await expect(OpenFeature.setProviderAndWait(new SwitchyardProvider(client({ disableRegistration: true })))).rejects.toThrow(/answered 403 Forbidden/);
+    expect(OpenFeature.getClient().providerStatus).toBe(ProviderStatus.ERROR);
+    expect(errors.some((message) => /answered 403 Forbidden/.test(message))).toBe(true);
+  });
+
+  test('a refused connection is named as such', async () => {
+    const url = server.url;
+    await server.close();
+    server = await TestServer.start(); // for afterEach; the client points at the closed port
+    const provider = new SwitchyardProvider(client({ url, disableRegistration: true }));
+    await expect(provider.initialize()).rejects.toThrow(/no flags could be loaded: GET .*: the connection failed \(ECONNREFUSED\)/);
+    await provider.onClose();
+  });
+
+  test('with no error at all (no answer within the timeout), it says that', async () => {
+    server.setDefault('GET', '/api/client/features', { hold: true });
+    const scheduler = new ManualScheduler();
+    const provider = new SwitchyardProvider(client({ disableRegistration: true, scheduler }));
+    const initialized = provider.initialize();
+    await server.waitForRequest('GET', '/api/client/features');
+    await scheduler.fireNext('deadline');
+    await expect(initialized).rejects.toThrow(/no flags could be loaded: the server did not answer within the timeout/);
+    await provider.onClose();
   });
 });
 

@@ -2,7 +2,18 @@ import { readFileSync } from 'node:fs';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import { SwitchyardError } from '../../lib/errors';
-import { ConfigError, DEFAULT_METRICS_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT, resolveConfig, type UnleashConfig } from '../../lib/options';
+import {
+  closestOption,
+  ConfigError,
+  DEFAULT_METRICS_INTERVAL,
+  DEFAULT_REFRESH_INTERVAL,
+  DEFAULT_TIMEOUT,
+  editDistance,
+  resolveConfig,
+  SHORT_TIMEOUT,
+  unknownOptionWarnings,
+  type UnleashConfig,
+} from '../../lib/options';
 import { SDK_NAME, SDK_VERSION } from '../../lib/version';
 
 const base = { url: 'http://127.0.0.1:4242/api', appName: 'app' };
@@ -132,5 +143,106 @@ describe('odd values are replaced with a warning, never a failure', () => {
     expect(config.fallbackFunction).toBeUndefined();
     expect(config.customHeadersFunction).toBeUndefined();
     expect(warnings).toHaveLength(6);
+  });
+});
+
+describe('a timeout below 100 ms is honoured, with a warning', () => {
+  test.each([1, 10, 99.5])('%p ms', (timeout) => {
+    const { config, warnings } = resolveConfig({ ...base, timeout });
+    expect(config.timeout).toBe(timeout);
+    expect(warnings).toEqual([`timeout ${timeout} ms is very short (it is in milliseconds, not seconds): most requests will time out; it is used as given`]);
+  });
+
+  test.each([SHORT_TIMEOUT, 250, DEFAULT_TIMEOUT])('%p ms: no warning', (timeout) => {
+    expect(resolveConfig({ ...base, timeout }).warnings).toEqual([]);
+  });
+});
+
+describe('unknown option keys are named, with the closest known option', () => {
+  test.each([
+    ['refreshIntervall', 'refreshInterval'],
+    ['customHeader', 'customHeaders'],
+    ['refershInterval', 'refreshInterval'],
+    ['appname', 'appName'],
+    ['APPNAME', 'appName'],
+    ['metricInterval', 'metricsInterval'],
+    ['metricsIntervall', 'metricsInterval'],
+    ['disableMetric', 'disableMetrics'],
+    ['disabledMetrics', 'disableMetrics'],
+    ['disableRegistation', 'disableRegistration'],
+    ['enviroment', 'environment'],
+    ['enviornment', 'environment'],
+    ['instanceID', 'instanceId'],
+    ['projectname', 'projectName'],
+    ['project', 'projectName'],
+    ['projectId', 'projectName'],
+    ['environmentName', 'environment'],
+    ['strategies', 'customStrategies'],
+    ['headers', 'customHeaders'],
+    ['namePrefx', 'namePrefix'],
+    ['tag', 'tags'],
+    ['uri', 'url'],
+    ['URL', 'url'],
+    ['timeOut', 'timeout'],
+    ['timout', 'timeout'],
+    ['customStrategy', 'customStrategies'],
+    ['fallbackFunc', 'fallbackFunction'],
+    ['fallBackFunction', 'fallbackFunction'],
+    ['eventCallBack', 'eventCallback'],
+    ['customHeadersFunc', 'customHeadersFunction'],
+    ['ofline', 'offline'],
+    ['caches', 'cache'],
+    ['flagsource', 'flagSource'],
+    ['schedular', undefined], // internal options are never suggested
+    ['storageProvider', undefined],
+    ['bootstrap', undefined],
+    ['metricsJitter', undefined],
+    ['agent', undefined],
+    ['proxy', undefined],
+    ['token', undefined],
+    ['x', undefined],
+  ])('%s → %s', (key, expected) => {
+    expect(closestOption(key)).toBe(expected);
+    const { warnings } = resolveConfig({ ...base, [key]: 1 } as UnleashConfig);
+    expect(warnings).toEqual([`unknown option "${key}" is ignored${expected === undefined ? '' : `; did you mean "${expected}"?`}`]);
+  });
+
+  test('known options, the internal scheduler included, are never reported', () => {
+    const options = { ...base, instanceId: 'i', environment: 'e', refreshInterval: 0, timeout: 500, offline: false, scheduler: undefined };
+    expect(unknownOptionWarnings(options)).toEqual([]);
+  });
+
+  test('a flood of unknown keys is reported as ten and a count', () => {
+    const flood = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`ENV_VAR_${i}`, 'x']));
+    const warnings = unknownOptionWarnings({ ...base, ...flood });
+    expect(warnings).toHaveLength(11);
+    expect(warnings.at(-1)).toBe('15 more unknown options are ignored');
+  });
+
+  test('a long key is cut in the message', () => {
+    const [warning] = unknownOptionWarnings({ ['k'.repeat(500)]: 1 });
+    expect(warning!.length).toBeLessThan(120);
+  });
+
+  test('the warning reaches the client as a config warning', async () => {
+    const warnings: string[] = [];
+    const client = new UnleashClient({ ...base, cache: new MemoryCache(), refreshIntervall: 5000 } as UnleashConfig);
+    client.on('warning', (event) => warnings.push(`${event.origin}: ${event.message}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).toEqual(['config: unknown option "refreshIntervall" is ignored; did you mean "refreshInterval"?']);
+    await client.destroy();
+  });
+
+  test.each([
+    ['', '', 0],
+    ['abc', 'abc', 0],
+    ['abc', '', 3],
+    ['kitten', 'sitting', 3],
+    ['ab', 'ba', 1],
+    ['refreshInterval', 'refreshIntervall', 1],
+    ['ca', 'abc', 3],
+  ])('editDistance(%p, %p) = %p', (a, b, distance) => {
+    expect(editDistance(a, b)).toBe(distance);
+    expect(editDistance(b, a)).toBe(distance);
   });
 });

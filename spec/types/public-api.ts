@@ -108,6 +108,24 @@ export async function minimalCacheUse(): Promise<void> {
   await client.destroy();
 }
 
+/** A cache reports what it recovered from through the protected `reportWarning`; anyone may listen. */
+export class ReportingCache extends MinimalCache {
+  override get(key: string): unknown {
+    const heard: boolean = this.reportWarning(new CacheWarning('CACHE_READ_FAILED', key, 'x'));
+    void heard;
+    return super.get(key);
+  }
+}
+
+export function cacheWarnings(cache: ReportingCache): void {
+  const off: () => void = cache.onWarning((warning) => warning.code === 'CACHE_CORRUPT');
+  off();
+  // @ts-expect-error only the cache itself reports warnings
+  cache.reportWarning(new CacheWarning('CACHE_CORRUPT', 'x', 'y'));
+  // @ts-expect-error a warning carries only the cache codes
+  new CacheWarning('HTTP_STATUS', 'x', 'y');
+}
+
 export function errorHandling(err: unknown): SwitchyardErrorCode | undefined {
   const code: SwitchyardErrorCode = SwitchyardErrorCode.HTTP_TIMEOUT;
   // @ts-expect-error the codes are one closed set: the old lowercase ones are gone
