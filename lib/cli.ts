@@ -109,7 +109,7 @@ export function buildContext(json: string | undefined, pairs: readonly string[])
     const key = pair.slice(0, eq);
     const value = pair.slice(eq + 1);
     if (key.startsWith('properties.')) properties[key.slice('properties.'.length)] = value;
-    else if (TOP_LEVEL.has(key)) context[key] = value;
+    else if (TOP_LEVEL.has(key)) (context as Record<string, unknown>)[key] = value;
     else properties[key] = value;
   }
   if (Object.keys(properties).length > 0) context.properties = properties;

@@ -63,7 +63,7 @@ export function toUnleashContext(context: EvaluationContext): Context {
     }
     const text = key === 'currentTime' && value instanceof Date ? value.toISOString() : asText(value);
     if (text === undefined) continue;
-    if (TOP_LEVEL.has(key)) out[key] = text;
+    if (TOP_LEVEL.has(key)) (out as Record<string, unknown>)[key] = text;
     else properties[key] = text;
   }
   if (out.userId === undefined && typeof context.targetingKey === 'string' && context.targetingKey !== '') {

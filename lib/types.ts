@@ -1,6 +1,6 @@
 /**
  * Public and wire types. Wire types describe the JSON the Unleash client API sends
- * (`GET /api/client/features`), after validation by `parseFeaturesPayload`.
+ * (`GET /api/client/features`), after validation by `parseClientPayload` (lib/payload.ts).
  */
 
 /**
@@ -11,7 +11,12 @@
  */
 export type ContextValue = string | number | bigint | boolean | Date | null | undefined;
 
-/** The context a flag is evaluated against. Every field is optional; see `ContextValue` for how values are read. */
+/**
+ * The context a flag is evaluated against. Every field is optional; see `ContextValue` for
+ * how values are read. Fields other than these go in `properties` (a misspelt top-level
+ * field such as `user_id` does not type-check; at run time a top-level custom field is
+ * still read, as the official SDKs do, before `properties`).
+ */
 export interface Context {
   /** The user; first choice of `default` stickiness, and what `userWithId` matches. */
   userId?: ContextValue;
@@ -31,8 +36,6 @@ export interface Context {
   currentTime?: Date | string | number | null;
   /** Any further fields, looked up after the top-level ones. */
   properties?: Record<string, ContextValue>;
-  /** Unknown top-level fields are allowed and looked up like properties. */
-  [field: string]: unknown;
 }
 
 /** A variant payload as sent by Unleash. */

@@ -13,7 +13,7 @@ import type { Context } from '../lib/types';
  * class TeamStrategy extends Strategy {
  *   constructor() { super('team'); }
  *   isEnabled(parameters, context) {
- *     return parameters.teams.split(',').includes(String(context.properties?.team));
+ *     return (parameters.teams ?? '').split(',').includes(String(context.properties?.team));
  *   }
  * }
  * ```

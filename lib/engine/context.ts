@@ -13,6 +13,13 @@
 import { parseAddress, type Address } from './ip';
 import type { Context } from '../types';
 
+/**
+ * A context as JavaScript may pass it: the type names the standard fields and puts the
+ * rest in `properties`, but a top-level custom field (`{ tenant: 'acme' }`, as the official
+ * SDKs allow) is still read, before `properties`.
+ */
+type Loose = Readonly<Record<string, unknown>>;
+
 /** The string form of a context value, or `undefined` when it counts as absent. */
 export function asString(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
@@ -54,7 +61,7 @@ function defaultOf(defaults: ContextDefaults | undefined, name: string): string 
  * and `environment`) the defaults.
  */
 export function readField(context: Context, name: string, defaults?: ContextDefaults): string | undefined {
-  const top = context[name];
+  const top = (context as Loose)[name];
   if (typeof top === 'string' && top !== '') return top;
   if (top !== undefined && top !== null) {
     const s = asString(top);
@@ -76,7 +83,7 @@ export function readField(context: Context, name: string, defaults?: ContextDefa
  */
 export function readNumber(context: Context, name: string, defaults?: ContextDefaults): number {
   // A number is its own numeric value: Number(String(n)) is n for every number.
-  const top = context[name];
+  const top = (context as Loose)[name];
   if (typeof top === 'number') return top;
   if (top !== undefined && top !== null) {
     const s = asString(top);

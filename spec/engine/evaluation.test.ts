@@ -199,7 +199,7 @@ describe('an unusable constraint value fails closed, and the reason names it', (
       kind: 'full', version: 2, segments: [],
       features: [f('x', { strategies: [s('default', {}, { constraints: [{ contextName: 'n', operator: 'NUM_GT', value: '5' }] })] })],
     });
-    const r = snapshot.get('x')!.evaluate({ n: 1 });
+    const r = snapshot.get('x')!.evaluate({ properties: { n: 1 } });
     expect(r.reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ constraint: { contextValue: '1' } }] });
     if (r.reason.kind === 'NO_STRATEGY_MATCHED' && r.reason.strategies[0]!.failure === 'CONSTRAINT_FAILED') expect(r.reason.strategies[0]!.constraint.unusable).toBeUndefined();
   });

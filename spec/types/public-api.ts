@@ -44,6 +44,8 @@ export function misuse(): void {
   client.isEnabled('f', { userId: 42, sessionId: 10n, properties: { beta: true, signedUp: new Date() } });
   // @ts-expect-error a context field of a type with no string form
   client.isEnabled('f', { userId: { id: 42 } });
+  // @ts-expect-error a misspelt standard field (custom fields go in properties)
+  client.isEnabled('f', { user_id: '42' });
   // @ts-expect-error properties hold values, not nested objects
   client.isEnabled('f', { properties: { address: { city: 'Oslo' } } });
   // @ts-expect-error variants are read-only results with a fixed shape
