@@ -172,9 +172,9 @@ export class UnleashClient {
    * rejects: failures are `error` events. Calling it again returns the same promise.
    */
   start(): Promise<void> {
-    if (this.destroyed && this.startPromise === undefined) {
-      this.events.warn('config', 'start() was called on a destroyed client; create a new UnleashClient');
-      return Promise.resolve();
+    if (this.destroyed) {
+      this.events.warn('config', 'start() was called on a destroyed client, which stays stopped; create a new UnleashClient');
+      return this.startPromise ?? Promise.resolve();
     }
     this.startPromise ??= this.run().catch((err: unknown) => this.events.error('fetch', err));
     return this.startPromise;

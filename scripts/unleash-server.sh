@@ -19,6 +19,16 @@
 # SWITCHYARD_UNLEASH_PORT / SWITCHYARD_PG_PORT. Runs as root (PostgreSQL then runs as the
 # `postgres` user through runuser) or as a normal user. Needs bash, npm, and apt-get when
 # PostgreSQL is not installed yet.
+#
+# Flags on the local server: `seed` creates a few demo flags. For your own, call the admin
+# API with the admin token that `env` prints (UNLEASH_URL already ends in /api), e.g.
+#   eval "$(scripts/unleash-server.sh env)"
+#   curl -H "Authorization: $UNLEASH_ADMIN_TOKEN" -H 'content-type: application/json' \
+#     -d '{"name":"my-flag"}' "$UNLEASH_URL/admin/projects/default/features"
+#   curl -H "Authorization: $UNLEASH_ADMIN_TOKEN" -X POST \
+#     "$UNLEASH_URL/admin/projects/default/features/my-flag/environments/development/on"
+# A client then polls $UNLEASH_URL with $UNLEASH_CLIENT_TOKEN (environment development).
+# END OF HELP
 set -euo pipefail
 
 readonly UNLEASH_VERSION=${SWITCHYARD_UNLEASH_VERSION:-8.2.0}
@@ -389,7 +399,7 @@ case "$cmd" in
     log "removed $DIR"
     ;;
   -h | --help | help)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^# END OF HELP$/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     ;;
   *)
     die "unknown command '$cmd' (install|start|stop|stop-server|status|env|seed|clean)"

@@ -1071,6 +1071,17 @@ describe('destroy', () => {
     expect(recorder.of('warning').some((w) => /destroyed/.test(w.message))).toBe(true);
   });
 
+  test('start() after start() and destroy() says the client stays stopped, and sends nothing more', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    await client.start();
+    await client.destroy();
+    const before = server.requests.length;
+    await client.start();
+    expect(server.requests).toHaveLength(before);
+    expect(recorder.of('warning').filter((w) => /destroyed client, which stays stopped/.test(w.message))).toHaveLength(1);
+  });
+
   test('destroy right after start (before the cache was read) sends nothing', async () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient({ disableRegistration: false, disableMetrics: false });
