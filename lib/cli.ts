@@ -11,7 +11,7 @@ import { lintPayload } from './lint';
 import { Network } from './network';
 import { parseClientPayload, PayloadError } from './payload';
 import type { Context } from './types';
-import { SDK_VERSION } from './version';
+import { SDK_NAME, SDK_VERSION } from './version';
 
 /** Where the CLI writes, and what it reads from its surroundings. */
 export interface CliIo {
@@ -136,7 +136,7 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> 
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout must be a positive number of milliseconds');
   const headers: Record<string, string> = {
     'UNLEASH-APPNAME': 'switchyard-cli',
-    'unleash-sdk': `switchyard:${SDK_VERSION}`,
+    'unleash-sdk': SDK_NAME,
     'Unleash-Client-Spec': '5.2.0',
   };
   if (token !== undefined && token !== '') headers.Authorization = token;

@@ -3,8 +3,8 @@
  *
  * ```ts
  * import { OpenFeature } from '@openfeature/server-sdk';
- * import { UnleashClient } from 'switchyard';
- * import { SwitchyardProvider } from 'switchyard/openfeature';
+ * import { UnleashClient } from 'switchyard-flags';
+ * import { SwitchyardProvider } from 'switchyard-flags/openfeature';
  *
  * await OpenFeature.setProviderAndWait(new SwitchyardProvider(new UnleashClient({ url, appName })));
  * const enabled = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: userId });

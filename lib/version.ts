@@ -7,8 +7,8 @@
 /** This package's version. */
 export const SDK_VERSION = '0.1.0';
 
-/** `unleash-sdk` header and `sdkVersion` field: `switchyard:<version>`. */
-export const SDK_NAME = `switchyard:${SDK_VERSION}`;
+/** `unleash-sdk` header and `sdkVersion` field: `switchyard-flags:<version>` (the npm package's name). */
+export const SDK_NAME = `switchyard-flags:${SDK_VERSION}`;
 
 /**
  * The Unleash client specification version implemented. 4.2.0 or higher makes the server

@@ -127,7 +127,7 @@ test('the server shows our registration and the counts flushed by destroy()', as
   const app = await registered;
   expect(app.instances.find((i) => i.instanceId === INSTANCE)).toMatchObject({
     instanceId: INSTANCE,
-    sdkVersion: expect.stringMatching(/^switchyard:\d+\.\d+\.\d+/),
+    sdkVersion: expect.stringMatching(/^switchyard-flags:\d+\.\d+\.\d+/),
   });
   expect(app.strategies.map((s) => s.name)).toEqual(expect.arrayContaining(['default', 'flexibleRollout']));
 });

@@ -4,7 +4,7 @@
  * For tools, tests and services that manage flag bodies themselves.
  *
  * ```ts
- * import { Engine, parseClientPayload } from 'switchyard/engine';
+ * import { Engine, parseClientPayload } from 'switchyard-flags/engine';
  * const snapshot = new Engine().load(parseClientPayload(body).payload);
  * snapshot.get('new-checkout')?.evaluate({ userId: '42' });
  * ```

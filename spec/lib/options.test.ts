@@ -85,9 +85,9 @@ describe('defaults', () => {
   });
 
   test('SDK_VERSION is the package version', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
     expect(SDK_VERSION).toBe(pkg.version);
-    expect(SDK_NAME).toBe(`switchyard:${pkg.version}`);
+    expect(SDK_NAME).toBe(`${pkg.name}:${pkg.version}`);
   });
 });
 
