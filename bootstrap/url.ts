@@ -3,7 +3,7 @@
  * object store, a CDN, an Unleash Edge), fetched once at start-up. The request goes
  * through `lib/http`, which loads the ESM-only got lazily and keeps headers out of errors.
  */
-import { getJson, HttpError, redactUrl } from '../lib/http';
+import { getBody, HttpError, redactUrl } from '../lib/http';
 import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
 
 /** Options for `bootstrapFromUrl`. */
@@ -41,9 +41,9 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     throw new RangeError('bootstrapFromUrl: "timeout" must be a positive number of milliseconds');
   }
 
-  let body: unknown;
+  let body: Buffer;
   try {
-    body = await getJson(target, { headers: options.headers, timeout });
+    body = await getBody(target, { headers: options.headers, timeout });
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
@@ -53,8 +53,6 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
           status: err.status,
           cause: err,
         });
-      case 'PAYLOAD_NOT_JSON':
-        throw new BootstrapError('PAYLOAD_NOT_JSON', source, 'the body is not valid JSON', { cause: err });
       case 'HTTP_TIMEOUT':
         throw new BootstrapError('HTTP_TIMEOUT', source, `no complete response within ${timeout} ms`, { cause: err });
       default:
@@ -62,7 +60,6 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
         throw new BootstrapError('HTTP_NETWORK', source, `the request failed: ${err.message}`, { cause: err });
     }
   }
-  // getJson has parsed the body already. A JSON string is a string value, not text to
-  // parse a second time (that would accept a body that is JSON encoded twice).
-  return parseBootstrapBody(typeof body === 'string' ? JSON.stringify(body) : body, source);
+  // The bytes go through the same decoding and parser as every other source.
+  return parseBootstrapBody(body, source);
 }

@@ -16,6 +16,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
+import { decodePayloadText } from '../lib/payload';
 import { BaseCache } from './base-cache';
 
 /** The marker that tells our cache files from any other JSON file. */
@@ -214,7 +215,8 @@ export class FileCache extends BaseCache {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      // The same decoding as every payload: a byte-order mark an editor added is not corruption.
+      doc = JSON.parse(decodePayloadText(text));
     } catch {
       // The parser's message quotes the file; only say what is wrong with it.
       this.warn('CACHE_CORRUPT', `cache file ${this.path} is not valid JSON; it is ignored and will be replaced`);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Engine } from './engine/engine';
 import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
-import { getJson, HttpError } from './http';
+import { getBody, HttpError } from './http';
 import { lintPayload } from './lint';
 import { parseClientPayload, PayloadError } from './payload';
 import type { Context } from './types';
@@ -125,7 +125,7 @@ function featuresUrl(url: string): string {
   return parsed.toString();
 }
 
-async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> {
+async function fetchFlags(url: string, args: Args, io: CliIo): Promise<Buffer> {
   const target = featuresUrl(url);
   const token = one(args, '--token') ?? io.env.UNLEASH_API_TOKEN;
   const timeoutText = one(args, '--timeout');
@@ -144,7 +144,7 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> 
     : undefined;
   ticker?.unref();
   try {
-    return await getJson(target, { headers, timeout });
+    return await getBody(target, { headers, timeout });
   } catch (err) {
     if (err instanceof HttpError) {
       const hint = err.status === 401 || err.status === 403 ? ' (check --token or UNLEASH_API_TOKEN)' : '';

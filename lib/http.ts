@@ -142,8 +142,8 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
   }
 }
 
-/** Options of `getJson`. */
-export interface GetJsonOptions {
+/** Options of `getBody`. */
+export interface GetBodyOptions {
   /** Request headers, e.g. `{ Authorization: token }`. */
   headers?: Record<string, string>;
   /** Milliseconds the whole request may take. Default 10 000. */
@@ -153,27 +153,20 @@ export interface GetJsonOptions {
 }
 
 /**
- * GETs a JSON document. Resolves with the parsed (unvalidated) value of a 2xx response;
- * rejects with an `HttpError`: `HTTP_STATUS` (with `status`) for any other answer,
- * `PAYLOAD_NOT_JSON`, `HTTP_TIMEOUT`, `HTTP_NETWORK` or `HTTP_ABORTED`.
+ * GETs a document (asking for JSON) and resolves with the bytes of a 2xx answer, for the
+ * caller to decode and parse through `parseClientPayload`. Rejects with an `HttpError`:
+ * `HTTP_STATUS` (with `status`) for any other answer, or as `httpRequest` does.
  */
-export async function getJson(url: string | URL, options: GetJsonOptions = {}): Promise<unknown> {
+export async function getBody(url: string | URL, options: GetBodyOptions = {}): Promise<Buffer> {
   const response = await httpRequest(url, {
     method: 'GET',
     headers: { accept: 'application/json', ...options.headers },
     timeout: options.timeout,
     signal: options.signal,
   });
-  const shown = redactUrl(url);
   if (response.status < 200 || response.status > 299) {
+    const shown = redactUrl(url);
     throw new HttpError('HTTP_STATUS', shown, `GET ${shown}: the server answered HTTP ${response.status}`, response.status);
   }
-  let text = response.body.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  try {
-    return JSON.parse(text);
-  } catch {
-    // JSON.parse quotes the text in its message; the body may hold customer data.
-    throw new HttpError('PAYLOAD_NOT_JSON', shown, `GET ${shown}: the body is not valid JSON (${text.length} characters)`);
-  }
+  return response.body;
 }
