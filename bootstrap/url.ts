@@ -3,7 +3,7 @@
  * object store, a CDN, an Unleash Edge), fetched once at start-up. The request goes
  * through `lib/http`, which loads the ESM-only got lazily and keeps headers out of errors.
  */
-import { getBody, HttpError, redactUrl } from '../lib/http';
+import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_CEILING, redactUrl } from '../lib/http';
 import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
 
 /** Options for `bootstrapFromUrl`. */
@@ -12,6 +12,11 @@ export interface BootstrapUrlOptions {
   headers?: Record<string, string>;
   /** How long the whole request may take, in milliseconds. Default 10 000. */
   timeout?: number;
+  /**
+   * The most bytes of body read, counted after decompression; a larger body aborts the
+   * request with `HTTP_BODY_TOO_LARGE`. Default 40 MiB, at most 512 MiB.
+   */
+  maxBodySize?: number;
 }
 
 /** The default request timeout, in milliseconds. */
@@ -20,7 +25,8 @@ export const DEFAULT_BOOTSTRAP_TIMEOUT = 10_000;
 /**
  * Fetches and validates a bootstrap body. Throws `BootstrapError` with code
  * `URL_INVALID`, `HTTP_STATUS` (with `status`), `HTTP_TIMEOUT`, `HTTP_NETWORK`,
- * `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`. Redirects are followed; nothing is retried.
+ * `HTTP_BODY_TOO_LARGE`, `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`. Redirects are followed;
+ * nothing is retried.
  */
 export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlOptions = {}): Promise<BootstrapResult> {
   let target: URL;
@@ -40,10 +46,14 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
     throw new RangeError('bootstrapFromUrl: "timeout" must be a positive number of milliseconds');
   }
+  const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+  if (typeof maxBodySize !== 'number' || !Number.isInteger(maxBodySize) || maxBodySize <= 0 || maxBodySize > MAX_BODY_SIZE_CEILING) {
+    throw new RangeError(`bootstrapFromUrl: "maxBodySize" must be a whole number of bytes from 1 to ${MAX_BODY_SIZE_CEILING}`);
+  }
 
   let body: Buffer;
   try {
-    body = await getBody(target, { headers: options.headers, timeout });
+    body = await getBody(target, { headers: options.headers, timeout, maxBodySize });
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
@@ -51,6 +61,10 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
       case 'HTTP_STATUS':
         throw new BootstrapError('HTTP_STATUS', source, `the server answered HTTP ${err.status}`, {
           status: err.status,
+          cause: err,
+        });
+      case 'HTTP_BODY_TOO_LARGE':
+        throw new BootstrapError('HTTP_BODY_TOO_LARGE', source, `the body exceeds maxBodySize (${formatBytes(maxBodySize)}); the request was aborted`, {
           cause: err,
         });
       case 'HTTP_TIMEOUT':

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Engine } from './engine/engine';
 import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
-import { getBody, HttpError } from './http';
+import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_CEILING } from './http';
 import { lintPayload } from './lint';
 import { parseClientPayload, PayloadError } from './payload';
 import type { Context } from './types';
@@ -25,7 +25,7 @@ const USAGE = `switchyard ${SDK_VERSION} — evaluate, explain and lint Unleash 
 
 Usage:
   switchyard eval (--features FILE | --url URL) [--flag NAME]... [--context JSON] [key=value]...
-                  [--explain] [--json] [--token TOKEN] [--timeout MS]
+                  [--explain] [--json] [--token TOKEN] [--timeout MS] [--max-body-size BYTES]
   switchyard lint FILE [--strategy NAME]... [--json]
   switchyard --help | --version
 
@@ -33,7 +33,8 @@ eval     Evaluates flags (all of them without --flag) for one context and prints
          decision and variant. --explain adds why: the strategy that matched (with the hash
          bucket for rollouts) or, for each strategy, the constraint or segment that failed.
          --url takes an Unleash API URL (http://host/api) or a URL of a flags file; the token
-         comes from --token or UNLEASH_API_TOKEN.
+         comes from --token or UNLEASH_API_TOKEN. A body larger than --max-body-size
+         (default ${formatBytes(DEFAULT_MAX_BODY_SIZE)}, after decompression) is refused.
          Context: --context '{"userId":"42","properties":{"plan":"pro"}}' and/or key=value
          pairs; userId, sessionId, remoteAddress, environment, appName and currentTime go at
          the top level, anything else (or properties.NAME=value) into properties.
@@ -55,7 +56,7 @@ interface Args {
   switches: Set<string>;
 }
 
-const VALUED = new Set(['--features', '--url', '--flag', '--context', '--token', '--timeout', '--strategy']);
+const VALUED = new Set(['--features', '--url', '--flag', '--context', '--token', '--timeout', '--max-body-size', '--strategy']);
 const SWITCHES = new Set(['--explain', '--json', '--help', '-h', '--version']);
 
 function parseArgs(argv: readonly string[]): Args {
@@ -131,6 +132,11 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<Buffer> {
   const timeoutText = one(args, '--timeout');
   const timeout = timeoutText === undefined ? 30_000 : Number(timeoutText);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout must be a positive number of milliseconds');
+  const maxText = one(args, '--max-body-size');
+  const maxBodySize = maxText === undefined ? DEFAULT_MAX_BODY_SIZE : Number(maxText);
+  if (!Number.isInteger(maxBodySize) || maxBodySize <= 0 || maxBodySize > MAX_BODY_SIZE_CEILING) {
+    throw new CliError(`--max-body-size must be a whole number of bytes from 1 to ${MAX_BODY_SIZE_CEILING}`);
+  }
   const headers: Record<string, string> = {
     'UNLEASH-APPNAME': 'switchyard-cli',
     'unleash-sdk': `switchyard:${SDK_VERSION}`,
@@ -144,10 +150,15 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<Buffer> {
     : undefined;
   ticker?.unref();
   try {
-    return await getBody(target, { headers, timeout });
+    return await getBody(target, { headers, timeout, maxBodySize });
   } catch (err) {
     if (err instanceof HttpError) {
-      const hint = err.status === 401 || err.status === 403 ? ' (check --token or UNLEASH_API_TOKEN)' : '';
+      const hint =
+        err.status === 401 || err.status === 403
+          ? ' (check --token or UNLEASH_API_TOKEN)'
+          : err.code === 'HTTP_BODY_TOO_LARGE'
+            ? ' (raise it with --max-body-size)'
+            : '';
       throw new CliError(`${err.message}${hint}`);
     }
     throw err;

@@ -27,6 +27,8 @@ export type SwitchyardErrorCode =
   | 'HTTP_ABORTED'
   /** The server answered with a status the caller does not accept (see `status`). */
   | 'HTTP_STATUS'
+  /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
+  | 'HTTP_BODY_TOO_LARGE'
   /** A body (from a server, a file, a URL or a string) is not JSON. */
   | 'PAYLOAD_NOT_JSON'
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */
@@ -65,6 +67,8 @@ export const SwitchyardErrorCode = Object.freeze({
   HTTP_ABORTED: 'HTTP_ABORTED',
   /** The server answered with a status the caller does not accept (see `status`). */
   HTTP_STATUS: 'HTTP_STATUS',
+  /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
+  HTTP_BODY_TOO_LARGE: 'HTTP_BODY_TOO_LARGE',
   /** A body (from a server, a file, a URL or a string) is not JSON. */
   PAYLOAD_NOT_JSON: 'PAYLOAD_NOT_JSON',
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */

@@ -8,19 +8,22 @@
  *
  * Errors never carry got's own error objects: those hold the request options, headers
  * included, and a logger that prints an error with its `cause` would print the token.
+ *
+ * Bodies are read from got's stream and counted after decompression, so a gzip bomb or an
+ * endless chunked body is cut off at `maxBodySize` instead of filling memory.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Got } from 'got';
+import type { Got, PlainResponse } from 'got';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
 /**
  * The codes an `HttpError` carries (see `SwitchyardErrorCode`): `HTTP_TIMEOUT`,
- * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`), and `PAYLOAD_NOT_JSON` or
- * `PAYLOAD_INVALID` for a 2xx answer whose body cannot be used.
+ * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`), `HTTP_BODY_TOO_LARGE`,
+ * and `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID` for a 2xx answer whose body cannot be used.
  */
 export type HttpErrorCode = Extract<
   SwitchyardErrorCode,
-  'HTTP_TIMEOUT' | 'HTTP_NETWORK' | 'HTTP_ABORTED' | 'HTTP_STATUS' | 'PAYLOAD_NOT_JSON' | 'PAYLOAD_INVALID'
+  'HTTP_TIMEOUT' | 'HTTP_NETWORK' | 'HTTP_ABORTED' | 'HTTP_STATUS' | 'HTTP_BODY_TOO_LARGE' | 'PAYLOAD_NOT_JSON' | 'PAYLOAD_INVALID'
 >;
 
 /**
@@ -57,6 +60,8 @@ export interface HttpRequestOptions {
   timeout?: number;
   /** Aborts the request; it then fails with code `HTTP_ABORTED`. */
   signal?: AbortSignal;
+  /** The most bytes of response body read, after decompression. Default `DEFAULT_MAX_BODY_SIZE`. */
+  maxBodySize?: number;
 }
 
 /** A response of any status. */
@@ -69,6 +74,28 @@ export interface HttpResponse {
 
 /** The request timeout used when none is given, in milliseconds. */
 export const DEFAULT_HTTP_TIMEOUT = 10_000;
+
+const MiB = 1024 * 1024;
+
+/**
+ * The largest response body read when no limit is given: 40 MiB, counted after
+ * decompression. It fits the 50 000-flag body of the benchmarks (about 35 MiB, every
+ * strategy, segment and variant kind in every flag) with room to spare, while a hostile
+ * body that is cut off at it raises a process's peak RSS by about 1.6 times the limit
+ * (Node's HTTP stack and got copy the chunks), which keeps that under 100 MB.
+ */
+export const DEFAULT_MAX_BODY_SIZE = 40 * MiB;
+
+/**
+ * The largest `maxBodySize` accepted: V8 cannot hold a string longer than about 2^29
+ * characters, so a larger body could never be decoded and parsed.
+ */
+export const MAX_BODY_SIZE_CEILING = 512 * MiB;
+
+/** A byte count as a limit is usually written: `40 MiB`, else in bytes. */
+export function formatBytes(bytes: number): string {
+  return bytes >= MiB && bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`;
+}
 
 let gotModule: Promise<Got> | undefined;
 
@@ -109,12 +136,14 @@ function describeFailure(err: unknown, aborted: boolean): { code: HttpErrorCode;
 
 /**
  * Sends one request and resolves with the response, whatever its status. Rejects only
- * with an `HttpError` (`HTTP_TIMEOUT`, `HTTP_NETWORK` or `HTTP_ABORTED`). Redirects are followed;
- * nothing is retried (callers own their retry policy).
+ * with an `HttpError`: `HTTP_TIMEOUT`, `HTTP_NETWORK`, `HTTP_ABORTED` or
+ * `HTTP_BODY_TOO_LARGE` (the body grew past `maxBodySize`; the request is aborted at once).
+ * Redirects are followed; nothing is retried (callers own their retry policy).
  */
 export async function httpRequest(url: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse> {
   const method = options.method ?? 'GET';
   const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT;
+  const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const shown = redactUrl(url);
   if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `${method} ${shown}: the request was aborted`);
   let got: Got;
@@ -123,23 +152,84 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
   } catch (err) {
     throw new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
   }
+  const tooLarge = (): HttpError =>
+    new HttpError(
+      'HTTP_BODY_TOO_LARGE',
+      shown,
+      `${method} ${shown}: the response body exceeds the limit of ${formatBytes(maxBodySize)}; the request was aborted`,
+    );
+  let stream: ReturnType<Got['stream']> | undefined;
   try {
-    const response = await got(url, {
+    stream = got.stream(url, {
       method,
       headers: options.headers,
       ...(options.json === undefined ? {} : { json: options.json }),
       timeout: { request: timeout },
       retry: { limit: 0 },
       throwHttpErrors: false,
-      responseType: 'buffer',
       signal: options.signal,
     });
-    return { status: response.statusCode, headers: response.headers, body: response.body };
+    // got may report a failure after the stream was given up (destroyed below): with no
+    // listener left, that would be an uncaught 'error' event.
+    stream.on('error', () => undefined);
+    const response = await responseOf(stream);
+    const encoding = response.headers['content-encoding'];
+    const declared = Number(response.headers['content-length']);
+    // Without compression the declared length is the body's: no need to read it to know.
+    if ((encoding === undefined || encoding === 'identity') && declared > maxBodySize) throw tooLarge();
+    const body = await readBody(stream, maxBodySize, tooLarge);
+    return { status: response.statusCode, headers: response.headers, body };
   } catch (err) {
+    stream?.destroy();
+    if (err instanceof HttpError) throw err;
     const { code, detail } = describeFailure(err, options.signal?.aborted === true);
     const message = code === 'HTTP_TIMEOUT' ? `no complete response within ${timeout} ms` : detail;
     throw new HttpError(code, shown, `${method} ${shown}: ${message}`);
   }
+}
+
+/** The final response (after redirects); rejects when the request fails first. */
+function responseOf(stream: ReturnType<Got['stream']>): Promise<PlainResponse & { headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    stream.once('response', resolve);
+    stream.once('error', reject);
+    // Destroyed without an error, a request would otherwise never settle.
+    stream.once('close', () => reject(new Error('the connection closed before a response')));
+  });
+}
+
+/**
+ * Collects a response body, destroying the stream (which aborts the request) the moment
+ * it grows past `limit`. Reads in flowing mode: chunks arrive as they were produced, where
+ * reading in paused mode would concatenate buffered chunks into copies that are garbage at
+ * once and raise the peak memory of a large body.
+ */
+function readBody(stream: ReturnType<Got['stream']>, limit: number, tooLarge: () => HttpError): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      stream.destroy();
+      reject(err);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) fail(tooLarge());
+      else chunks.push(chunk);
+    });
+    stream.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    stream.once('error', fail);
+    // Destroyed without an error (got does that on some aborts): the body is incomplete.
+    stream.once('close', () => fail(new Error('the connection closed before the body ended')));
+  });
 }
 
 /** Options of `getBody`. */
@@ -150,6 +240,8 @@ export interface GetBodyOptions {
   timeout?: number;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /** The most bytes of body read, after decompression. Default `DEFAULT_MAX_BODY_SIZE`. */
+  maxBodySize?: number;
 }
 
 /**
@@ -163,6 +255,7 @@ export async function getBody(url: string | URL, options: GetBodyOptions = {}): 
     headers: { accept: 'application/json', ...options.headers },
     timeout: options.timeout,
     signal: options.signal,
+    maxBodySize: options.maxBodySize,
   });
   if (response.status < 200 || response.status > 299) {
     const shown = redactUrl(url);

@@ -11,6 +11,7 @@ import type { EventCallback } from './events';
 import type { Scheduler } from './scheduler';
 import type { Context } from './types';
 import { SwitchyardError } from './errors';
+import { DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_CEILING } from './http';
 
 /** A tag filter: the client only fetches flags carrying one of the tags. */
 export interface TagFilter {
@@ -56,6 +57,13 @@ export interface UnleashConfig {
   disableRegistration?: boolean;
   /** Milliseconds any one request may take, body included. Default 10 000. */
   timeout?: number;
+  /**
+   * The most bytes of response body read, counted after decompression (flags, and the
+   * replies to metrics and registration). A larger body aborts the request with an
+   * `HTTP_BODY_TOO_LARGE` error and the last good flags keep serving. Default 40 MiB
+   * (the 50 000-flag benchmark body is about 35 MiB); at most 512 MiB.
+   */
+  maxBodySize?: number;
   /** Where the last good flags are kept. Default: a `FileCache` in the OS temp directory, keyed by `appName`. */
   cache?: BaseCache;
   /** Your own strategies, by their `name`. */
@@ -113,6 +121,7 @@ export interface ResolvedConfig {
   disableMetrics: boolean;
   disableRegistration: boolean;
   timeout: number;
+  maxBodySize: number;
   customStrategies: Strategy[];
   fallbackFunction: FallbackFunction | undefined;
   offline: boolean;
@@ -260,6 +269,17 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     else warnings.push(`timeout must be a positive number of milliseconds; using the default ${DEFAULT_TIMEOUT}`);
   }
 
+  let maxBodySize = DEFAULT_MAX_BODY_SIZE;
+  if (options.maxBodySize !== undefined && options.maxBodySize !== null) {
+    const value = options.maxBodySize;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+      warnings.push(`maxBodySize must be a positive number of bytes; using the default ${DEFAULT_MAX_BODY_SIZE}`);
+    } else if (value > MAX_BODY_SIZE_CEILING) {
+      warnings.push(`maxBodySize ${value} is above the most a body can be parsed at (${MAX_BODY_SIZE_CEILING} bytes); using ${MAX_BODY_SIZE_CEILING}`);
+      maxBodySize = MAX_BODY_SIZE_CEILING;
+    } else maxBodySize = Math.floor(value);
+  }
+
   const customStrategies: Strategy[] = [];
   if (options.customStrategies !== undefined && options.customStrategies !== null) {
     if (!Array.isArray(options.customStrategies)) warnings.push('customStrategies must be an array of Strategy instances; it was ignored');
@@ -294,6 +314,7 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     disableMetrics: options.disableMetrics === true,
     disableRegistration: options.disableRegistration === true,
     timeout,
+    maxBodySize,
     customStrategies,
     fallbackFunction,
     offline,

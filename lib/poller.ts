@@ -127,6 +127,10 @@ export class Poller {
     try {
       response = await api.fetchFeatures(this.options.etag(), this.controller.signal);
     } catch (err) {
+      if (err instanceof HttpError && err.code === 'HTTP_BODY_TOO_LARGE') {
+        const error = new HttpError(err.code, err.url, `${err.message}. Keeping the last good flags; raise the maxBodySize option if the flags really are that large`);
+        return { kind: 'failed', error, fatal: false };
+      }
       const error = err instanceof Error ? err : new Error(String(err));
       return { kind: 'failed', error, fatal: false };
     }

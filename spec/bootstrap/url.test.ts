@@ -166,6 +166,19 @@ describe('cache.bootstrapFromUrl', () => {
     expect(err.message).not.toContain('pa55word');
   });
 
+  test('a body larger than maxBodySize is HTTP_BODY_TOO_LARGE naming the limit, and the cache is untouched', async () => {
+    const cache = new MemoryCache();
+    const err = await failure(cache.bootstrapFromUrl(`${base}/good`, { maxBodySize: 50 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    expect(err.message).toBe(`bootstrap from ${base}/good failed: the body exceeds maxBodySize (50 bytes); the request was aborted`);
+    expect(cache.bootstrapped).toBe(false);
+  });
+
+  test.each([0, -1, 1.5, Number.NaN, 513 * 1024 * 1024])('a maxBodySize of %p is refused, naming the option', async (maxBodySize) => {
+    await expect(loadBootstrapUrl(`${base}/good`, { maxBodySize })).rejects.toThrow(/"maxBodySize"/);
+    expect(received).toHaveLength(0);
+  });
+
   test.each([
     ['not a URL', 'flags.json'],
     ['a token pasted by mistake', TOKEN],

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildContext, runCli } from '../../lib/cli';
+import { endlessBody, gzipBomb, TestServer } from '../support/test-server';
 
 const flags = {
   version: 2,
@@ -114,6 +115,31 @@ describe('switchyard eval --url', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/HTTP 401 \(check --token or UNLEASH_API_TOKEN\)/);
     expect(err).not.toContain('wrong-token');
+  });
+});
+
+describe('switchyard eval --url: hostile answers', () => {
+  let hostile: TestServer;
+  beforeAll(async () => {
+    hostile = await TestServer.start();
+    hostile.setDefault('GET', '/bomb/client/features', gzipBomb(4 * 1024 * 1024 * 1024));
+    hostile.setDefault('GET', '/endless/client/features', endlessBody());
+  });
+  afterAll(() => hostile.close());
+
+  test.each(['bomb', 'endless'])('a %s body is cut off at --max-body-size, in one line naming the limit', async (path) => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/${path}`, '--max-body-size', String(1024 * 1024));
+    expect(code).toBe(2);
+    expect(err).toBe(
+      `switchyard: GET ${hostile.origin}/${path}/client/features: the response body exceeds the limit of 1 MiB; ` +
+        'the request was aborted (raise it with --max-body-size)\n',
+    );
+  });
+
+  test.each([['0'], ['1.5'], ['lots'], [String(1024 ** 3)]])('--max-body-size %s is refused', async (value) => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/bomb`, '--max-body-size', value);
+    expect(code).toBe(2);
+    expect(err).toMatch(/--max-body-size must be a whole number of bytes from 1 to 536870912/);
   });
 });
 

@@ -18,7 +18,7 @@ import type { Context, FeaturesPayload, Variant } from '../../lib/types';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
 import { Strategy } from '../../strategies/strategy';
 import { ManualScheduler } from '../support/manual-scheduler';
-import { TestServer } from '../support/test-server';
+import { endlessBody, TestServer } from '../support/test-server';
 
 const FEATURES = '/api/client/features';
 const METRICS = '/api/client/metrics';
@@ -336,6 +336,26 @@ describe('fetching', () => {
     expect((await scheduler.next('fetch')).delay).toBe(45_000);
     expect(recorder.errors().map((e) => (e as HttpError).code)).toEqual(['PAYLOAD_NOT_JSON', 'PAYLOAD_INVALID']);
     expect(recorder.errors()[1]!.message).toMatch(/features/);
+    expect(client.isEnabled('a')).toBe(true);
+  });
+
+  test('a body larger than maxBodySize is an error naming the limit; the last good flags keep serving and polling backs off', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')) }, endlessBody(), { body: 'x'.repeat(2000) });
+    const client = makeClient({ maxBodySize: 1000 });
+    await client.start();
+    await scheduler.fireNext('fetch');
+    const { error } = await recorder.next('error');
+    expect(error).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
+    expect(error.message).toBe(
+      `GET ${server.url}/client/features: the response body exceeds the limit of 1000 bytes; the request was aborted. ` +
+        'Keeping the last good flags; raise the maxBodySize option if the flags really are that large',
+    );
+    expect(client.isEnabled('a')).toBe(true);
+    const timer = await scheduler.next('fetch');
+    expect(timer.delay).toBe(30_000);
+    scheduler.fire(timer);
+    await recorder.next('error', (e) => e.error !== error);
+    expect(recorder.errors().map((e) => (e as HttpError).code)).toEqual(['HTTP_BODY_TOO_LARGE', 'HTTP_BODY_TOO_LARGE']);
     expect(client.isEnabled('a')).toBe(true);
   });
 

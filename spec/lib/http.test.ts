@@ -1,7 +1,8 @@
 import { inspect } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { SwitchyardError } from '../../lib/errors';
-import { getBody, HttpError, httpRequest, redactUrl } from '../../lib/http';
-import { TestServer } from '../support/test-server';
+import { DEFAULT_MAX_BODY_SIZE, getBody, HttpError, httpRequest, redactUrl } from '../../lib/http';
+import { endlessBody, gzipBomb, TestServer, type StreamEnd } from '../support/test-server';
 
 let server: TestServer;
 
@@ -109,6 +110,79 @@ describe('httpRequest', () => {
     const response = await httpRequest(`${server.origin}/fail`);
     expect(response.status).toBe(503);
     expect(server.requestsTo('/fail')).toHaveLength(1);
+  });
+});
+
+describe('maxBodySize', () => {
+  const MiB = 1024 * 1024;
+
+  test('defaults to 40 MiB', () => {
+    expect(DEFAULT_MAX_BODY_SIZE).toBe(40 * MiB);
+  });
+
+  test('a body of exactly the limit is read; one byte more is HTTP_BODY_TOO_LARGE naming the limit', async () => {
+    server.setDefault('GET', '/body', { body: 'x'.repeat(1000) });
+    const ok = await httpRequest(`${server.origin}/body`, { maxBodySize: 1000 });
+    expect(ok.body.length).toBe(1000);
+    const err = await failure(httpRequest(`${server.origin}/body`, { maxBodySize: 999 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    expect(err.message).toBe(`GET ${server.origin}/body: the response body exceeds the limit of 999 bytes; the request was aborted`);
+  });
+
+  test('a declared Content-Length above the limit fails at once, before any body arrives', async () => {
+    server.setDefault('GET', '/huge', (_request, res) => {
+      res.writeHead(200, { 'content-length': String(10 * 1024 * MiB) });
+      res.flushHeaders();
+    });
+    // The body never comes: only the declared length can end this before the timeout.
+    const err = await failure(httpRequest(`${server.origin}/huge`, { maxBodySize: MiB, timeout: 60_000 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    expect(err.message).toContain('1 MiB');
+  });
+
+  test('counts bytes after decompression: a small gzip body that inflates past the limit is refused', async () => {
+    const inflated = Buffer.alloc(200_000, 0x20);
+    const compressed = gzipSync(inflated);
+    expect(compressed.length).toBeLessThan(10_000);
+    server.setDefault('GET', '/gz', { body: compressed, headers: { 'content-encoding': 'gzip' } });
+    expect((await httpRequest(`${server.origin}/gz`, { maxBodySize: 200_000 })).body.equals(inflated)).toBe(true);
+    const err = await failure(httpRequest(`${server.origin}/gz`, { maxBodySize: 100_000 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+  });
+
+  test('a gzip bomb (4 GiB of zeros) is cut off at the limit and the connection closed', async () => {
+    let ended: (end: StreamEnd) => void = () => undefined;
+    const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
+    server.setDefault('GET', '/bomb', gzipBomb(4 * 1024 * MiB, ended));
+    const err = await failure(httpRequest(`${server.origin}/bomb`, { maxBodySize: MiB, timeout: 60_000 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    expect(await end).toMatchObject({ complete: false });
+  });
+
+  test('an endless chunked body is cut off at the limit and the connection closed', async () => {
+    let ended: (end: StreamEnd) => void = () => undefined;
+    const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
+    server.setDefault('GET', '/endless', endlessBody(ended));
+    const err = await failure(httpRequest(`${server.origin}/endless`, { maxBodySize: MiB, timeout: 60_000 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    const { written } = await end;
+    // What the server wrote before the client hung up: the limit plus socket buffers.
+    expect(written).toBeLessThan(64 * MiB);
+  });
+
+  test('replies to a POST are bounded too', async () => {
+    server.setDefault('POST', '/api/client/metrics', endlessBody());
+    const err = await failure(httpRequest(`${server.origin}/api/client/metrics`, { method: 'POST', json: {}, maxBodySize: MiB }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+  });
+
+  test('a body that stops half-way still times out', async () => {
+    server.setDefault('GET', '/half', (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"version":2,');
+    });
+    const err = await failure(httpRequest(`${server.origin}/half`, { timeout: 200 }));
+    expect(err.code).toBe('HTTP_TIMEOUT');
   });
 });
 
