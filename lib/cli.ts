@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Engine } from './engine/engine';
 import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
-import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_CEILING } from './http';
+import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_CEILING, redactUrl } from './http';
 import { lintPayload } from './lint';
 import { parseClientPayload, PayloadError } from './payload';
 import type { Context } from './types';
@@ -119,7 +119,11 @@ function featuresUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new CliError(`--url "${url}" is not a URL`);
+    // Not echoed: a token pasted into the wrong option is the usual cause.
+    throw new CliError('--url is not a valid absolute URL (e.g. https://unleash.example.com/api)');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliError('--url must be an http or https URL (e.g. https://unleash.example.com/api)');
   }
   if (parsed.pathname.endsWith('.json') || parsed.pathname.endsWith('/client/features')) return parsed.toString();
   parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/client/features`;
@@ -240,7 +244,7 @@ async function runEval(args: Args, io: CliIo): Promise<number> {
   try {
     payload = parseClientPayload(raw).payload;
   } catch (err) {
-    if (err instanceof PayloadError) throw new CliError(`${file ?? url}: ${err.message}`);
+    if (err instanceof PayloadError) throw new CliError(`${file ?? redactUrl(url!)}: ${err.message}`);
     throw err;
   }
   const warnings: string[] = [];

@@ -113,14 +113,35 @@ function loadGot(): Promise<Got> {
   return gotModule;
 }
 
-/** The URL as it may appear in a message: no credentials, no query, no fragment. */
+// A query key shown as is: it looks like a parameter name. A key without a value, or one
+// that looks like anything else, may be a token pasted into the query.
+const QUERY_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;
+
+/**
+ * The URL as it may appear in an error, an event, a warning or CLI output. Credentials
+ * become `***@`, every query value `***` (and a key too, unless it looks like a parameter
+ * name), the fragment goes. A string that is not an absolute http(s) URL is not echoed at
+ * all: it is often a token pasted into the wrong place. The one place URLs are redacted.
+ */
 export function redactUrl(url: string | URL): string {
+  let parsed: URL;
   try {
-    const parsed = typeof url === 'string' ? new URL(url) : url;
-    return `${parsed.origin}${parsed.pathname}`;
+    parsed = new URL(typeof url === 'string' ? url : url.href);
   } catch {
     return 'an invalid URL';
   }
+  // `project:env.secret` parses as a URL with the scheme `project:`.
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'a URL that is not http(s)';
+  const credentials = parsed.username !== '' || parsed.password !== '' ? '***@' : '';
+  let query = '';
+  if (parsed.search.length > 1) {
+    const pairs = parsed.search.slice(1).split('&').map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq > 0 && QUERY_KEY.test(pair.slice(0, eq)) ? `${pair.slice(0, eq)}=***` : '***';
+    });
+    query = `?${pairs.join('&')}`;
+  }
+  return `${parsed.protocol}//${credentials}${parsed.host}${parsed.pathname}${query}`;
 }
 
 function describeFailure(err: unknown, aborted: boolean): { code: HttpErrorCode; detail: string } {

@@ -204,7 +204,8 @@ function checkUrl(value: unknown): string {
     throw new ConfigError('url', 'UnleashClient: the "url" option is not a valid absolute URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError('url', `UnleashClient: the "url" option must be an http or https URL, not ${parsed.protocol}`);
+    // The scheme is not echoed either: `project:env.secret` parses with the scheme `project:`.
+    throw new ConfigError('url', 'UnleashClient: the "url" option must be an http or https URL (e.g. https://unleash.example.com/api)');
   }
   if (parsed.search !== '' || parsed.hash !== '') {
     throw new ConfigError('url', 'UnleashClient: the "url" option must not have a query or fragment');

@@ -141,7 +141,19 @@ describe('switchyard eval --url: hostile answers', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/--max-body-size must be a whole number of bytes from 1 to 536870912/);
   });
+
+  test.each([
+    ['not a URL', 'flags.json'],
+    ['a token pasted as the URL', 'default:development.cli-secret-token'],
+    ['another scheme', 'ftp://127.0.0.1/api'],
+  ])('%s is one line that does not echo it', async (_label, url) => {
+    const { code, err } = await cli('eval', '--url', url);
+    expect(code).toBe(2);
+    expect(err).toMatch(/^switchyard: --url (is not a valid absolute URL|must be an http or https URL)/);
+    expect(err).not.toContain(url);
+  });
 });
+
 
 describe('switchyard lint', () => {
   test('exit 0 on a clean file, 1 with errors', async () => {

@@ -188,10 +188,24 @@ describe('maxBodySize', () => {
 
 describe('redactUrl', () => {
   test.each([
-    ['https://user:pass@example.com/api/client/features?token=abc#x', 'https://example.com/api/client/features'],
+    ['https://user:pass@example.com/api/client/features?token=abc#x', 'https://***@example.com/api/client/features?token=***'],
+    ['https://user@example.com/api', 'https://***@example.com/api'],
     ['http://127.0.0.1:4242/api', 'http://127.0.0.1:4242/api'],
+    ['http://h/api/client/features?project=p&tag=simple:x&tag=team:y', 'http://h/api/client/features?project=***&tag=***&tag=***'],
+    // A key without a value, or one that does not look like a parameter name, may be a token.
+    ['http://h/api?s3cr3t-token-pasted-here', 'http://h/api?***'],
+    ['http://h/api?default:development.abc=1&x=', 'http://h/api?***&x=***'],
+    ['http://h/api?', 'http://h/api'],
     ['not a url', 'an invalid URL'],
+    // A client token pasted as the URL parses, with the scheme `default:`.
+    ['default:development.0123456789abcdef', 'a URL that is not http(s)'],
+    ['*:*.0123456789abcdef', 'an invalid URL'],
+    ['file:///etc/passwd', 'a URL that is not http(s)'],
   ])('%s -> %s', (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
+  });
+
+  test('takes a URL object', () => {
+    expect(redactUrl(new URL('https://u:p@example.com/x?y=1'))).toBe('https://***@example.com/x?y=***');
   });
 });
