@@ -25,8 +25,8 @@ export const DEFAULT_BOOTSTRAP_TIMEOUT = 10_000;
 /**
  * Fetches and validates a bootstrap body. Throws `BootstrapError` with code
  * `URL_INVALID`, `HTTP_STATUS` (with `status`), `HTTP_TIMEOUT`, `HTTP_NETWORK`,
- * `HTTP_BODY_TOO_LARGE`, `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`. Redirects are followed;
- * nothing is retried.
+ * `HTTP_BODY_TOO_LARGE`, `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`. Redirects are followed
+ * within the URL's origin only; nothing is retried.
  */
 export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlOptions = {}): Promise<BootstrapResult> {
   let target: URL;
@@ -58,11 +58,14 @@ export async function loadBootstrapUrl(url: string | URL, options: BootstrapUrlO
     if (!(err instanceof HttpError)) throw err;
     // HttpError messages and fields hold no header or body, so it is safe as the cause.
     switch (err.code) {
-      case 'HTTP_STATUS':
-        throw new BootstrapError('HTTP_STATUS', source, `the server answered HTTP ${err.status}`, {
+      case 'HTTP_STATUS': {
+        // A redirect that was not followed says where it pointed and why.
+        const redirected = err.status !== undefined && err.status >= 300 && err.status <= 399;
+        throw new BootstrapError('HTTP_STATUS', source, redirected ? `the request failed: ${err.message}` : `the server answered HTTP ${err.status}`, {
           status: err.status,
           cause: err,
         });
+      }
       case 'HTTP_BODY_TOO_LARGE':
         throw new BootstrapError('HTTP_BODY_TOO_LARGE', source, `the body exceeds maxBodySize (${formatBytes(maxBodySize)}); the request was aborted`, {
           cause: err,

@@ -25,7 +25,7 @@ export type SwitchyardErrorCode =
   | 'HTTP_NETWORK'
   /** The request was aborted by its caller (the client is shutting down). */
   | 'HTTP_ABORTED'
-  /** The server answered with a status the caller does not accept (see `status`). */
+  /** The server answered with a status the caller does not accept (see `status`), or a redirect that is not followed (to another origin, or a 303 to a POST). */
   | 'HTTP_STATUS'
   /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
   | 'HTTP_BODY_TOO_LARGE'
@@ -65,7 +65,7 @@ export const SwitchyardErrorCode = Object.freeze({
   HTTP_NETWORK: 'HTTP_NETWORK',
   /** The request was aborted by its caller (the client is shutting down). */
   HTTP_ABORTED: 'HTTP_ABORTED',
-  /** The server answered with a status the caller does not accept (see `status`). */
+  /** The server answered with a status the caller does not accept (see `status`), or a redirect that is not followed (to another origin, or a 303 to a POST). */
   HTTP_STATUS: 'HTTP_STATUS',
   /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
   HTTP_BODY_TOO_LARGE: 'HTTP_BODY_TOO_LARGE',

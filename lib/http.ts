@@ -10,7 +10,8 @@
  * included, and a logger that prints an error with its `cause` would print the token.
  *
  * Bodies are read from got's stream and counted after decompression, so a gzip bomb or an
- * endless chunked body is cut off at `maxBodySize` instead of filling memory.
+ * endless chunked body is cut off at `maxBodySize` instead of filling memory. Redirects
+ * are followed only within the origin of the URL asked for (see `httpRequest`).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Got, PlainResponse } from 'got';
@@ -18,8 +19,9 @@ import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
 /**
  * The codes an `HttpError` carries (see `SwitchyardErrorCode`): `HTTP_TIMEOUT`,
- * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`), `HTTP_BODY_TOO_LARGE`,
- * and `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID` for a 2xx answer whose body cannot be used.
+ * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`; a redirect that is not
+ * followed is one too), `HTTP_BODY_TOO_LARGE`, and `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`
+ * for a 2xx answer whose body cannot be used.
  */
 export type HttpErrorCode = Extract<
   SwitchyardErrorCode,
@@ -155,11 +157,44 @@ function describeFailure(err: unknown, aborted: boolean): { code: HttpErrorCode;
   return { code: 'HTTP_NETWORK', detail: `the connection failed (${what})` };
 }
 
+/** Why a redirect was not followed. */
+interface RefusedRedirect {
+  status: number;
+  /** Where it pointed, resolved; `undefined` when the Location cannot be parsed. */
+  target: URL | undefined;
+}
+
+function originOf(url: string | URL): string | undefined {
+  try {
+    return new URL(typeof url === 'string' ? url : url.href).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function refusal(method: string, redirect: RefusedRedirect): string {
+  const to = redirect.target === undefined ? 'a Location that is not a valid URL' : redactUrl(redirect.target);
+  if (method === 'POST' && redirect.status === 303) {
+    return `the server answered ${redirect.status} (see ${to}); a POST is never re-sent as a GET, so it was not followed`;
+  }
+  return (
+    `the server redirected (${redirect.status}) to ${to}, another origin; ` +
+    'redirects to another origin are not followed, so no header reaches it (configure the final URL instead)'
+  );
+}
+
 /**
  * Sends one request and resolves with the response, whatever its status. Rejects only
- * with an `HttpError`: `HTTP_TIMEOUT`, `HTTP_NETWORK`, `HTTP_ABORTED` or
- * `HTTP_BODY_TOO_LARGE` (the body grew past `maxBodySize`; the request is aborted at once).
- * Redirects are followed; nothing is retried (callers own their retry policy).
+ * with an `HttpError`: `HTTP_TIMEOUT`, `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_BODY_TOO_LARGE`
+ * (the body grew past `maxBodySize`; the request is aborted at once), or `HTTP_STATUS` for
+ * a redirect that is not followed. Nothing is retried (callers own their retry policy).
+ *
+ * Redirects are followed within the origin (scheme, host and port) of `url` only, with
+ * the method, body and headers unchanged. A redirect to another origin is refused rather
+ * than followed without headers: any custom header may carry a credential (`x-api-key`),
+ * the identity headers name the host, and a request stripped of its token would fail there
+ * with a 401 that blames the token. A 303 to a POST is never followed, since it would turn
+ * a metrics or registration POST into a GET.
  */
 export async function httpRequest(url: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse> {
   const method = options.method ?? 'GET';
@@ -173,6 +208,21 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
   } catch (err) {
     throw new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
   }
+  const origin = originOf(url);
+  let refused: RefusedRedirect | undefined;
+  const followRedirect = (response: PlainResponse): boolean => {
+    let target: URL | undefined;
+    try {
+      target = new URL(String(response.headers.location), response.url);
+    } catch {
+      target = undefined;
+    }
+    if ((method === 'POST' && response.statusCode === 303) || target === undefined || target.origin !== origin) {
+      refused = { status: response.statusCode, target };
+      return false;
+    }
+    return true;
+  };
   const tooLarge = (): HttpError =>
     new HttpError(
       'HTTP_BODY_TOO_LARGE',
@@ -188,12 +238,16 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
       timeout: { request: timeout },
       retry: { limit: 0 },
       throwHttpErrors: false,
+      followRedirect,
       signal: options.signal,
     });
     // got may report a failure after the stream was given up (destroyed below): with no
     // listener left, that would be an uncaught 'error' event.
     stream.on('error', () => undefined);
     const response = await responseOf(stream);
+    if (refused !== undefined) {
+      throw new HttpError('HTTP_STATUS', shown, `${method} ${shown}: ${refusal(method, refused)}`, refused.status);
+    }
     const encoding = response.headers['content-encoding'];
     const declared = Number(response.headers['content-length']);
     // Without compression the declared length is the body's: no need to read it to know.
@@ -209,7 +263,7 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
   }
 }
 
-/** The final response (after redirects); rejects when the request fails first. */
+/** The final response (after the redirects followed); rejects when the request fails first. */
 function responseOf(stream: ReturnType<Got['stream']>): Promise<PlainResponse & { headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     stream.once('response', resolve);

@@ -124,6 +124,7 @@ describe('switchyard eval --url: hostile answers', () => {
     hostile = await TestServer.start();
     hostile.setDefault('GET', '/bomb/client/features', gzipBomb(4 * 1024 * 1024 * 1024));
     hostile.setDefault('GET', '/endless/client/features', endlessBody());
+    hostile.setDefault('GET', '/away/client/features', { status: 301, headers: { location: 'http://localhost:1/api/client/features' } });
   });
   afterAll(() => hostile.close());
 
@@ -134,6 +135,12 @@ describe('switchyard eval --url: hostile answers', () => {
       `switchyard: GET ${hostile.origin}/${path}/client/features: the response body exceeds the limit of 1 MiB; ` +
         'the request was aborted (raise it with --max-body-size)\n',
     );
+  });
+
+  test('a redirect to another origin is refused and says where it pointed', async () => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/away`);
+    expect(code).toBe(2);
+    expect(err).toContain('redirected (301) to http://localhost:1/api/client/features, another origin');
   });
 
   test.each([['0'], ['1.5'], ['lots'], [String(1024 ** 3)]])('--max-body-size %s is refused', async (value) => {
@@ -153,7 +160,6 @@ describe('switchyard eval --url: hostile answers', () => {
     expect(err).not.toContain(url);
   });
 });
-
 
 describe('switchyard lint', () => {
   test('exit 0 on a clean file, 1 with errors', async () => {

@@ -866,6 +866,33 @@ describe('metrics and registration', () => {
     expect(second.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
   });
 
+  test('a registration or metrics POST is never followed to another origin, nor turned into a GET by a 303', async () => {
+    const other = await TestServer.start();
+    try {
+      server.serveFeatures(body(flag('a')));
+      server.reply('POST', REGISTER, { status: 303, headers: { location: '/api/client/registered' } });
+      server.reply('POST', METRICS, { status: 307, headers: { location: `${other.url}/client/metrics` } });
+      const client = makeClient({ disableMetrics: false, disableRegistration: false, customHeaders: { 'x-api-key': 'client-secret-token' } });
+      await client.start();
+      const registerError = (await recorder.next('error', (e) => e.origin === 'register')).error as HttpError;
+      expect(registerError).toMatchObject({ code: 'HTTP_STATUS', status: 303 });
+      expect(registerError.message).toMatch(/a POST is never re-sent as a GET/);
+      client.isEnabled('a');
+      await scheduler.fireNext('metrics');
+      const metricsError = (await recorder.next('error', (e) => e.origin === 'metrics')).error as HttpError;
+      expect(metricsError).toMatchObject({ code: 'HTTP_STATUS', status: 307 });
+      expect(metricsError.message).toContain(`to ${other.url}/client/metrics, another origin`);
+      expect(other.requests).toEqual([]);
+      expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([FEATURES]);
+      // The counts of the refused report go out with the next one.
+      await scheduler.fireNext('metrics');
+      const sent = (await server.waitForRequest('POST', METRICS, 2)).json() as { bucket: { toggles: unknown } };
+      expect(sent.bucket.toggles).toEqual({ a: { yes: 1, no: 0, variants: {} } });
+    } finally {
+      await other.close();
+    }
+  });
+
   test('destroy() sends what is pending; disableMetrics sends nothing and does not register metrics timers', async () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient({ disableMetrics: false });

@@ -186,6 +186,87 @@ describe('maxBodySize', () => {
   });
 });
 
+describe('redirects', () => {
+  let other: TestServer;
+  beforeEach(async () => {
+    other = await TestServer.start();
+    other.setDefault('GET', '/elsewhere', { body: 'moved' });
+    other.setDefault('POST', '/elsewhere', { status: 202 });
+    server.setDefault('GET', '/elsewhere', { body: 'moved' });
+    server.setDefault('POST', '/elsewhere', { status: 202 });
+  });
+  afterEach(async () => {
+    await other.close();
+  });
+
+  const headers = { authorization: 'secret-token', 'x-api-key': 'secret-key', 'unleash-appname': 'app' };
+  const redirect = (status: number, location: string) => ({ status, headers: { location } });
+
+  test.each([301, 302, 303, 307, 308])('GET, %i within the origin: followed with every header', async (status) => {
+    server.setDefault('GET', '/start', redirect(status, '/elsewhere'));
+    const response = await httpRequest(`${server.origin}/start`, { headers });
+    expect(response.status).toBe(200);
+    expect(response.body.toString()).toBe('moved');
+    const [followed] = server.requestsTo('/elsewhere');
+    expect(followed).toMatchObject({ method: 'GET', headers: expect.objectContaining(headers) });
+  });
+
+  test.each([301, 302, 303, 307, 308])('GET, %i to another origin: refused, nothing reaches it', async (status) => {
+    server.setDefault('GET', '/start', redirect(status, `${other.origin}/elsewhere?token=query-secret`));
+    const err = await failure(httpRequest(`${server.origin}/start`, { headers }));
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status });
+    expect(err.message).toBe(
+      `GET ${server.origin}/start: the server redirected (${status}) to ${other.origin}/elsewhere?token=***, another origin; ` +
+        'redirects to another origin are not followed, so no header reaches it (configure the final URL instead)',
+    );
+    expect(other.requests).toEqual([]);
+  });
+
+  test('another port, scheme or host is another origin', async () => {
+    const port = new URL(server.origin).port;
+    for (const target of [`https://127.0.0.1:${port}/elsewhere`, `http://localhost:${port}/elsewhere`]) {
+      server.setDefault('GET', '/start', redirect(302, target));
+      const err = await failure(httpRequest(`${server.origin}/start`, { headers }));
+      expect(err.status).toBe(302);
+    }
+    expect(server.requestsTo('/elsewhere')).toEqual([]);
+  });
+
+  test.each([301, 302, 307, 308])('POST, %i within the origin: re-sent as the same POST with the same body and headers', async (status) => {
+    server.setDefault('POST', '/api/client/metrics', redirect(status, '/elsewhere'));
+    const response = await httpRequest(`${server.origin}/api/client/metrics`, { method: 'POST', json: { n: 1 }, headers });
+    expect(response.status).toBe(202);
+    const [followed] = server.requestsTo('/elsewhere');
+    expect(followed).toMatchObject({ method: 'POST', headers: expect.objectContaining(headers) });
+    expect(followed!.json()).toEqual({ n: 1 });
+  });
+
+  test('POST, 303: never turned into a GET', async () => {
+    server.setDefault('POST', '/api/client/register', redirect(303, '/elsewhere'));
+    const err = await failure(httpRequest(`${server.origin}/api/client/register`, { method: 'POST', json: { n: 1 }, headers }));
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status: 303 });
+    expect(err.message).toBe(
+      `POST ${server.origin}/api/client/register: the server answered 303 (see ${server.origin}/elsewhere); ` +
+        'a POST is never re-sent as a GET, so it was not followed',
+    );
+    expect(server.requestsTo('/elsewhere')).toEqual([]);
+  });
+
+  test.each([301, 302, 303, 307, 308])('POST, %i to another origin: refused, nothing reaches it', async (status) => {
+    server.setDefault('POST', '/api/client/metrics', redirect(status, `${other.origin}/elsewhere`));
+    const err = await failure(httpRequest(`${server.origin}/api/client/metrics`, { method: 'POST', json: { n: 1 }, headers }));
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status });
+    expect(other.requests).toEqual([]);
+    expect(server.requests.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  test('a Location that is not a URL is refused', async () => {
+    server.setDefault('GET', '/start', redirect(302, 'http://[::1'));
+    const err = await failure(httpRequest(`${server.origin}/start`));
+    expect(err.message).toContain('a Location that is not a valid URL');
+  });
+});
+
 describe('redactUrl', () => {
   test.each([
     ['https://user:pass@example.com/api/client/features?token=abc#x', 'https://***@example.com/api/client/features?token=***'],

@@ -48,6 +48,7 @@ const scenarios: [string, Reply, boolean][] = [
   ['a timeout', { hold: true }, true],
   ['a body that is not JSON', { body: `{"token": "${SENTINEL}", oops` }, false],
   ['a body over the size limit', { body: `{"token": "${SENTINEL}"}`.padEnd(5000, ' ') }, true],
+  ['a redirect to another origin', { status: 302, headers: { location: `http://${SENTINEL}:${SENTINEL}@127.0.0.1:1/api?token=${SENTINEL}` } }, true],
 ];
 
 describe.each(scenarios)('%s', (_name, reply, postsFail) => {
