@@ -2,6 +2,7 @@
  * UnleashClient against a real HTTP server on 127.0.0.1, with a manual scheduler: every
  * delay (interval, backoff, jitter) is read off the timer the client set, never slept.
  */
+import { jest } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,11 @@ import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import { Engine } from '../../lib/engine';
 import { parseClientPayload } from '../../lib/payload';
-import type { UnleashEvent } from '../../lib/events';
+import { EventHub, type UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
+import { MetricsStore } from '../../lib/metrics';
 import type { UnleashConfig } from '../../lib/options';
+import { Poller } from '../../lib/poller';
 import type { Context, FeaturesPayload, Variant } from '../../lib/types';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
 import { Strategy } from '../../strategies/strategy';
@@ -1102,5 +1105,117 @@ describe('a cache that never answers', () => {
     await starting;
     expect(server.requests).toHaveLength(0);
     expect(scheduler.pending()).toHaveLength(0);
+  });
+});
+
+describe('a throw anywhere in a poll, a metrics report or a cache write', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /** Fails one step of the next poll once: each returns how to make it throw. */
+  const steps: [string, () => void][] = [
+    [
+      'hashing the body',
+      () =>
+        jest.spyOn(Poller.prototype as unknown as { digest(body: Buffer): string }, 'digest').mockImplementationOnce(() => {
+          throw new RangeError('injected: the hash failed');
+        }),
+    ],
+    [
+      'parsing the body',
+      () =>
+        jest.spyOn(Poller.prototype as unknown as { parse(body: Buffer): unknown }, 'parse').mockImplementationOnce(() => {
+          throw new TypeError('injected: the parse failed');
+        }),
+    ],
+    [
+      'loading the engine',
+      () =>
+        jest.spyOn(Engine.prototype, 'load').mockImplementationOnce(() => {
+          throw new Error('injected: the engine failed');
+        }),
+    ],
+    [
+      'indexing the new flags',
+      () =>
+        jest.spyOn(MetricsStore.prototype, 'adopt').mockImplementationOnce(() => {
+          throw new Error('injected: adopting the counters failed');
+        }),
+    ],
+    [
+      'emitting the fetched event (inside the event hub)',
+      () => {
+        const emit = EventHub.prototype.emit;
+        jest.spyOn(EventHub.prototype, 'emit').mockImplementation(function (this: EventHub, event) {
+          if (event.type === 'fetched') throw new Error('injected: the hub failed');
+          emit.call(this, event);
+        });
+      },
+    ],
+  ];
+
+  test.each(steps)('%s: an error event, and the next poll is scheduled and works', async (_step, inject) => {
+    server.serveFeatures(body(flag('a')));
+    inject();
+    const client = makeClient();
+    await client.start();
+    expect(recorder.of('error')).toHaveLength(1);
+    expect(recorder.errors()[0]!.message).toMatch(/injected/);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+    jest.restoreAllMocks();
+    server.serveFeatures(body(flag('a'), flag('b')));
+    await scheduler.fireNext('fetch');
+    await recorder.next('fetched', (e) => e.features.length === 2);
+    expect(client.isEnabled('b')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+  });
+
+  test('a listener that throws on the fetched event: an error event, and polling goes on', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    client.on('fetched', () => {
+      throw new Error('injected: listener bug');
+    });
+    await client.start();
+    expect(recorder.of('error').map((e) => e.origin)).toEqual(['callback']);
+    expect(client.isEnabled('a')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+  });
+
+  const failing = (methods: { set?: () => void; mset?: () => Promise<void> }): UnleashConfig['cache'] =>
+    ({ get: (): undefined => undefined, set: (): void => undefined, destroy: (): void => undefined, ...methods }) as unknown as UnleashConfig['cache'];
+  test.each([
+    ['set throws', failing({ set: () => { throw new Error('injected: set threw'); } })],
+    ['mset throws synchronously', failing({ mset: () => { throw new Error('injected: mset threw'); } })],
+    ['mset rejects', failing({ mset: () => Promise.reject(new Error('injected: mset rejected')) })],
+  ])('a cache whose %s: an error event, the flags serve and polling goes on', async (_how, cache) => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ cache });
+    await client.start();
+    const { origin, error } = await recorder.next('error');
+    expect(origin).toBe('cache');
+    expect(error.message).toMatch(/injected/);
+    expect(client.isEnabled('a')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+  });
+
+  test('a metrics report that throws before sending: an error event, the next report is scheduled and keeps the counts', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    client.isEnabled('a');
+    jest.spyOn(MetricsStore.prototype, 'take').mockImplementationOnce(() => {
+      throw new Error('injected: take failed');
+    });
+    await scheduler.fireNext('metrics');
+    const { error } = await recorder.next('error', (e) => e.origin === 'metrics');
+    expect(error.message).toMatch(/injected/);
+    expect(scheduler.pending('metrics')).toHaveLength(1);
+    client.isEnabled('a');
+    await scheduler.fireNext('metrics');
+    const sent = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: unknown } };
+    expect(sent.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
   });
 });
