@@ -15,8 +15,8 @@ import { parseClientPayload, PayloadError } from '../lib/payload';
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
  * `FILE_UNREADABLE` from a file; `URL_INVALID`, `HTTP_STATUS` (with `status`),
- * `HTTP_TIMEOUT` and `HTTP_NETWORK` from a URL; `PAYLOAD_NOT_JSON` and `PAYLOAD_INVALID`
- * from any source.
+ * `HTTP_TIMEOUT`, `HTTP_NETWORK` and `HTTP_BODY_TOO_LARGE` from a URL; `PAYLOAD_NOT_JSON`
+ * and `PAYLOAD_INVALID` from any source.
  */
 export type BootstrapErrorCode = Extract<
   SwitchyardErrorCode,
@@ -26,6 +26,7 @@ export type BootstrapErrorCode = Extract<
   | 'HTTP_STATUS'
   | 'HTTP_TIMEOUT'
   | 'HTTP_NETWORK'
+  | 'HTTP_BODY_TOO_LARGE'
   | 'PAYLOAD_NOT_JSON'
   | 'PAYLOAD_INVALID'
 >;

@@ -13,9 +13,9 @@ export async function loadBootstrapFile(path: string): Promise<BootstrapResult> 
   if (typeof path !== 'string' || path === '') {
     throw new BootstrapError('FILE_NOT_FOUND', String(path), 'the path must be a non-empty string');
   }
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new BootstrapError('FILE_NOT_FOUND', path, 'the file does not exist', { cause: err });
@@ -23,7 +23,7 @@ export async function loadBootstrapFile(path: string): Promise<BootstrapResult> 
       cause: err,
     });
   }
-  // Editors on Windows like to save JSON with a byte-order mark, which JSON.parse refuses.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return parseBootstrapBody(text, path);
+  // The bytes go through the same decoding (UTF-8, one byte-order mark dropped) and parser
+  // as every other source.
+  return parseBootstrapBody(bytes, path);
 }

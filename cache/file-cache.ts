@@ -22,6 +22,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { decodePayloadText } from '../lib/payload';
 import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
 
 export { CacheWarning, type CacheWarningCode } from './base-cache';
@@ -251,7 +252,8 @@ export class FileCache extends BaseCache {
     }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
+      // The same decoding as every payload: a byte-order mark an editor added is not corruption.
+      doc = JSON.parse(decodePayloadText(text));
     } catch {
       // The parser's message quotes the file; only say what is wrong with it.
       this.warn('CACHE_CORRUPT', `cache file ${this.path} is not valid JSON; it is ignored and will be replaced`);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Engine } from './engine/engine';
 import { evaluateIn, type EvaluationResult, type StrategyMiss } from './engine/evaluation';
-import { getJson, HttpError, redactUrl } from './http';
+import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_CEILING, redactUrl } from './http';
 import { lintPayload } from './lint';
 import { Network } from './network';
 import { parseClientPayload, PayloadError } from './payload';
@@ -26,7 +26,7 @@ const USAGE = `switchyard ${SDK_VERSION} — evaluate, explain and lint Unleash 
 
 Usage:
   switchyard eval (--features FILE | --url URL) [--flag NAME]... [--context JSON] [key=value]...
-                  [--explain] [--json] [--token TOKEN] [--timeout MS]
+                  [--explain] [--json] [--token TOKEN] [--timeout MS] [--max-body-size BYTES]
   switchyard lint FILE [--strategy NAME]... [--json]
   switchyard --help | --version
 
@@ -35,7 +35,8 @@ eval     Evaluates flags (all of them without --flag) for one context and prints
          bucket for rollouts) or, for each strategy, the constraint or segment that failed.
          --url takes an Unleash API URL (http://host/api) or a URL of a flags file; the token
          comes from --token or UNLEASH_API_TOKEN, the proxy from HTTP_PROXY, HTTPS_PROXY and
-         NO_PROXY.
+         NO_PROXY. A body larger than --max-body-size (default
+         ${formatBytes(DEFAULT_MAX_BODY_SIZE)}, after decompression) is refused.
          Context: --context '{"userId":"42","properties":{"plan":"pro"}}' and/or key=value
          pairs; userId, sessionId, remoteAddress, environment, appName and currentTime go at
          the top level, anything else (or properties.NAME=value) into properties.
@@ -58,7 +59,7 @@ interface Args {
   switches: Set<string>;
 }
 
-const VALUED = new Set(['--features', '--url', '--flag', '--context', '--token', '--timeout', '--strategy']);
+const VALUED = new Set(['--features', '--url', '--flag', '--context', '--token', '--timeout', '--max-body-size', '--strategy']);
 const SWITCHES = new Set(['--explain', '--json', '--help', '-h', '--version']);
 
 function parseArgs(argv: readonly string[]): Args {
@@ -121,19 +122,28 @@ function featuresUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new CliError(`--url "${url}" is not a URL`);
+    // Not echoed: a token pasted into the wrong option is the usual cause.
+    throw new CliError('--url is not a valid absolute URL (e.g. https://unleash.example.com/api)');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliError('--url must be an http or https URL (e.g. https://unleash.example.com/api)');
   }
   if (parsed.pathname.endsWith('.json') || parsed.pathname.endsWith('/client/features')) return parsed.toString();
   parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/client/features`;
   return parsed.toString();
 }
 
-async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> {
+async function fetchFlags(url: string, args: Args, io: CliIo): Promise<Buffer> {
   const target = featuresUrl(url);
   const token = one(args, '--token') ?? io.env.UNLEASH_API_TOKEN;
   const timeoutText = one(args, '--timeout');
   const timeout = timeoutText === undefined ? 30_000 : Number(timeoutText);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError('--timeout must be a positive number of milliseconds');
+  const maxText = one(args, '--max-body-size');
+  const maxBodySize = maxText === undefined ? DEFAULT_MAX_BODY_SIZE : Number(maxText);
+  if (!Number.isInteger(maxBodySize) || maxBodySize <= 0 || maxBodySize > MAX_BODY_SIZE_CEILING) {
+    throw new CliError(`--max-body-size must be a whole number of bytes from 1 to ${MAX_BODY_SIZE_CEILING}`);
+  }
   const headers: Record<string, string> = {
     'UNLEASH-APPNAME': 'switchyard-cli',
     'unleash-sdk': SDK_NAME,
@@ -151,11 +161,16 @@ async function fetchFlags(url: string, args: Args, io: CliIo): Promise<unknown> 
   const network = new Network(new URL(target), {}, io.env, warnings);
   for (const w of warnings) io.stderr(`warning: ${w}\n`);
   try {
-    return await getJson(target, { headers, timeout, transport: await network.transport('GET', redactUrl(target)) });
+    return await getBody(target, { headers, timeout, maxBodySize, transport: await network.transport('GET', redactUrl(target)) });
   } catch (caught) {
     const err = network.explain(caught, target);
     if (err instanceof HttpError) {
-      const hint = err.status === 401 || err.status === 403 ? ' (check --token or UNLEASH_API_TOKEN)' : '';
+      const hint =
+        err.status === 401 || err.status === 403
+          ? ' (check --token or UNLEASH_API_TOKEN)'
+          : err.code === 'HTTP_BODY_TOO_LARGE'
+            ? ' (raise it with --max-body-size)'
+            : '';
       throw new CliError(`${err.message}${hint}`);
     }
     throw err;
@@ -238,7 +253,7 @@ async function runEval(args: Args, io: CliIo): Promise<number> {
   try {
     payload = parseClientPayload(raw).payload;
   } catch (err) {
-    if (err instanceof PayloadError) throw new CliError(`${file ?? url}: ${err.message}`);
+    if (err instanceof PayloadError) throw new CliError(`${file ?? redactUrl(url!)}: ${err.message}`);
     throw err;
   }
   const warnings: string[] = [];

@@ -262,8 +262,12 @@ export class UnleashClient {
       this.events.warn('cache', 'the cached delta body does not start with a hydration: only the flags its events name are served');
     }
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
-    // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
-    this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+    try {
+      // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
+      this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+    } catch (err) {
+      this.events.error('cache', new Error(`applying the cached flags failed: ${describe(err)}`));
+    }
   }
 
   /** Applies every payload the `flagSource` option pushes, as if fetched. */
@@ -288,14 +292,20 @@ export class UnleashClient {
 
   private onPoll(outcome: PollOutcome): void {
     if (this.destroyed) return;
-    if (outcome.kind === 'updated') {
-      for (const w of outcome.warnings) this.events.warn('fetch', w);
-      this.apply(outcome.payload, 'server', outcome.etag);
-    } else if (outcome.kind === 'failed') {
-      this.events.error('fetch', outcome.error);
-    } else if (outcome.etag !== undefined) {
-      // Same flags under a new ETag: revalidate with the new one from now on.
-      this.etag = outcome.etag;
+    // Anything that throws while taking in a fetch is an error event; the poller has
+    // scheduled the next fetch regardless.
+    try {
+      if (outcome.kind === 'updated') {
+        for (const w of outcome.warnings) this.events.warn('fetch', w);
+        this.apply(outcome.payload, 'server', outcome.etag);
+      } else if (outcome.kind === 'failed') {
+        this.events.error('fetch', outcome.error);
+      } else if (outcome.etag !== undefined) {
+        // Same flags under a new ETag: revalidate with the new one from now on.
+        this.etag = outcome.etag;
+      }
+    } catch (err) {
+      this.events.error('fetch', new Error(`applying the fetched flags failed: ${describe(err)}`));
     }
   }
 

@@ -25,8 +25,10 @@ export type SwitchyardErrorCode =
   | 'HTTP_NETWORK'
   /** The request was aborted by its caller (the client is shutting down). */
   | 'HTTP_ABORTED'
-  /** The server answered with a status the caller does not accept (see `status`). */
+  /** The server answered with a status the caller does not accept (see `status`), or a redirect that is not followed (to another origin, or a 303 to a POST). */
   | 'HTTP_STATUS'
+  /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
+  | 'HTTP_BODY_TOO_LARGE'
   /** A body (from a server, a file, a URL or a string) is not JSON. */
   | 'PAYLOAD_NOT_JSON'
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */
@@ -63,8 +65,10 @@ export const SwitchyardErrorCode = Object.freeze({
   HTTP_NETWORK: 'HTTP_NETWORK',
   /** The request was aborted by its caller (the client is shutting down). */
   HTTP_ABORTED: 'HTTP_ABORTED',
-  /** The server answered with a status the caller does not accept (see `status`). */
+  /** The server answered with a status the caller does not accept (see `status`), or a redirect that is not followed (to another origin, or a 303 to a POST). */
   HTTP_STATUS: 'HTTP_STATUS',
+  /** A response body grew past the size limit (`maxBodySize`, counted after decompression); the request was aborted. */
+  HTTP_BODY_TOO_LARGE: 'HTTP_BODY_TOO_LARGE',
   /** A body (from a server, a file, a URL or a string) is not JSON. */
   PAYLOAD_NOT_JSON: 'PAYLOAD_NOT_JSON',
   /** A body is JSON but not a usable client-API body (no `features` array, a malformed delta, a delta where a full body is needed). */

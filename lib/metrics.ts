@@ -319,20 +319,32 @@ export class MetricsReporter {
     );
   }
 
+  /** Sends one report. Never rejects: whatever fails is an error event and the counts are kept. */
   private async send(): Promise<void> {
-    const { store, api, scheduler, events, appName, instanceId, environment, timeout } = this.options;
-    const bucket = store.take(scheduler.now());
-    if (bucket === undefined) return;
-    const body = { appName, instanceId, connectionId: api.connectionId, environment, bucket, ...PLATFORM, specVersion: SPEC_VERSION };
-    let status: number;
+    const { store, scheduler, events } = this.options;
+    let bucket: MetricsBucket | undefined;
     try {
-      status = await api.post('metrics', body, undefined, timeout);
+      bucket = store.take(scheduler.now());
+      if (bucket === undefined) return;
+      await this.post(bucket);
     } catch (err) {
-      store.restore(bucket);
+      if (bucket !== undefined) {
+        try {
+          store.restore(bucket);
+        } catch {
+          // The counts of one report are lost; the error below says the report failed.
+        }
+      }
       this.failures = Math.min(10, this.failures + 1);
       events.error('metrics', err);
-      return;
     }
+  }
+
+  /** POSTs one bucket. Throws when the counts must be kept (a failed request or status). */
+  private async post(bucket: MetricsBucket): Promise<void> {
+    const { api, events, appName, instanceId, environment, timeout } = this.options;
+    const body = { appName, instanceId, connectionId: api.connectionId, environment, bucket, ...PLATFORM, specVersion: SPEC_VERSION };
+    const status = await api.post('metrics', body, undefined, timeout);
     if (status >= 200 && status <= 299) {
       this.failures = Math.max(0, this.failures - 1);
       return;
@@ -347,8 +359,6 @@ export class MetricsReporter {
       this.options.onDisabled?.();
       return;
     }
-    store.restore(bucket);
-    this.failures = Math.min(10, this.failures + 1);
-    events.error('metrics', new HttpError('HTTP_STATUS', url, `POST ${url}: the server answered ${status}; the counts are kept for the next report`, status));
+    throw new HttpError('HTTP_STATUS', url, `POST ${url}: the server answered ${status}; the counts are kept for the next report`, status);
   }
 }

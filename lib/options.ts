@@ -12,6 +12,7 @@ import type { Scheduler } from './scheduler';
 import type { Context } from './types';
 import { SwitchyardError } from './errors';
 import { checkHttpOptions, type HttpOptions } from './network';
+import { DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_CEILING } from './http';
 
 /** A tag filter: the client only fetches flags carrying one of the tags. */
 export interface TagFilter {
@@ -62,6 +63,13 @@ export interface UnleashConfig {
    * Default: a proxy only when `HTTP_PROXY`/`HTTPS_PROXY` (minus `NO_PROXY`) ask for one.
    */
   httpOptions?: HttpOptions;
+  /**
+   * The most bytes of response body read, counted after decompression (flags, and the
+   * replies to metrics and registration). A larger body aborts the request with an
+   * `HTTP_BODY_TOO_LARGE` error and the last good flags keep serving. Default 40 MiB
+   * (the 50 000-flag benchmark body is about 35 MiB); at most 512 MiB.
+   */
+  maxBodySize?: number;
   /** Where the last good flags are kept. Default: a `FileCache` in the OS temp directory, keyed by `appName`. */
   cache?: BaseCache;
   /** Your own strategies, by their `name`. */
@@ -120,6 +128,7 @@ export interface ResolvedConfig {
   disableRegistration: boolean;
   timeout: number;
   httpOptions: HttpOptions;
+  maxBodySize: number;
   customStrategies: Strategy[];
   fallbackFunction: FallbackFunction | undefined;
   offline: boolean;
@@ -207,7 +216,8 @@ function checkUrl(value: unknown): string {
     throw new ConfigError('url', 'UnleashClient: the "url" option is not a valid absolute URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError('url', `UnleashClient: the "url" option must be an http or https URL, not ${parsed.protocol}`);
+    // The scheme is not echoed either: `project:env.secret` parses with the scheme `project:`.
+    throw new ConfigError('url', 'UnleashClient: the "url" option must be an http or https URL (e.g. https://unleash.example.com/api)');
   }
   if (parsed.search !== '' || parsed.hash !== '') {
     throw new ConfigError('url', 'UnleashClient: the "url" option must not have a query or fragment');
@@ -277,6 +287,16 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
 
   const http = checkHttpOptions('httpOptions', options.httpOptions, warnings);
   if (http.problem !== undefined) throw new ConfigError('httpOptions', `UnleashClient: ${http.problem}`);
+  let maxBodySize = DEFAULT_MAX_BODY_SIZE;
+  if (options.maxBodySize !== undefined && options.maxBodySize !== null) {
+    const value = options.maxBodySize;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+      warnings.push(`maxBodySize must be a positive number of bytes; using the default ${DEFAULT_MAX_BODY_SIZE}`);
+    } else if (value > MAX_BODY_SIZE_CEILING) {
+      warnings.push(`maxBodySize ${value} is above the most a body can be parsed at (${MAX_BODY_SIZE_CEILING} bytes); using ${MAX_BODY_SIZE_CEILING}`);
+      maxBodySize = MAX_BODY_SIZE_CEILING;
+    } else maxBodySize = Math.floor(value);
+  }
 
   const customStrategies: Strategy[] = [];
   if (options.customStrategies !== undefined && options.customStrategies !== null) {
@@ -313,6 +333,7 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     disableRegistration: options.disableRegistration === true,
     timeout,
     httpOptions: http.options,
+    maxBodySize,
     customStrategies,
     fallbackFunction,
     offline,
@@ -342,6 +363,7 @@ const KNOWN_OPTIONS = {
   disableRegistration: true,
   timeout: true,
   httpOptions: true,
+  maxBodySize: true,
   cache: true,
   customStrategies: true,
   fallbackFunction: true,

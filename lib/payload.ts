@@ -1,7 +1,8 @@
 /**
  * The one door untrusted JSON enters through. Server responses, cache files, bootstrap
  * files, URLs and dicts all pass `parseClientPayload`, which returns typed, normalised
- * data or throws a `PayloadError`.
+ * data or throws a `PayloadError`. Bytes and text reach JSON through `decodePayloadText`
+ * only, so a body is read the same way whichever source it came from.
  *
  * The body as a whole must have the right shape (an object with a `features` array, or a
  * delta `events` array). Inside it we are lenient on purpose: a malformed constraint or
@@ -272,16 +273,40 @@ export interface ParseResult {
   warnings: string[];
 }
 
+const BOM = 0xfeff;
+
 /**
- * Validates a client-API body (an object, or JSON text). Accepts version 1 and 2 bodies,
- * with or without top-level `segments`, and delta bodies (`{ events: [...] }`).
+ * Turns the bytes (or text) of a JSON document into the text to parse: UTF-8, with one
+ * leading byte-order mark removed (editors on Windows save JSON with one, and JSON.parse
+ * refuses it). Every payload source and the cache file decode through here. Throws
+ * `PayloadError` (`PAYLOAD_INVALID`) for bytes too many to become one string.
+ * @internal
+ */
+export function decodePayloadText(input: string | Uint8Array): string {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else {
+    try {
+      text = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+    } catch {
+      throw new PayloadError('PAYLOAD_INVALID', `payload of ${input.byteLength} bytes is too large to decode`);
+    }
+  }
+  return text.charCodeAt(0) === BOM ? text.slice(1) : text;
+}
+
+/**
+ * Validates a client-API body: an object, or its JSON text as a string or bytes (UTF-8,
+ * a leading byte-order mark allowed). Accepts version 1 and 2 bodies, with or without
+ * top-level `segments`, and delta bodies (`{ events: [...] }`).
  * Throws `PayloadError` when the body cannot be used at all.
  */
 export function parseClientPayload(input: unknown): ParseResult {
   let body = input;
-  if (typeof input === 'string' || Buffer.isBuffer(input)) {
+  if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) {
+    const text = decodePayloadText(input);
     try {
-      body = JSON.parse(input.toString());
+      body = JSON.parse(text);
     } catch (err) {
       // V8's message quotes the start of the text, which may hold customer data or secrets:
       // keep only the position.

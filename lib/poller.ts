@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
-import { parseClientPayload, PayloadError } from './payload';
+import { parseClientPayload, PayloadError, type ParseResult } from './payload';
 import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
 import type { UnleashApi } from './unleash-api';
@@ -116,23 +116,27 @@ export class Poller {
       const url = this.options.api.shownFeaturesUrl;
       return Promise.resolve({ kind: 'failed', error: new HttpError('HTTP_ABORTED', url, `GET ${url}: polling was stopped`), fatal: true });
     }
-    const run = this.fetchOnce().then((outcome) => {
-      this.inFlight = undefined;
-      if (this.stopped) return outcome;
-      if (outcome.kind === 'failed') {
-        if (!outcome.fatal) this.failures = Math.min(MAX_BACKOFF_FAILURES, this.failures + 1);
-      } else {
-        this.failures = Math.max(0, this.failures - 1);
-      }
-      try {
-        this.options.onOutcome(outcome);
-      } catch {
-        // The client reports its own failures; one must never end polling or surface as
-        // an unhandled rejection from a timer.
-      }
-      this.scheduleNext(outcome);
-      return outcome;
-    });
+    // Whatever fails in a fetch becomes its outcome, so the next one is always scheduled and
+    // nothing rejects unhandled from a timer.
+    const run = this.fetchOnce()
+      .catch((err: unknown): PollOutcome => ({ kind: 'failed', error: asError(err), fatal: false }))
+      .then((outcome) => {
+        this.inFlight = undefined;
+        if (this.stopped) return outcome;
+        if (outcome.kind === 'failed') {
+          if (!outcome.fatal) this.failures = Math.min(MAX_BACKOFF_FAILURES, this.failures + 1);
+        } else {
+          this.failures = Math.max(0, this.failures - 1);
+        }
+        try {
+          this.options.onOutcome(outcome);
+        } catch {
+          // The client reports its own failures; one must never end polling or surface as
+          // an unhandled rejection from a timer.
+        }
+        this.scheduleNext(outcome);
+        return outcome;
+      });
     this.inFlight = run;
     return run;
   }
@@ -148,7 +152,7 @@ export class Poller {
     this.timer = scheduler.setTimeout(() => void this.poll(), wait, 'fetch');
   }
 
-  /** One request, settled into an outcome; never rejects. */
+  /** One request, settled into an outcome. */
   private async fetchOnce(): Promise<PollOutcome> {
     const { api } = this.options;
     const url = api.shownFeaturesUrl;
@@ -156,22 +160,18 @@ export class Poller {
     try {
       response = await api.fetchFeatures(this.options.etag(), this.controller.signal);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      return { kind: 'failed', error, fatal: false };
+      if (err instanceof HttpError && err.code === 'HTTP_BODY_TOO_LARGE') {
+        const error = new HttpError(err.code, err.url, `${err.message}. Keeping the last good flags; raise the maxBodySize option if the flags really are that large`);
+        return { kind: 'failed', error, fatal: false };
+      }
+      return { kind: 'failed', error: asError(err), fatal: false };
     }
     const { status } = response;
     if (status === 200) {
-      // Servers without ETags (or behind proxies that drop them) resend the same body on
-      // every poll; compiling it again would be wasted work at 50k flags.
-      const digest = createHash('sha256').update(response.body).digest('base64');
-      if (digest === this.lastDigest) return { kind: 'unchanged', ...(response.etag === undefined ? {} : { etag: response.etag }) };
       try {
-        const { payload, warnings } = parseClientPayload(response.body);
-        // A delta applies onto state, so the same delta body later is not a no-op to skip.
-        this.lastDigest = payload.kind === 'full' ? digest : undefined;
-        return { kind: 'updated', payload, etag: response.etag, warnings };
+        return this.read(response.body, response.etag);
       } catch (err) {
-        const detail = err instanceof PayloadError ? err.message : 'the body could not be read';
+        const detail = err instanceof PayloadError ? err.message : `the body could not be read (${describe(err)})`;
         const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
         const hint = code === 'PAYLOAD_NOT_JSON' && this.hint !== '' ? `.${this.hint}` : '';
         return {
@@ -203,4 +203,34 @@ export class Poller {
       fatal: false,
     };
   }
+
+  /** Turns a 200 body into an outcome; throws when it cannot be used. */
+  private read(body: Buffer, etag: string | undefined): PollOutcome {
+    // Servers without ETags (or behind proxies that drop them) resend the same body on
+    // every poll; compiling it again would be wasted work at 50k flags.
+    const digest = this.digest(body);
+    if (digest === this.lastDigest) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
+    const { payload, warnings } = this.parse(body);
+    // A delta applies onto state, so the same delta body later is not a no-op to skip.
+    this.lastDigest = payload.kind === 'full' ? digest : undefined;
+    return { kind: 'updated', payload, etag, warnings };
+  }
+
+  // The digest and the parse are methods of their own so that a test can make each step
+  // of a poll fail and check that polling carries on.
+  private digest(body: Buffer): string {
+    return createHash('sha256').update(body).digest('base64');
+  }
+
+  private parse(body: Buffer): ParseResult {
+    return parseClientPayload(body);
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message.slice(0, 200)}` : String(err).slice(0, 200);
 }

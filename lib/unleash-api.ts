@@ -63,6 +63,7 @@ export class UnleashApi {
       headers,
       timeout: this.config.timeout,
       signal,
+      maxBodySize: this.config.maxBodySize,
     });
     if (response.status === 200) {
       const tag = response.headers.etag;
@@ -76,7 +77,7 @@ export class UnleashApi {
     const url = `${this.config.url}/client/${path}`;
     const extra: CustomHeaders = path === 'metrics' ? { 'unleash-interval': String(this.config.metricsInterval) } : {};
     const headers = await this.headers('POST', url, signal, extra);
-    const response = await this.network.request(url, { method: 'POST', headers, json: body, timeout, signal });
+    const response = await this.network.request(url, { method: 'POST', headers, json: body, timeout, signal, maxBodySize: this.config.maxBodySize });
     return response.status;
   }
 

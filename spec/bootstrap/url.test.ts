@@ -33,6 +33,9 @@ beforeAll(async () => {
       case '/redirect':
         res.writeHead(302, { location: '/good' }).end();
         break;
+      case '/redirect-away':
+        res.writeHead(302, { location: 'http://localhost:1/flags.json?sig=signed-secret' }).end();
+        break;
       case '/missing':
         res.writeHead(404).end('not found');
         break;
@@ -162,8 +165,28 @@ describe('cache.bootstrapFromUrl', () => {
   test('credentials and query strings in the URL are not echoed', async () => {
     const url = `http://user:pa55word@127.0.0.1:${new URL(base).port}/missing?token=${encodeURIComponent(TOKEN)}`;
     const err = await failure(loadBootstrapUrl(url));
-    expect(err.location).toBe(`${base}/missing`);
+    expect(err.location).toBe(`http://***@127.0.0.1:${new URL(base).port}/missing?token=***`);
     expect(err.message).not.toContain('pa55word');
+  });
+
+  test('a body larger than maxBodySize is HTTP_BODY_TOO_LARGE naming the limit, and the cache is untouched', async () => {
+    const cache = new MemoryCache();
+    const err = await failure(cache.bootstrapFromUrl(`${base}/good`, { maxBodySize: 50 }));
+    expect(err.code).toBe('HTTP_BODY_TOO_LARGE');
+    expect(err.message).toBe(`bootstrap from ${base}/good failed: the body exceeds maxBodySize (50 bytes); the request was aborted`);
+    expect(cache.bootstrapped).toBe(false);
+  });
+
+  test('a redirect to another origin is refused, and the message says where it pointed', async () => {
+    const err = await failure(loadBootstrapUrl(`${base}/redirect-away`, { headers: { Authorization: TOKEN } }));
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status: 302 });
+    expect(err.message).toContain('redirected (302) to http://localhost:1/flags.json?sig=***, another origin');
+    expect(received.map((r) => r.url)).toEqual(['/redirect-away']);
+  });
+
+  test.each([0, -1, 1.5, Number.NaN, 513 * 1024 * 1024])('a maxBodySize of %p is refused, naming the option', async (maxBodySize) => {
+    await expect(loadBootstrapUrl(`${base}/good`, { maxBodySize })).rejects.toThrow(/"maxBodySize"/);
+    expect(received).toHaveLength(0);
   });
 
   test.each([

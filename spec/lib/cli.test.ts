@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildContext, runCli } from '../../lib/cli';
+import { endlessBody, gzipBomb, TestServer } from '../support/test-server';
 
 const flags = {
   version: 2,
@@ -135,6 +136,49 @@ describe('switchyard eval --url', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/HTTP 401 \(check --token or UNLEASH_API_TOKEN\)/);
     expect(err).not.toContain('wrong-token');
+  });
+});
+
+describe('switchyard eval --url: hostile answers', () => {
+  let hostile: TestServer;
+  beforeAll(async () => {
+    hostile = await TestServer.start();
+    hostile.setDefault('GET', '/bomb/client/features', gzipBomb(4 * 1024 * 1024 * 1024));
+    hostile.setDefault('GET', '/endless/client/features', endlessBody());
+    hostile.setDefault('GET', '/away/client/features', { status: 301, headers: { location: 'http://localhost:1/api/client/features' } });
+  });
+  afterAll(() => hostile.close());
+
+  test.each(['bomb', 'endless'])('a %s body is cut off at --max-body-size, in one line naming the limit', async (path) => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/${path}`, '--max-body-size', String(1024 * 1024));
+    expect(code).toBe(2);
+    expect(err).toBe(
+      `switchyard: GET ${hostile.origin}/${path}/client/features: the response body exceeds the limit of 1 MiB; ` +
+        'the request was aborted (raise it with --max-body-size)\n',
+    );
+  });
+
+  test('a redirect to another origin is refused and says where it pointed', async () => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/away`);
+    expect(code).toBe(2);
+    expect(err).toContain('redirected (301) to http://localhost:1/api/client/features, another origin');
+  });
+
+  test.each([['0'], ['1.5'], ['lots'], [String(1024 ** 3)]])('--max-body-size %s is refused', async (value) => {
+    const { code, err } = await cli('eval', '--url', `${hostile.origin}/bomb`, '--max-body-size', value);
+    expect(code).toBe(2);
+    expect(err).toMatch(/--max-body-size must be a whole number of bytes from 1 to 536870912/);
+  });
+
+  test.each([
+    ['not a URL', 'flags.json'],
+    ['a token pasted as the URL', 'default:development.cli-secret-token'],
+    ['another scheme', 'ftp://127.0.0.1/api'],
+  ])('%s is one line that does not echo it', async (_label, url) => {
+    const { code, err } = await cli('eval', '--url', url);
+    expect(code).toBe(2);
+    expect(err).toMatch(/^switchyard: --url (is not a valid absolute URL|must be an http or https URL)/);
+    expect(err).not.toContain(url);
   });
 });
 

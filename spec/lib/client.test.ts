@@ -10,14 +10,17 @@ import { CacheKeys } from '../../cache/base-cache';
 import { cacheFileName, FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
-import type { UnleashEvent } from '../../lib/events';
+import { Engine } from '../../lib/engine';
+import { EventHub, type UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
+import { MetricsStore } from '../../lib/metrics';
 import type { UnleashConfig } from '../../lib/options';
+import { Poller } from '../../lib/poller';
 import type { Context, FeaturesPayload, Variant } from '../../lib/types';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
 import { Strategy } from '../../strategies/strategy';
 import { ManualScheduler } from '../support/manual-scheduler';
-import { TestServer } from '../support/test-server';
+import { endlessBody, TestServer } from '../support/test-server';
 
 const FEATURES = '/api/client/features';
 const METRICS = '/api/client/metrics';
@@ -388,6 +391,26 @@ describe('fetching', () => {
       expect(error!.message).toContain(`it should probably be ${server.origin}/unleash/api`);
       expect(error!.message).not.toContain('s3cret');
     });
+  });
+
+  test('a body larger than maxBodySize is an error naming the limit; the last good flags keep serving and polling backs off', async () => {
+    server.reply('GET', FEATURES, { body: body(flag('a')) }, endlessBody(), { body: 'x'.repeat(2000) });
+    const client = makeClient({ maxBodySize: 1000 });
+    await client.start();
+    await scheduler.fireNext('fetch');
+    const { error } = await recorder.next('error');
+    expect(error).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE' });
+    expect(error.message).toBe(
+      `GET ${server.url}/client/features: the response body exceeds the limit of 1000 bytes; the request was aborted. ` +
+        'Keeping the last good flags; raise the maxBodySize option if the flags really are that large',
+    );
+    expect(client.isEnabled('a')).toBe(true);
+    const timer = await scheduler.next('fetch');
+    expect(timer.delay).toBe(30_000);
+    scheduler.fire(timer);
+    await recorder.next('error', (e) => e.error !== error);
+    expect(recorder.errors().map((e) => (e as HttpError).code)).toEqual(['HTTP_BODY_TOO_LARGE', 'HTTP_BODY_TOO_LARGE']);
+    expect(client.isEnabled('a')).toBe(true);
   });
 
   test('jitter spreads the interval by up to ±10 %', async () => {
@@ -983,6 +1006,33 @@ describe('metrics and registration', () => {
     expect(second.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
   });
 
+  test('a registration or metrics POST is never followed to another origin, nor turned into a GET by a 303', async () => {
+    const other = await TestServer.start();
+    try {
+      server.serveFeatures(body(flag('a')));
+      server.reply('POST', REGISTER, { status: 303, headers: { location: '/api/client/registered' } });
+      server.reply('POST', METRICS, { status: 307, headers: { location: `${other.url}/client/metrics` } });
+      const client = makeClient({ disableMetrics: false, disableRegistration: false, customHeaders: { 'x-api-key': 'client-secret-token' } });
+      await client.start();
+      const registerError = (await recorder.next('error', (e) => e.origin === 'register')).error as HttpError;
+      expect(registerError).toMatchObject({ code: 'HTTP_STATUS', status: 303 });
+      expect(registerError.message).toMatch(/a POST is never re-sent as a GET/);
+      client.isEnabled('a');
+      await scheduler.fireNext('metrics');
+      const metricsError = (await recorder.next('error', (e) => e.origin === 'metrics')).error as HttpError;
+      expect(metricsError).toMatchObject({ code: 'HTTP_STATUS', status: 307 });
+      expect(metricsError.message).toContain(`to ${other.url}/client/metrics, another origin`);
+      expect(other.requests).toEqual([]);
+      expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.path)).toEqual([FEATURES]);
+      // The counts of the refused report go out with the next one.
+      await scheduler.fireNext('metrics');
+      const sent = (await server.waitForRequest('POST', METRICS, 2)).json() as { bucket: { toggles: unknown } };
+      expect(sent.bucket.toggles).toEqual({ a: { yes: 1, no: 0, variants: {} } });
+    } finally {
+      await other.close();
+    }
+  });
+
   test('destroy() sends what is pending; disableMetrics sends nothing and does not register metrics timers', async () => {
     server.serveFeatures(body(flag('a')));
     const client = makeClient({ disableMetrics: false });
@@ -1203,5 +1253,117 @@ describe('a cache that never answers', () => {
     await starting;
     expect(server.requests).toHaveLength(0);
     expect(scheduler.pending()).toHaveLength(0);
+  });
+});
+
+describe('a throw anywhere in a poll, a metrics report or a cache write', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  /** Fails one step of the next poll once: each returns how to make it throw. */
+  const steps: [string, () => void][] = [
+    [
+      'hashing the body',
+      () =>
+        jest.spyOn(Poller.prototype as unknown as { digest(body: Buffer): string }, 'digest').mockImplementationOnce(() => {
+          throw new RangeError('injected: the hash failed');
+        }),
+    ],
+    [
+      'parsing the body',
+      () =>
+        jest.spyOn(Poller.prototype as unknown as { parse(body: Buffer): unknown }, 'parse').mockImplementationOnce(() => {
+          throw new TypeError('injected: the parse failed');
+        }),
+    ],
+    [
+      'loading the engine',
+      () =>
+        jest.spyOn(Engine.prototype, 'load').mockImplementationOnce(() => {
+          throw new Error('injected: the engine failed');
+        }),
+    ],
+    [
+      'indexing the new flags',
+      () =>
+        jest.spyOn(MetricsStore.prototype, 'adopt').mockImplementationOnce(() => {
+          throw new Error('injected: adopting the counters failed');
+        }),
+    ],
+    [
+      'emitting the fetched event (inside the event hub)',
+      () => {
+        const emit = EventHub.prototype.emit;
+        jest.spyOn(EventHub.prototype, 'emit').mockImplementation(function (this: EventHub, event) {
+          if (event.type === 'fetched') throw new Error('injected: the hub failed');
+          emit.call(this, event);
+        });
+      },
+    ],
+  ];
+
+  test.each(steps)('%s: an error event, and the next poll is scheduled and works', async (_step, inject) => {
+    server.serveFeatures(body(flag('a')));
+    inject();
+    const client = makeClient();
+    await client.start();
+    expect(recorder.of('error')).toHaveLength(1);
+    expect(recorder.errors()[0]!.message).toMatch(/injected/);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+    jest.restoreAllMocks();
+    server.serveFeatures(body(flag('a'), flag('b')));
+    await scheduler.fireNext('fetch');
+    await recorder.next('fetched', (e) => e.features.length === 2);
+    expect(client.isEnabled('b')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+    expect(unhandled).toEqual([]);
+  });
+
+  test('a listener that throws on the fetched event: an error event, and polling goes on', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient();
+    client.on('fetched', () => {
+      throw new Error('injected: listener bug');
+    });
+    await client.start();
+    expect(recorder.of('error').map((e) => e.origin)).toEqual(['callback']);
+    expect(client.isEnabled('a')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+  });
+
+  const failing = (methods: { set?: () => void; mset?: () => Promise<void> }): UnleashConfig['cache'] =>
+    ({ get: (): undefined => undefined, set: (): void => undefined, destroy: (): void => undefined, ...methods }) as unknown as UnleashConfig['cache'];
+  test.each([
+    ['set throws', failing({ set: () => { throw new Error('injected: set threw'); } })],
+    ['mset throws synchronously', failing({ mset: () => { throw new Error('injected: mset threw'); } })],
+    ['mset rejects', failing({ mset: () => Promise.reject(new Error('injected: mset rejected')) })],
+  ])('a cache whose %s: an error event, the flags serve and polling goes on', async (_how, cache) => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ cache });
+    await client.start();
+    const { origin, error } = await recorder.next('error');
+    expect(origin).toBe('cache');
+    expect(error.message).toMatch(/injected/);
+    expect(client.isEnabled('a')).toBe(true);
+    expect(scheduler.pending('fetch')).toHaveLength(1);
+  });
+
+  test('a metrics report that throws before sending: an error event, the next report is scheduled and keeps the counts', async () => {
+    server.serveFeatures(body(flag('a')));
+    const client = makeClient({ disableMetrics: false });
+    await client.start();
+    client.isEnabled('a');
+    jest.spyOn(MetricsStore.prototype, 'take').mockImplementationOnce(() => {
+      throw new Error('injected: take failed');
+    });
+    await scheduler.fireNext('metrics');
+    const { error } = await recorder.next('error', (e) => e.origin === 'metrics');
+    expect(error.message).toMatch(/injected/);
+    expect(scheduler.pending('metrics')).toHaveLength(1);
+    client.isEnabled('a');
+    await scheduler.fireNext('metrics');
+    const sent = (await server.waitForRequest('POST', METRICS)).json() as { bucket: { toggles: unknown } };
+    expect(sent.bucket.toggles).toEqual({ a: { yes: 2, no: 0, variants: {} } });
   });
 });

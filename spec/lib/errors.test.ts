@@ -16,6 +16,7 @@ describe('SwitchyardErrorCode', () => {
       'HTTP_NETWORK',
       'HTTP_ABORTED',
       'HTTP_STATUS',
+      'HTTP_BODY_TOO_LARGE',
       'PAYLOAD_NOT_JSON',
       'PAYLOAD_INVALID',
       'CACHE_CORRUPT',

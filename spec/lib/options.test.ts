@@ -70,6 +70,7 @@ describe('defaults', () => {
       refreshInterval: DEFAULT_REFRESH_INTERVAL,
       metricsInterval: DEFAULT_METRICS_INTERVAL,
       timeout: DEFAULT_TIMEOUT,
+      maxBodySize: 40 * 1024 * 1024,
       disableMetrics: false,
       disableRegistration: false,
       offline: false,
@@ -101,6 +102,10 @@ describe('odd values are replaced with a warning, never a failure', () => {
     ['metricsInterval', 60, 1_000],
     ['timeout', 0, DEFAULT_TIMEOUT],
     ['timeout', -1, DEFAULT_TIMEOUT],
+    ['maxBodySize', 0, 40 * 1024 * 1024],
+    ['maxBodySize', '1000', 40 * 1024 * 1024],
+    ['maxBodySize', Number.NaN, 40 * 1024 * 1024],
+    ['maxBodySize', 4 * 1024 * 1024 * 1024, 512 * 1024 * 1024],
   ])('%s = %p becomes %p', (name, value, expected) => {
     const { config, warnings } = resolveConfig({ ...base, [name]: value } as UnleashConfig);
     expect(config[name as 'timeout']).toBe(expected);
@@ -113,6 +118,12 @@ describe('odd values are replaced with a warning, never a failure', () => {
     expect(warnings).toEqual([]);
     expect(config.refreshInterval).toBe(0);
     expect(config.timeout).toBe(250);
+  });
+
+  test('maxBodySize takes any positive number of bytes up to 512 MiB', () => {
+    const { config, warnings } = resolveConfig({ ...base, maxBodySize: 1000.7 });
+    expect(warnings).toEqual([]);
+    expect(config.maxBodySize).toBe(1000);
   });
 
   test('metricsInterval 0 disables metrics', () => {

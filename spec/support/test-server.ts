@@ -7,6 +7,9 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 
 /** One request the server received, with its whole body. */
 export interface RecordedRequest {
@@ -60,6 +63,63 @@ export function featuresHandler(body: unknown, etag?: string): Handler {
     }
     res.writeHead(200, { 'content-type': 'application/json', ...(etag === undefined ? {} : { etag }) });
     res.end(JSON.stringify(body));
+  };
+}
+
+/** What a streamed reply reports once the client hung up or the body ended. */
+export interface StreamEnd {
+  /** Bytes handed to the socket (compressed, for a gzip reply). */
+  written: number;
+  /** Whether the whole body was sent (false: the client went away first). */
+  complete: boolean;
+}
+
+/**
+ * A gzip bomb: `inflated` bytes of zeros (GBs if asked), compressed as they are sent, so
+ * neither side of the server ever holds the body. Backpressure paces it to what the client
+ * reads. `onEnd` hears how it ended.
+ */
+export function gzipBomb(inflated: number, onEnd: (end: StreamEnd) => void = () => undefined): Handler {
+  return (_request, res) => {
+    const block = Buffer.alloc(1024 * 1024);
+    let left = inflated;
+    const zeros = new Readable({
+      read() {
+        if (left <= 0) {
+          this.push(null);
+          return;
+        }
+        const n = Math.min(left, block.length);
+        left -= n;
+        this.push(n === block.length ? block : block.subarray(0, n));
+      },
+    });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const gzip = createGzip({ level: 1 });
+    let written = 0;
+    gzip.on('data', (chunk: Buffer) => (written += chunk.length));
+    pipeline(zeros, gzip, res).then(
+      () => onEnd({ written, complete: true }),
+      () => onEnd({ written, complete: false }),
+    );
+  };
+}
+
+/** An endless chunked body of JSON whitespace, written as fast as the client reads it. */
+export function endlessBody(onEnd: (end: StreamEnd) => void = () => undefined): Handler {
+  return (_request, res) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let written = 0;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const pump = (): void => {
+      while (!res.destroyed) {
+        written += chunk.length;
+        if (!res.write(chunk)) return;
+      }
+    };
+    res.on('drain', pump);
+    res.on('close', () => onEnd({ written, complete: false }));
+    pump();
   };
 }
 

@@ -37,6 +37,10 @@ export async function correctUse(): Promise<void> {
 export function misuse(): void {
   // @ts-expect-error appName is required
   new UnleashClient({ url: 'http://127.0.0.1:1/api' });
+  new UnleashClient({ appName: 'a', offline: true, maxBodySize: 8 * 1024 * 1024 });
+  // @ts-expect-error maxBodySize is a number of bytes, not a size string
+  new UnleashClient({ appName: 'a', offline: true, maxBodySize: '8MB' });
+  void new MemoryCache().bootstrapFromUrl('http://127.0.0.1:1/flags.json', { maxBodySize: 1024 });
   const client = new UnleashClient({ appName: 'a', offline: true });
   // @ts-expect-error the flag name must be a string
   client.isEnabled(42);
