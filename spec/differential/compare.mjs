@@ -445,7 +445,7 @@ export function formatTotals(totals) {
   ];
   for (const r of rules) {
     const counts = `${String(totals.excluded[r.id] ?? 0).padStart(7)} / ${String(totals.involved[r.id] ?? 0).padEnd(7)}`;
-    lines.push(`  ${r.id.padEnd(width)} ${counts}${r.pending ? ` pending fix: ${r.pending}` : ''}`);
+    lines.push(`  ${r.id.padEnd(width)} ${counts}`);
   }
   return lines.join('\n');
 }
