@@ -151,21 +151,29 @@ function minimalBody(body, name) {
 }
 
 /**
- * Asks one question of both SDKs on a small body, cheaply: switchyard's engine with the
- * context filled as its client fills it, and the official SDK's `UnleashClient` (which
- * its `Unleash` wraps) over a stub repository, with the context spread over the same
- * defaults as `Unleash` spreads it.
+ * A known flag's variant as switchyard's client answers it: the caller's fallback, when
+ * given, in place of the disabled variant, with `feature_enabled` telling whether the
+ * flag was on.
+ */
+function withFallback(variant, fallback) {
+  if (fallback === undefined || variant.enabled) return variant;
+  return { ...fallback, feature_enabled: variant.feature_enabled };
+}
+
+/**
+ * Asks one question of both SDKs on a small body, cheaply: switchyard's engine, given the
+ * client's `appName` and `environment` defaults as the client gives them, and the official
+ * SDK's `UnleashClient` (which its `Unleash` wraps) over a stub repository, with the
+ * context spread over the same defaults as `Unleash` spreads it. Fallbacks are applied as
+ * each client applies them.
  */
 function makeAsker(switchyard, random) {
   const { default: OfficialClient } = require('unleash-client/lib/client');
   const { defaultStrategies } = require('unleash-client/lib/strategy');
   const host = hostnames().ours;
-  const oursContext = (context) =>
-    context.appName !== undefined && context.environment !== undefined
-      ? context
-      : { ...context, appName: context.appName ?? APP_NAME, environment: context.environment ?? ENVIRONMENT };
+  const contextDefaults = { appName: APP_NAME, environment: ENVIRONMENT };
   return (c) => {
-    const engine = new switchyard.Engine({ hostname: host, random: Math.random, onWarning: () => {} });
+    const engine = new switchyard.Engine({ hostname: host, contextDefaults, random: Math.random, onWarning: () => {} });
     const flag = engine.load(switchyard.parseClientPayload(JSON.stringify(c.body)).payload).get(c.name);
     const toggles = new Map(c.body.features.map((f) => [f.name, f]));
     const segments = new Map(c.body.segments.map((s) => [s.id, s]));
@@ -176,12 +184,12 @@ function makeAsker(switchyard, random) {
     const theirsContext = { appName: APP_NAME, environment: ENVIRONMENT, ...c.context };
     if (c.kind === 'isEnabled') {
       return {
-        ours: ask(random, () => (flag === undefined ? enabledFallback === true : flag.isEnabled(oursContext(c.context)))),
+        ours: ask(random, () => (flag === undefined ? enabledFallback === true : flag.isEnabled(c.context))),
         theirs: ask(random, () => official.isEnabled(c.name, theirsContext, () => enabledFallback === true)),
       };
     }
     return {
-      ours: ask(random, () => variantOf(flag === undefined ? (variantFallback ?? { name: 'disabled', enabled: false, feature_enabled: false }) : flag.getVariant(oursContext(c.context)))),
+      ours: ask(random, () => variantOf(flag === undefined ? (variantFallback ?? { name: 'disabled', enabled: false, feature_enabled: false }) : withFallback(flag.getVariant(c.context), variantFallback))),
       theirs: ask(random, () => variantOf(official.getVariant(c.name, theirsContext, variantFallback))),
     };
   };
@@ -437,7 +445,7 @@ export function formatTotals(totals) {
   ];
   for (const r of rules) {
     const counts = `${String(totals.excluded[r.id] ?? 0).padStart(7)} / ${String(totals.involved[r.id] ?? 0).padEnd(7)}`;
-    lines.push(`  ${r.id.padEnd(width)} ${counts}${r.pending ? ` pending fix: ${r.pending}` : ''}`);
+    lines.push(`  ${r.id.padEnd(width)} ${counts}`);
   }
   return lines.join('\n');
 }

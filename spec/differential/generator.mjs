@@ -30,7 +30,8 @@ const APP_NAMES = ['differential', 'other-app', 'Differential'];
 const ENVIRONMENTS = ['production', 'staging', 'Production'];
 const VERSIONS = ['1.2.3', '1.2.4', '1.10.0', '2.0.0', '2.0.0-beta.1', '2.0.0-rc.1', '1.2.3+build.7', '0.9.0'];
 const BAD_VERSIONS = ['v1.2.3', '=1.2.3', ' 1.2.3', '1.2.3 ', '1.2', '01.2.3', 'abc', ''];
-const NUMBERS = ['0', '17', '18', '42', '42.0', '0.3', '-1', '100', '1e2'];
+/** '0.30000000000000004' is String(0.1 + 0.2): a computed score passed on as text, within epsilon of '0.3'. */
+const NUMBERS = ['0', '17', '18', '42', '42.0', '0.3', '0.30000000000000004', '-1', '100', '1e2'];
 const BAD_NUMBERS = [' 42 ', '0x2a', 'abc', '', 'Infinity', '-0'];
 const REGEXES = ['^pro', 'PRO$', '^$', '.*', '[a-z]+@example\\.com', '^u\\d+$', 'ü', '\\bteam\\b', '^.{3}$', 'a{2,}'];
 const BAD_REGEXES = ['[', '(?=x)', '(a|b', '(\\w)\\1', '*'];

@@ -21,8 +21,6 @@ export interface Pair {
 export interface Rule {
   id: string;
   reason: string;
-  /** Set for a defect on switchyard's side being fixed: the issue item. */
-  pending?: string;
   applies(c: Pair): boolean;
   /** Edits `c.body`, `c.context`, `c.name` or `c.query` (a copy) so the quirk cannot arise. */
   neutralize?(c: Pair): void;

@@ -13,14 +13,12 @@
  * difference itself: `official-throws` (the official SDK threw) and `random-draw` (both
  * SDKs drew from their random source). They have no `neutralize`.
  *
- * Rules with `pending` are defects on switchyard's side that are being fixed; the issue
- * item is named. Delete the rule once its fix lands: the differential test then proves
- * the fix, or shows what is left.
- *
  * Predicates and neutralisations receive a case `c`: `{ kind, name, body, context, query,
  * ours, theirs }`, `body` holding the flag, its parents and their segments. Neutralising
- * edits `c.body`, `c.context` and `c.name` in place (the harness passes a copy).
+ * edits `c.body`, `c.context` and `c.name` in place, or replaces `c.query` (the harness
+ * passes a copy).
  */
+import { UTCDate } from '@date-fns/utc';
 import { parseISO } from 'date-fns';
 import { RE2JS } from 're2js';
 import semver from 'semver';
@@ -242,10 +240,12 @@ function ascii(text) {
 }
 
 // Addresses as switchyard reads them (lib/engine/ip.ts): 128-bit numbers, IPv4 in the
-// IPv4-mapped block, so that a range and an address can be compared here.
+// IPv4-mapped block, so that a range and an address can be compared here; the families
+// never cross.
 
 function v4Value(text) {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return undefined;
+  // Decimal parts without leading zeros (010 is octal to some parsers: refused).
+  if (!/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) return undefined;
   const parts = text.split('.').map(Number);
   return parts.some((p) => p > 255) ? undefined : BigInt(parts.reduce((a, p) => a * 256 + p, 0));
 }
@@ -280,29 +280,33 @@ function rangeValue(text) {
   const [address, prefix, extra] = text.trim().split('/');
   const network = addressValue(address);
   if (network === undefined || extra !== undefined) return undefined;
-  const v4 = !address.includes(':');
-  if (prefix === undefined) return { network, bits: 128 };
-  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (v4 ? 32 : 128)) return undefined;
-  return { network, bits: Number(prefix) + (v4 ? 96 : 0) };
+  const writtenV4 = !address.includes(':');
+  if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (writtenV4 ? 32 : 128))) return undefined;
+  const bits = prefix === undefined ? 128 : Number(prefix) + (writtenV4 ? 96 : 0);
+  const shift = BigInt(128 - bits);
+  const masked = (network >> shift) << shift;
+  // A range in the mapped block (an IPv4 range, or a mapped one of 96 bits or more) is IPv4.
+  return { network: masked, bits, v4: isV4(masked) };
 }
 
-/** Whether switchyard reads `address` as inside `range`. */
+/** Whether a 128-bit address lies in the IPv4-mapped block. */
+const isV4 = (value) => value >> 32n === 0xffffn;
+
+/** Whether switchyard reads `address` as inside `range`: the same family and the same leading bits. */
 function oursContains(range, address) {
   const r = rangeValue(range);
   const a = addressValue(address);
-  if (r === undefined || a === undefined) return false;
+  if (r === undefined || a === undefined || isV4(a) !== r.v4) return false;
   const shift = BigInt(128 - r.bits);
   return a >> shift === r.network >> shift;
 }
 
 const MAPPED = /^\s*\[?::ffff:/i;
-/** The family the official SDK gives text: IPv6 when it has a colon. */
-const familyOf = (text) => (text.includes(':') ? 6 : 4);
 
 /**
- * The (address, range) pairs the flag compares for this context and switchyard finds
- * inside: each IN_CIDR constraint's field against its values, and remoteAddress against
- * each `IPs` entry.
+ * The (address, range) pairs the flag compares for this context: each IN_CIDR
+ * constraint's field against its values, and remoteAddress against each `IPs` entry;
+ * `inside` when switchyard finds the address in the range.
  */
 function addressPairs(c) {
   const pairs = [];
@@ -320,21 +324,22 @@ function addressPairs(c) {
       if (s.name === 'remoteAddress') for (const range of String(s.parameters?.IPs ?? '').split(',')) pairs.push({ address, range, strategy: true });
     }
   }
-  return pairs.filter((p) => oursContains(p.range, p.address));
+  return pairs.map((p) => ({ ...p, inside: oursContains(p.range, p.address) }));
 }
 
-/** Text `ip-address` (the official SDK's parser) rejects where switchyard reads an address. */
+/** The address pairs switchyard finds inside. */
+const insidePairs = (c) => addressPairs(c).filter((p) => p.inside);
+
+/** Text `ip-address` (the official SDK's parser) rejects where switchyard reads an address: padded or bracketed. */
 function isOddAddressText(text) {
-  const address = text.trim().split('/')[0];
-  return text !== text.trim() || /^\[.*\]$/.test(address) || address.includes('%') || /(^|\.)0\d/.test(address) || /\/0\d/.test(text);
+  return text !== text.trim() || /^\[.*\]$/.test(text.trim().split('/')[0]);
 }
 
-/** An address or range in the plain text both parsers read: trimmed, no brackets, zone or leading zeros. */
+/** An address or range in the plain text both parsers read: trimmed, without brackets. */
 function plainAddressText(text) {
   const [address, prefix] = text.trim().split('/');
-  let a = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  if (!a.includes(':')) a = a.split('.').map((p) => (/^\d+$/.test(p) ? String(Number(p)) : p)).join('.');
-  return prefix === undefined ? a : `${a}/${/^\d+$/.test(prefix) ? Number(prefix) : prefix}`;
+  const a = address.replace(/^\[|\]$/g, '');
+  return prefix === undefined ? a : `${a}/${prefix}`;
 }
 
 /** An IPv4-mapped address or range as its IPv4 text (`::ffff:a01:203` → `10.1.2.3`, a /104 → /8). */
@@ -354,28 +359,42 @@ function editAddresses(c, edit) {
   editValues(c, fields, (v) => typeof v === 'string', edit);
 }
 
-/** Edits every range the flag holds (IN_CIDR values, remoteAddress `IPs`) with `edit`; null drops one. */
+/** Edits every range the flag holds (IN_CIDR values, remoteAddress `IPs`) with `edit`. */
 function editRanges(c, edit) {
-  // A list left empty would become a different quirk (an unusable IN_CIDR); TEST-NET-1 matches nothing generated.
-  const keep = (list) => (list.length > 0 ? list : ['192.0.2.1/32']);
-  editConstraints(c, (k) => (k.operator === 'IN_CIDR' && Array.isArray(k.values) ? { ...k, values: keep(k.values.map((v) => (typeof v === 'string' ? edit(v) : v)).filter((v) => v !== null)) } : undefined));
+  editConstraints(c, (k) => (k.operator === 'IN_CIDR' && Array.isArray(k.values) ? { ...k, values: k.values.map((v) => (typeof v === 'string' ? edit(v) : v)) } : undefined));
   for (const s of strategies(c)) {
-    if (s.name === 'remoteAddress' && typeof s.parameters?.IPs === 'string') s.parameters.IPs = keep(s.parameters.IPs.split(',').map(edit).filter((v) => v !== null)).join(',');
+    if (s.name === 'remoteAddress' && typeof s.parameters?.IPs === 'string') s.parameters.IPs = s.parameters.IPs.split(',').map(edit).join(',');
   }
 }
 
-/** What switchyard's engine reads as a date (ISO 8601 by date-fns, else JavaScript's Date). */
+/** Builds date-fns results in UTC rather than the host's time zone. */
+const inUtc = (value) => new UTCDate(value);
+/** Text that names its zone: `Z`, GMT/UTC, or a numeric offset at the end. */
+const HAS_ZONE = /(?:Z|\b(?:GMT|UTC)|[+-]\d{2}(?::?\d{2})?)$/i;
+/** Text that starts like an ISO 8601 date. */
+const ISO_SHAPED = /^[+-]?\d{4,6}-\d/;
+
+/**
+ * What switchyard's engine reads as a date (lib/engine/constraints.ts): ISO 8601 by
+ * date-fns, in UTC when it has no offset; other text by JavaScript's Date only when it
+ * names its zone and does not look like ISO (an impossible ISO date is no date).
+ */
 function oursDate(text) {
   if (typeof text !== 'string') return NaN;
-  const iso = parseISO(text).getTime();
-  return Number.isNaN(iso) ? Date.parse(text) : iso;
+  const t = text.trim();
+  const iso = parseISO(t, { in: inUtc }).getTime();
+  if (!Number.isNaN(iso)) return iso;
+  return HAS_ZONE.test(t) && !ISO_SHAPED.test(t) ? Date.parse(t) : NaN;
 }
+
+/** What unleash-client reads as a date: `new Date(text)` (a zone-less date-time in local time). */
+const officialDate = (text) => new Date(text).getTime();
 
 /** ISO 8601 dates and times without a UTC offset or `Z`: date-time, date, month, year. */
 const OFFSETLESS = /^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?$/;
 
-/** SemVer as switchyard reads it: SemVer 2.0.0 only, starting with a digit. */
-const oursSemver = (text) => typeof text === 'string' && /^\d/.test(text) && semver.parse(text) !== null;
+/** SemVer as switchyard reads it: SemVer 2.0.0 only, starting with a digit, no whitespace at either end. */
+const oursSemver = (text) => typeof text === 'string' && /^\d/.test(text) && !/\s$/.test(text) && semver.parse(text) !== null;
 /** SemVer as the official SDK reads a context value: node-semver's, without a leading `v`. */
 const officialContextSemver = (text) => semver.valid(text) !== null && !text.startsWith('v');
 /** ... and the constraint's value: whatever node-semver's constructor takes. */
@@ -398,6 +417,12 @@ function dateTexts(c) {
   if (dates.length === 0) return [];
   return [...dates.map(operand), c.context.currentTime].filter((t) => typeof t === 'string');
 }
+
+/** An ISO 8601 date switchyard reads and JavaScript's Date does not. */
+const isoOnlyDate = (t) => !Number.isNaN(oursDate(t)) && Number.isNaN(officialDate(t));
+
+/** A date-time without an offset that both read, the official SDK in the host's time zone. */
+const localDate = (t) => OFFSETLESS.test(t.trim()) && !Number.isNaN(officialDate(t)) && oursDate(t) !== officialDate(t);
 
 /** Rewrites the date texts `test` accepts (DATE_* operands and a text currentTime) as ISO with `Z`. */
 function editDateTexts(c, test) {
@@ -463,6 +488,30 @@ const oursEntries = (text) => text.split(',').map((v) => v.trim()).filter((v) =>
 
 /** A non-string, non-Date context value: a number, boolean or bigint. */
 const isOdd = (v) => v !== undefined && v !== null && typeof v !== 'string' && !(v instanceof Date);
+
+/** The fields unleash-client's strategies and default stickiness read straight from the context, unconverted. */
+const RAW_FIELDS = ['userId', 'sessionId', 'remoteAddress'];
+
+/** The raw fields this flag reads that hold a number, boolean or bigint. */
+const rawOddFields = (c) => {
+  const read = fieldsRead(c);
+  return RAW_FIELDS.filter((f) => read.has(f) && isOdd(c.context[f]));
+};
+
+/**
+ * A NUM_EQ constraint the two read differently: the context's number (as the official
+ * SDK reads it) and the operand are within Number.EPSILON and yet not equal. Returns
+ * the context's number, or undefined.
+ */
+function nearlyEqual(c, k) {
+  if (k.operator !== 'NUM_EQ') return undefined;
+  const text = officialValue(c.context, k.contextName);
+  const value = operand(k);
+  if (text === undefined || value === undefined || value === null) return undefined;
+  const a = Number(text);
+  const b = Number(String(value).trim());
+  return a !== b && Math.abs(a - b) < Number.EPSILON ? a : undefined;
+}
 
 // ---------------------------------------------------------------------------------------
 // The rules
@@ -536,7 +585,7 @@ export const rules = [
   {
     id: 'strict-semver',
     reason:
-      'documented (README, "Strict semver"): switchyard reads SemVer 2.0.0 only; unleash-client takes "v1.2.3" as a constraint value and " 1.2.3" (trimmed) on either side',
+      'documented (README, "Strict semver"): switchyard reads SemVer 2.0.0 only; unleash-client takes "v1.2.3" as a constraint value, and " 1.2.3" or "1.2.3 " (trimmed) on either side',
     applies: (c) =>
       constraints(c).some((k) => {
         if (typeof k.operator !== 'string' || !k.operator.startsWith('SEMVER_')) return false;
@@ -586,8 +635,8 @@ export const rules = [
   {
     id: 'address-text',
     reason:
-      'addresses and ranges written with leading zeros (010.1.2.3, /08), surrounding spaces, brackets or a zone id: switchyard reads them; ip-address, the official parser, rejects them',
-    applies: (c) => addressPairs(c).some((p) => isOddAddressText(p.address) || isOddAddressText(p.range)),
+      'an address with spaces around it (" 10.1.2.3") or in brackets ("[2001:db8::1]"), and a bracketed range: switchyard reads them; ip-address, the official parser, rejects them (it trims IN_CIDR ranges, not the context value)',
+    applies: (c) => insidePairs(c).some((p) => isOddAddressText(p.address) || isOddAddressText(p.range)),
     neutralize: (c) => {
       editAddresses(c, plainAddressText);
       editRanges(c, (r) => (isOddAddressText(r) ? plainAddressText(r) : r));
@@ -596,8 +645,8 @@ export const rules = [
   {
     id: 'ipv4-mapped',
     reason:
-      'documented (unleash-wire.md): switchyard compares an IPv4-mapped IPv6 address (::ffff:10.1.2.3, what dual-stack sockets report) as its IPv4 address, and a mapped range as an IPv4 one; unleash-client keeps them IPv6, where no IPv4 range applies',
-    applies: (c) => addressPairs(c).some((p) => (MAPPED.test(p.address) || MAPPED.test(p.range)) && familyOf(p.address) !== familyOf(p.range)),
+      'documented (unleash-wire.md): switchyard compares an IPv4-mapped IPv6 address (::ffff:10.1.2.3, what dual-stack sockets report) as its IPv4 address, and a mapped range as an IPv4 one; unleash-client keeps them IPv6: no IPv4 range holds them, and an IPv6 range such as ::/0 does',
+    applies: (c) => addressPairs(c).some((p) => MAPPED.test(p.address) || MAPPED.test(p.range)),
     neutralize: (c) => {
       editAddresses(c, (a) => (MAPPED.test(a) ? unmapped(a) : a));
       editRanges(c, (r) => (MAPPED.test(r) ? unmapped(r) : r));
@@ -607,7 +656,7 @@ export const rules = [
     id: 'remote-address-ipv6',
     reason:
       'the remoteAddress strategy in unleash-client reads IPv4 addresses and ranges only (an IPv6 entry matches only the identical text); switchyard reads IPv6 entries and ranges too',
-    applies: (c) => addressPairs(c).some((p) => p.strategy && (p.address.includes(':') || p.range.includes(':')) && p.range.trim() !== p.address),
+    applies: (c) => insidePairs(c).some((p) => p.strategy && (p.address.includes(':') || p.range.includes(':')) && p.range.trim() !== p.address),
     neutralize: (c) => {
       for (const s of strategies(c)) if (s.name === 'remoteAddress' && typeof s.parameters?.IPs === 'string') s.parameters.IPs = oursEntries(s.parameters.IPs).filter((e) => !e.includes(':')).join(',');
       if (typeof c.context.remoteAddress === 'string' && c.context.remoteAddress.includes(':')) delete c.context.remoteAddress;
@@ -624,8 +673,8 @@ export const rules = [
     id: 'iso-date-forms',
     reason:
       "ISO 8601 forms JavaScript's Date does not read (week and ordinal dates, basic format, an hour without minutes, a ±hh offset): switchyard reads them (date-fns); unleash-client gets an Invalid Date, which is never before or after anything",
-    applies: (c) => dateTexts(c).some((t) => !Number.isNaN(parseISO(t).getTime()) && Number.isNaN(new Date(t).getTime())),
-    neutralize: (c) => editDateTexts(c, (t) => !Number.isNaN(parseISO(t).getTime()) && Number.isNaN(new Date(t).getTime())),
+    applies: (c) => dateTexts(c).some(isoOnlyDate),
+    neutralize: (c) => editDateTexts(c, isoOnlyDate),
   },
   {
     id: 'empty-string-value',
@@ -665,7 +714,7 @@ export const rules = [
   {
     id: 'nullish-default-field',
     reason:
-      'appName or environment passed as null or undefined: switchyard fills in the configured default (a null one only when the other field is missing too); unleash-client spreads the context over its defaults, so the explicit hole wins and the field is absent',
+      'appName or environment passed as null or undefined: switchyard fills in the configured default, as for a missing field; unleash-client spreads the context over its defaults, so the explicit hole wins and the field is absent',
     applies: (c) => ['appName', 'environment'].some((f) => Object.hasOwn(c.context, f) && (c.context[f] === null || c.context[f] === undefined)),
     neutralize: (c) => {
       for (const f of ['appName', 'environment']) if (Object.hasOwn(c.context, f) && (c.context[f] === null || c.context[f] === undefined)) delete c.context[f];
@@ -741,49 +790,39 @@ export const rules = [
     },
   },
   {
-    id: 'variant-fallback',
-    pending: 'getVariant fallback (unleash-wire.md, "Real-world inputs")',
+    id: 'non-string-id',
     reason:
-      'getVariant with a fallback variant: unleash-client returns it whenever the answer would be the disabled variant (flag off, or on with no variant to give), with feature_enabled forced to false for an unknown flag; switchyard returns it for unknown flags only, as given',
-    applies: (c) => c.kind === 'getVariant' && c.query.variantFallback !== undefined,
+      'a number, boolean or bigint in userId, sessionId or remoteAddress: switchyard reads it as its string form everywhere (unleash-wire.md: userId 42 is the user "42"); unleash-client reads these fields raw in its strategies and default stickiness: userWithId compares with includes (42 never matches "42"), rollouts take a falsy one (0, NaN, false, 0n) for no id, default variant stickiness skips any that is not a string, remoteAddress matches no range',
+    applies: (c) => rawOddFields(c).length > 0,
     neutralize: (c) => {
-      c.query = { ...c.query, variantFallback: undefined };
+      for (const f of rawOddFields(c)) c.context[f] = String(c.context[f]);
     },
   },
   {
-    id: 'non-string-context-value',
-    pending: 'non-string context values (unleash-wire.md, "Real-world inputs": every SDK reads a value as its string form)',
+    id: 'offsetless-date-local',
     reason:
-      'a number, boolean or bigint id where a rollout hashes it (default stickiness, gradualRolloutUserId/SessionId), or a bigint, NaN or Infinity in any field read: switchyard skips the value, unleash-client uses String(value)',
-    applies: (c) => {
-      const { userId, sessionId } = c.context;
-      for (const s of strategies(c)) {
-        // The official SDK takes the first truthy id; switchyard the first non-empty string.
-        if (s.name === 'flexibleRollout' && isDefaultStickiness(s.parameters?.stickiness) && ((isOdd(userId) && userId) || (!userId && isOdd(sessionId) && sessionId))) return true;
-        if (s.name === 'gradualRolloutUserId' && isOdd(userId)) return true;
-        if (s.name === 'gradualRolloutSessionId' && isOdd(sessionId)) return true;
-      }
-      return readsValue(c, (v) => typeof v === 'bigint' || (typeof v === 'number' && !Number.isFinite(v)));
-    },
-    neutralize: (c) => editValues(c, [...fieldsRead(c)].filter((f) => f !== 'currentTime'), isOdd, String),
+      "documented (unleash-wire.md): a DATE_* value or currentTime with a time and no offset (2026-03-01T10:00:00) is UTC in switchyard, so the answer never depends on the host; unleash-client reads it with new Date(), in the host's local time (shows under TZ=Pacific/Chatham)",
+    applies: (c) => dateTexts(c).some(localDate),
+    neutralize: (c) => editDateTexts(c, localDate),
   },
   {
-    id: 'offsetless-date',
-    pending: 'dates without an offset are UTC (unleash-wire.md, "Real-world inputs")',
+    id: 'num-eq-epsilon',
     reason:
-      "a DATE_* value or currentTime without an offset (2026-03-01, 2026-03-01T10:00:00): switchyard reads it in the host's time zone (date-fns); unleash-client reads a bare date as UTC and a bare date-time in local time",
-    applies: (c) => dateTexts(c).some((t) => OFFSETLESS.test(t.trim()) && oursDate(t) !== new Date(t).getTime()),
-    neutralize: (c) => editDateTexts(c, (t) => OFFSETLESS.test(t.trim())),
+      'documented (unleash-wire.md): NUM_EQ in switchyard holds within Number.EPSILON, as in the Rust core, so a computed 0.1 + 0.2 equals "0.3"; unleash-client compares with ===',
+    applies: (c) => constraints(c).some((k) => nearlyEqual(c, k) !== undefined),
+    neutralize: (c) =>
+      editConstraints(c, (k) => {
+        const exact = nearlyEqual(c, k);
+        return exact === undefined ? undefined : { ...k, value: String(exact), values: [] };
+      }),
   },
   {
-    id: 'ip-family',
-    pending: 'IP families never cross (unleash-wire.md, "Real-world inputs")',
+    id: 'unknown-flag-fallback',
     reason:
-      'an IPv4 address against an IPv6 range such as ::/0: switchyard matches it (IPv4 lives in the IPv4-mapped block of one 128-bit space); unleash-client keeps the families apart, as the Rust core does',
-    applies: (c) => addressPairs(c).some((p) => familyOf(p.address) !== familyOf(p.range)),
+      'getVariant of a flag the client does not have, with a fallback variant: switchyard returns the fallback as the caller wrote it (there is no flag state to report, unleash-wire.md lists the unknown flag without one); unleash-client forces its feature_enabled to false. For known flags both set feature_enabled from the flag',
+    applies: (c) => c.kind === 'getVariant' && flagOf(c) === undefined && isObject(c.query.variantFallback) && c.query.variantFallback.feature_enabled !== false,
     neutralize: (c) => {
-      const families = new Set(addressPairs(c).map((p) => familyOf(p.address)));
-      editRanges(c, (r) => (families.has(familyOf(r)) ? r : null));
+      c.query = { ...c.query, variantFallback: { ...c.query.variantFallback, feature_enabled: false } };
     },
   },
 ];
