@@ -6,6 +6,10 @@ import base from './jest.config.js';
 
 export default {
   ...base,
+  // The sources must be inside the roots: Stryker runs jest with --findRelatedTests on
+  // the mutated file, and jest only follows imports through files under its roots (with
+  // `spec` alone, a mutant in strategies/ found no test and "survived").
+  roots: ['<rootDir>/spec', '<rootDir>/lib', '<rootDir>/strategies'],
   testMatch: [
     '<rootDir>/spec/lib/constraints.test.ts',
     '<rootDir>/spec/lib/engine.test.ts',
