@@ -162,10 +162,11 @@ describe('remoteAddress', () => {
 });
 
 describe('rollout buckets at their thresholds', () => {
-  // Each group: the hashed prefix leaves 0, 1, 2 and 3 bytes carried; one is not ASCII.
-  const groups = ['abc', 'abcd', 'abcde', 'abcdef', 'grüppe'];
+  // Each group: the hashed prefix leaves 0, 1, 2 and 3 bytes carried; two are not ASCII
+  // (U+0080 is the first character that takes two UTF-8 bytes).
+  const groups = ['abc', 'abcd', 'abcde', 'abcdef', 'grüppe', 'g\u0080'];
   // Ids with 0–3 bytes over whole blocks, and non-ASCII ones.
-  const prefixes = ['u', 'us', 'usr', 'user', 'jürgen', '用户'];
+  const prefixes = ['u', 'us', 'usr', 'user', 'jürgen', '用户', '\u007f', '\u0080'];
 
   type Shape = [string, (group: string, threshold: number, groupParameter: boolean) => { flag: ReturnType<typeof strategyFlag>; context: (id: string) => Context }];
   const shapes: Shape[] = [
