@@ -13,7 +13,11 @@ import type { Context } from './types';
 import { SwitchyardError } from './errors';
 import { checkHttpOptions, type HttpOptions } from './network';
 
-/** A tag filter: the client only fetches flags carrying one of the tags. */
+/**
+ * A tag filter: the client only fetches flags carrying one of the tags.
+ *
+ * @group Client
+ */
 export interface TagFilter {
   /** The tag type, e.g. `simple`. */
   name: string;
@@ -21,13 +25,25 @@ export interface TagFilter {
   value: string;
 }
 
-/** Decides the result for a flag the client does not know (or before it has flags). */
+/**
+ * Decides the result for a flag the client does not know (or before it has flags).
+ *
+ * @group Client
+ */
 export type FallbackFunction = (name: string, context: Context) => boolean;
 
-/** Headers added to every request, e.g. `{ Authorization: clientToken }`. */
+/**
+ * Headers added to every request, e.g. `{ Authorization: clientToken }`.
+ *
+ * @group Client
+ */
 export type CustomHeaders = Record<string, string>;
 
-/** Options of `new UnleashClient(...)`. */
+/**
+ * Options of `new UnleashClient(...)`.
+ *
+ * @group Client
+ */
 export interface UnleashConfig {
   /** The Unleash API URL, ending in `/api`. Required unless `offline`. */
   url?: string;
@@ -86,7 +102,11 @@ export interface UnleashConfig {
   scheduler?: Scheduler;
 }
 
-/** Thrown at construction when a required option is missing or unusable. */
+/**
+ * Thrown at construction when a required option is missing or unusable.
+ *
+ * @group Errors
+ */
 export class ConfigError extends SwitchyardError {
   /** Always `ConfigError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'ConfigError';
