@@ -17,6 +17,8 @@ import { parseClientPayload, PayloadError } from '../lib/payload';
  * `FILE_UNREADABLE` from a file; `URL_INVALID`, `HTTP_STATUS` (with `status`),
  * `HTTP_TIMEOUT`, `HTTP_NETWORK` and `HTTP_BODY_TOO_LARGE` from a URL; `PAYLOAD_NOT_JSON`
  * and `PAYLOAD_INVALID` from any source.
+ *
+ * @group Errors
  */
 export type BootstrapErrorCode = Extract<
   SwitchyardErrorCode,
@@ -31,7 +33,11 @@ export type BootstrapErrorCode = Extract<
   | 'PAYLOAD_INVALID'
 >;
 
-/** Thrown by the bootstrap loaders. The message never embeds the body or a header value. */
+/**
+ * Thrown by the bootstrap loaders. The message never embeds the body or a header value.
+ *
+ * @group Errors
+ */
 export class BootstrapError extends SwitchyardError {
   /** Always `BootstrapError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'BootstrapError';

@@ -7,7 +7,11 @@ import { DEFAULT_MAX_BODY_SIZE, formatBytes, getBody, HttpError, MAX_BODY_SIZE_C
 import { checkHttpOptions, Network, type HttpOptions } from '../lib/network';
 import { BootstrapError, parseBootstrapBody, type BootstrapResult } from './dict';
 
-/** Options for `bootstrapFromUrl`. */
+/**
+ * Options for `bootstrapFromUrl`.
+ *
+ * @group Caches & bootstrap
+ */
 export interface BootstrapUrlOptions {
   /** Extra request headers, e.g. `{ Authorization: token }`. Never echoed in errors. */
   headers?: Record<string, string>;

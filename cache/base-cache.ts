@@ -12,7 +12,11 @@ import { parseBootstrapBody } from '../bootstrap/dict';
 import { loadBootstrapFile } from '../bootstrap/file';
 import { loadBootstrapUrl, type BootstrapUrlOptions } from '../bootstrap/url';
 
-/** Cache keys the client uses. */
+/**
+ * Cache keys the client uses.
+ *
+ * @group Caches & bootstrap
+ */
 export const CacheKeys = {
   /** The last good full client-API body (`FeaturesPayload`). */
   FEATURES: 'features',
@@ -20,7 +24,11 @@ export const CacheKeys = {
   ETAG: 'etag',
 } as const;
 
-/** Options of the `bootstrapFrom*` seeders. */
+/**
+ * Options of the `bootstrapFrom*` seeders.
+ *
+ * @group Caches & bootstrap
+ */
 export interface BootstrapOptions {
   /**
    * Replace flags the cache already holds. Default `false`: a bootstrap seeds only an
@@ -31,12 +39,18 @@ export interface BootstrapOptions {
   override?: boolean;
 }
 
-/** A value, or a promise of it: cache methods may be synchronous or asynchronous. */
+/**
+ * A value, or a promise of it: cache methods may be synchronous or asynchronous.
+ *
+ * @group Caches & bootstrap
+ */
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * The codes a `CacheWarning` carries (see `SwitchyardErrorCode`): `CACHE_CORRUPT`,
  * `CACHE_FOREIGN`, `CACHE_VERSION_UNSUPPORTED`, `CACHE_READ_FAILED` and `CACHE_WRITE_FAILED`.
+ *
+ * @group Errors
  */
 export type CacheWarningCode = Extract<
   SwitchyardErrorCode,
@@ -46,6 +60,8 @@ export type CacheWarningCode = Extract<
 /**
  * A problem a cache recovered from. It is a `SwitchyardError` so a client can emit it on
  * its error/warn channel with a stack, but it is never thrown.
+ *
+ * @group Errors
  */
 export class CacheWarning extends SwitchyardError {
   /** Always `CacheWarning`, so logs and `err.name` checks tell it from other errors. */
@@ -64,13 +80,19 @@ export class CacheWarning extends SwitchyardError {
   }
 }
 
-/** Receives the problems a cache recovered from; see `BaseCache.onWarning`. */
+/**
+ * Receives the problems a cache recovered from; see `BaseCache.onWarning`.
+ *
+ * @group Caches & bootstrap
+ */
 export type CacheWarningListener = (warning: CacheWarning) => void;
 
 /**
  * The base class of every cache. Implement `get`, `set` and `destroy` (sync or async);
  * `exists`, `mset` and the `bootstrapFrom*` seeders come for free. The client stores the
  * last good full body under `CacheKeys.FEATURES` and its ETag under `CacheKeys.ETAG`.
+ *
+ * @group Caches & bootstrap
  */
 export abstract class BaseCache {
   /** True once flags were put into this cache by one of the `bootstrapFrom*` methods. */

@@ -27,12 +27,24 @@ import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
 
 export { CacheWarning, type CacheWarningCode } from './base-cache';
 
-/** The marker that tells our cache files from any other JSON file. */
+/**
+ * The marker that tells our cache files from any other JSON file.
+ *
+ * @group Caches & bootstrap
+ */
 export const FILE_CACHE_FORMAT = 'switchyard-cache';
-/** The document layout version this code reads and writes. */
+/**
+ * The document layout version this code reads and writes.
+ *
+ * @group Caches & bootstrap
+ */
 export const FILE_CACHE_VERSION = 1;
 
-/** Options for `FileCache`. Give `appName`, or `fileName`, or both. */
+/**
+ * Options for `FileCache`. Give `appName`, or `fileName`, or both.
+ *
+ * @group Caches & bootstrap
+ */
 export interface FileCacheOptions {
   /** Names the default file, `switchyard-<appName>.json` (made safe for a file name). */
   appName?: string;
@@ -123,6 +135,8 @@ function isRunning(pid: number): boolean {
  * The default cache file name for an app. Characters outside `[A-Za-z0-9._-]` become
  * `_`; when the name had to change, a short hash of the original keeps two apps whose
  * names differ only in such characters from sharing a file.
+ *
+ * @group Caches & bootstrap
  */
 export function cacheFileName(appName: string): string {
   const safe = appName.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
@@ -143,6 +157,8 @@ function errorCode(err: unknown): string {
  * has been read (lazily, on first use); every write replaces the whole document. So when
  * several processes share a file, the last writer wins with a consistent document (flags
  * and the ETag that belongs to them), never a mix of two.
+ *
+ * @group Caches & bootstrap
  */
 export class FileCache extends BaseCache {
   /** The absolute or relative path of the cache file. */

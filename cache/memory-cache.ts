@@ -5,7 +5,11 @@
 import NodeCache from 'node-cache';
 import { BaseCache } from './base-cache';
 
-/** An in-process cache. Synchronous, never fails, holds no timer. */
+/**
+ * An in-process cache. Synchronous, never fails, holds no timer.
+ *
+ * @group Caches & bootstrap
+ */
 export class MemoryCache extends BaseCache {
   // Values are immutable JSON the client never mutates, so cloning on every get/set
   // would only cost time. checkperiod 0: entries never expire, so no sweep timer.

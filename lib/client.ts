@@ -28,7 +28,11 @@ import { UnleashApi } from './unleash-api';
 import { warnOnce, type WarnOnce } from './warn-once';
 import { DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON } from './engine/variants';
 
-/** The per-call fallback of `isEnabled`: a value, or a function deciding per flag. */
+/**
+ * The per-call fallback of `isEnabled`: a value, or a function deciding per flag.
+ *
+ * @group Client
+ */
 export type IsEnabledFallback = boolean | FallbackFunction;
 
 /**
@@ -53,6 +57,8 @@ const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
  * if (client.isEnabled('new-checkout', { userId })) { ... }
  * await client.destroy();
  * ```
+ *
+ * @group Client
  */
 export class UnleashClient {
   /** A UUID v4 fixed for this client's lifetime, sent as `unleash-connection-id`. */

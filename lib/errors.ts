@@ -9,7 +9,11 @@
  * never embed a body, a token or a header value: they end up in logs.
  */
 
-/** What went wrong, for callers that branch on it. The set is closed: a switch over it can be exhaustive. */
+/**
+ * What went wrong, for callers that branch on it. The set is closed: a switch over it can be exhaustive.
+ *
+ * @group Errors
+ */
 export type SwitchyardErrorCode =
   /** A required client option is missing or unusable (see `ConfigError.option`). */
   | 'CONFIG_INVALID'
@@ -49,6 +53,8 @@ export type SwitchyardErrorCode =
  * `SwitchyardErrorCode.HTTP_TIMEOUT` instead of a string that a typo would break silently.
  * Frozen. (`satisfies` keeps it and the union in step: a code missing here, or one here
  * that the union lacks, does not compile.)
+ *
+ * @group Errors
  */
 export const SwitchyardErrorCode = Object.freeze({
   /** A required client option is missing or unusable (see `ConfigError.option`). */
@@ -89,6 +95,8 @@ export const SwitchyardErrorCode = Object.freeze({
  * The base class of switchyard's own errors: `ConfigError`, `HttpError`,
  * `PayloadError`, `BootstrapError` and `CacheWarning`. Each subclass keeps its own `name`
  * and fields and narrows `code` to the codes it can carry.
+ *
+ * @group Errors
  */
 export abstract class SwitchyardError extends Error {
   constructor(

@@ -9,7 +9,11 @@
 import mitt, { type Emitter } from 'mitt';
 import type { Context, FeatureDefinition } from './types';
 
-/** Event type names. */
+/**
+ * Event type names.
+ *
+ * @group Events
+ */
 export const UnleashEvents = {
   /** Once: the client has flags for the first time (from the cache, a bootstrap or the server). */
   READY: 'ready',
@@ -23,7 +27,11 @@ export const UnleashEvents = {
   WARNING: 'warning',
 } as const;
 
-/** Where an error or warning came from. */
+/**
+ * Where an error or warning came from.
+ *
+ * @group Events
+ */
 export type EventOrigin =
   /** An option was invalid and was replaced. */
   | 'config'
@@ -45,10 +53,16 @@ export type EventOrigin =
 /**
  * Where flags came from: the cache (last good flags of an earlier run), a bootstrap body,
  * the server, or a `flagSource` that pushes them (such as `TestData`).
+ *
+ * @group Events
  */
 export type FlagOrigin = 'cache' | 'bootstrap' | 'server' | 'pushed';
 
-/** The client has flags for the first time. Fires at most once per client. */
+/**
+ * The client has flags for the first time. Fires at most once per client.
+ *
+ * @group Events
+ */
 export interface ReadyEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'ready';
@@ -56,7 +70,11 @@ export interface ReadyEvent {
   from: FlagOrigin;
 }
 
-/** A new payload from the server was applied (never on 304). */
+/**
+ * A new payload from the server was applied (never on 304).
+ *
+ * @group Events
+ */
 export interface FetchedEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'fetched';
@@ -66,7 +84,11 @@ export interface FetchedEvent {
   etag?: string;
 }
 
-/** A flag with `impressionData: true` was evaluated by `isEnabled` or `getVariant`. */
+/**
+ * A flag with `impressionData: true` was evaluated by `isEnabled` or `getVariant`.
+ *
+ * @group Events
+ */
 export interface ImpressionEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'impression';
@@ -84,7 +106,11 @@ export interface ImpressionEvent {
   variant?: string;
 }
 
-/** Something failed. The client keeps serving the last good flags. */
+/**
+ * Something failed. The client keeps serving the last good flags.
+ *
+ * @group Events
+ */
 export interface ClientErrorEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'error';
@@ -94,7 +120,11 @@ export interface ClientErrorEvent {
   error: Error;
 }
 
-/** Something odd that the client worked around. */
+/**
+ * Something odd that the client worked around.
+ *
+ * @group Events
+ */
 export interface ClientWarningEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'warning';
@@ -104,13 +134,25 @@ export interface ClientWarningEvent {
   message: string;
 }
 
-/** Any event the client reports; `type` tells which. */
+/**
+ * Any event the client reports; `type` tells which.
+ *
+ * @group Events
+ */
 export type UnleashEvent = ReadyEvent | FetchedEvent | ImpressionEvent | ClientErrorEvent | ClientWarningEvent;
 
-/** The type names of `UnleashEvent`. */
+/**
+ * The type names of `UnleashEvent`.
+ *
+ * @group Events
+ */
 export type UnleashEventType = UnleashEvent['type'];
 
-/** The event of one type. */
+/**
+ * The event of one type.
+ *
+ * @group Events
+ */
 export type UnleashEventOf<T extends UnleashEventType> = Extract<
   UnleashEvent,
   {
@@ -119,7 +161,11 @@ export type UnleashEventOf<T extends UnleashEventType> = Extract<
   }
 >;
 
-/** Receives every event (the `eventCallback` option). */
+/**
+ * Receives every event (the `eventCallback` option).
+ *
+ * @group Events
+ */
 export type EventCallback = (event: UnleashEvent) => void;
 
 /** Where unheard errors and warnings go; `console` by default. */

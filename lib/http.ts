@@ -22,6 +22,8 @@ import { SwitchyardError, type SwitchyardErrorCode } from './errors';
  * `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_STATUS` (with `status`; a redirect that is not
  * followed is one too), `HTTP_BODY_TOO_LARGE`, and `PAYLOAD_NOT_JSON` or `PAYLOAD_INVALID`
  * for a 2xx answer whose body cannot be used.
+ *
+ * @group Errors
  */
 export type HttpErrorCode = Extract<
   SwitchyardErrorCode,
@@ -31,6 +33,8 @@ export type HttpErrorCode = Extract<
 /**
  * A failed HTTP request. The message names the method and the URL without credentials or
  * query (tokens hide there), never a header or the body.
+ *
+ * @group Errors
  */
 export class HttpError extends SwitchyardError {
   /** Always `HttpError`, so logs and `err.name` checks tell it from other errors. */

@@ -1,7 +1,10 @@
 /**
- * switchyard — an Unleash-compatible feature-flag client with local evaluation.
+ * switchyard — an Unleash-compatible feature-flag client with local evaluation. Start with
+ * `UnleashClient`; the engine alone is `switchyard-flags/engine`, the OpenFeature provider
+ * `switchyard-flags/openfeature`.
  *
- * @packageDocumentation
+ * @module switchyard-flags
+ * @sortStrategy kind, alphabetical
  */
 export { UnleashClient, type IsEnabledFallback } from './client';
 export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';

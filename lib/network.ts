@@ -22,6 +22,8 @@ import { HttpError, httpRequest, redactUrl, type HttpRequestOptions, type HttpRe
  * ```ts
  * new UnleashClient({ url, appName, httpOptions: { proxy: 'http://proxy.corp:3128', ca: corporateRootPem } });
  * ```
+ *
+ * @group Client
  */
 export interface HttpOptions {
   /**

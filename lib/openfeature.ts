@@ -1,5 +1,5 @@
 /**
- * An OpenFeature server provider backed by an `UnleashClient` (`switchyard/openfeature`).
+ * An OpenFeature server provider backed by an `UnleashClient` (`switchyard-flags/openfeature`).
  *
  * ```ts
  * import { OpenFeature } from '@openfeature/server-sdk';
@@ -15,6 +15,9 @@
  * once, as for one `getVariant`. Boolean evaluations answer `enabled`; string, number and
  * object evaluations read the variant's payload (`string`/`csv`, `number`, `json`), and a
  * string evaluation of a variant without a payload answers the variant's name.
+ *
+ * @module switchyard-flags/openfeature
+ * @sortStrategy kind, alphabetical
  */
 import {
   ErrorCode,

@@ -14,7 +14,11 @@ import { SwitchyardError } from './errors';
 import { checkHttpOptions, type HttpOptions } from './network';
 import { DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_CEILING } from './http';
 
-/** A tag filter: the client only fetches flags carrying one of the tags. */
+/**
+ * A tag filter: the client only fetches flags carrying one of the tags.
+ *
+ * @group Client
+ */
 export interface TagFilter {
   /** The tag type, e.g. `simple`. */
   name: string;
@@ -22,13 +26,25 @@ export interface TagFilter {
   value: string;
 }
 
-/** Decides the result for a flag the client does not know (or before it has flags). */
+/**
+ * Decides the result for a flag the client does not know (or before it has flags).
+ *
+ * @group Client
+ */
 export type FallbackFunction = (name: string, context: Context) => boolean;
 
-/** Headers added to every request, e.g. `{ Authorization: clientToken }`. */
+/**
+ * Headers added to every request, e.g. `{ Authorization: clientToken }`.
+ *
+ * @group Client
+ */
 export type CustomHeaders = Record<string, string>;
 
-/** Options of `new UnleashClient(...)`. */
+/**
+ * Options of `new UnleashClient(...)`.
+ *
+ * @group Client
+ */
 export interface UnleashConfig {
   /** The Unleash API URL, ending in `/api`. Required unless `offline`. */
   url?: string;
@@ -94,7 +110,11 @@ export interface UnleashConfig {
   scheduler?: Scheduler;
 }
 
-/** Thrown at construction when a required option is missing or unusable. */
+/**
+ * Thrown at construction when a required option is missing or unusable.
+ *
+ * @group Errors
+ */
 export class ConfigError extends SwitchyardError {
   /** Always `ConfigError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'ConfigError';

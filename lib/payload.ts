@@ -23,7 +23,11 @@ import type {
 } from './types';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
 
-/** Thrown when a payload cannot be used at all. The message never embeds the payload. */
+/**
+ * Thrown when a payload cannot be used at all. The message never embeds the payload.
+ *
+ * @group Errors
+ */
 export class PayloadError extends SwitchyardError {
   /** Always `PayloadError`, so logs and `err.name` checks tell it from other errors. */
   override readonly name = 'PayloadError';

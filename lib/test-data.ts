@@ -22,13 +22,21 @@ import type {
   VariantPayload,
 } from './types';
 
-/** Something that pushes whole payloads to a client: `TestData` is one. */
+/**
+ * Something that pushes whole payloads to a client: `TestData` is one.
+ *
+ * @group Testing
+ */
 export interface FlagSource {
   /** Registers a listener, called at once with the current flags and on every change. */
   subscribe(listener: (payload: FeaturesPayload) => void): () => void;
 }
 
-/** Options of one constraint. */
+/**
+ * Options of one constraint.
+ *
+ * @group Testing
+ */
 export interface ConstraintOptions {
   /** Negates the operator's answer. Default false. */
   inverted?: boolean;
@@ -36,7 +44,11 @@ export interface ConstraintOptions {
   caseInsensitive?: boolean;
 }
 
-/** A variant to add with `variant()`. */
+/**
+ * A variant to add with `variant()`.
+ *
+ * @group Testing
+ */
 export interface VariantOptions {
   /** Share of traffic relative to the flag's other variants. Default 1; 0 is never picked. */
   weight?: number;
@@ -49,7 +61,11 @@ export interface VariantOptions {
   stickiness?: string;
 }
 
-/** A flag under construction. Methods return the builder; pass it to `TestData.update`. */
+/**
+ * A flag under construction. Methods return the builder; pass it to `TestData.update`.
+ *
+ * @group Testing
+ */
 export class FlagBuilder {
   private enabled = true;
   private strategies: StrategyDefinition[] = [];
@@ -170,7 +186,11 @@ export class FlagBuilder {
   }
 }
 
-/** A flag source for tests. */
+/**
+ * A flag source for tests.
+ *
+ * @group Testing
+ */
 export class TestData implements FlagSource {
   private readonly flags = new Map<string, FeatureDefinition>();
   private readonly listeners = new Set<(payload: FeaturesPayload) => void>();

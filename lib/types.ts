@@ -8,6 +8,8 @@
  * Unleash SDK does: `42` is `"42"`, `10n` is `"10"`, `true` is `"true"`, a `Date` is its
  * ISO string (`toISOString()`). `null`, `undefined`, `""` and values with no string form
  * (an invalid Date) count as absent.
+ *
+ * @group Client
  */
 export type ContextValue = string | number | bigint | boolean | Date | null | undefined;
 
@@ -16,6 +18,8 @@ export type ContextValue = string | number | bigint | boolean | Date | null | un
  * how values are read. Fields other than these go in `properties` (a misspelt top-level
  * field such as `user_id` does not type-check; at run time a top-level custom field is
  * still read, as the official SDKs do, before `properties`).
+ *
+ * @group Client
  */
 export interface Context {
   /** The user; first choice of `default` stickiness, and what `userWithId` matches. */
@@ -38,7 +42,11 @@ export interface Context {
   properties?: Record<string, ContextValue>;
 }
 
-/** A variant payload as sent by Unleash. */
+/**
+ * A variant payload as sent by Unleash.
+ *
+ * @group Evaluation results
+ */
 export interface VariantPayload {
   /** How to read `value`: `string`, `json`, `csv` or `number` (others are passed through as given). */
   type: string;
@@ -46,7 +54,11 @@ export interface VariantPayload {
   value: string;
 }
 
-/** The result of `getVariant`. Frozen: never mutate it. */
+/**
+ * The result of `getVariant`. Frozen: never mutate it.
+ *
+ * @group Evaluation results
+ */
 export interface Variant {
   /** The variant's name, or `disabled` when no variant applies. */
   name: string;
@@ -62,6 +74,8 @@ export interface Variant {
  * The constraint operators Unleash defines. Wire data may carry others
  * (`ConstraintDefinition.operator` is a plain string); a constraint with an unknown
  * operator is always false.
+ *
+ * @group Flag definitions
  */
 export type Operator =
   | 'IN'
@@ -84,7 +98,11 @@ export type Operator =
   | 'REGEX'
   | 'IN_CIDR';
 
-/** A constraint as sent on the wire. `operator` is kept as a string: unknown ones are false. */
+/**
+ * A constraint as sent on the wire. `operator` is kept as a string: unknown ones are false.
+ *
+ * @group Flag definitions
+ */
 export interface ConstraintDefinition {
   /** The context field to read: a top-level `Context` field first, then `properties`. */
   contextName: string;
@@ -108,6 +126,8 @@ export interface ConstraintDefinition {
 /**
  * Pins a variant for chosen context values: when the field's value is listed, the variant
  * is picked without hashing. Overrides are checked before the weighted draw.
+ *
+ * @group Flag definitions
  */
 export interface VariantOverride {
   /** The context field to read, looked up like a constraint's. */
@@ -116,7 +136,11 @@ export interface VariantOverride {
   values: string[];
 }
 
-/** A variant as configured in Unleash, on a flag or on a strategy. */
+/**
+ * A variant as configured in Unleash, on a flag or on a strategy.
+ *
+ * @group Flag definitions
+ */
 export interface VariantDefinition {
   /** The name `getVariant` returns when this variant is picked. */
   name: string;
@@ -138,7 +162,11 @@ export interface VariantDefinition {
   overrides?: VariantOverride[];
 }
 
-/** One activation strategy of a flag. A flag is on when any of its strategies says yes. */
+/**
+ * One activation strategy of a flag. A flag is on when any of its strategies says yes.
+ *
+ * @group Flag definitions
+ */
 export interface StrategyDefinition {
   /** The strategy name (`default`, `flexibleRollout`, ... or a custom one). Unknown names are always off. */
   name: string;
@@ -152,7 +180,11 @@ export interface StrategyDefinition {
   variants: VariantDefinition[];
 }
 
-/** A flag this flag depends on. Dependencies are one level deep. */
+/**
+ * A flag this flag depends on. Dependencies are one level deep.
+ *
+ * @group Flag definitions
+ */
 export interface Dependency {
   /** The parent flag's name. A parent missing from the flags makes the child false. */
   feature: string;
@@ -162,7 +194,11 @@ export interface Dependency {
   variants?: string[];
 }
 
-/** A feature flag as the client API sends it, for the token's environment. */
+/**
+ * A feature flag as the client API sends it, for the token's environment.
+ *
+ * @group Flag definitions
+ */
 export interface FeatureDefinition {
   /** The flag's name, unique in a payload (the last one wins). */
   name: string;
@@ -186,7 +222,11 @@ export interface FeatureDefinition {
   description?: string | null;
 }
 
-/** A reusable set of constraints that strategies refer to by id. */
+/**
+ * A reusable set of constraints that strategies refer to by id.
+ *
+ * @group Flag definitions
+ */
 export interface SegmentDefinition {
   /** The id strategies list in `segments`. */
   id: number;
@@ -196,7 +236,11 @@ export interface SegmentDefinition {
   constraints: ConstraintDefinition[];
 }
 
-/** A full client-API body, validated. */
+/**
+ * A full client-API body, validated.
+ *
+ * @group Flag definitions
+ */
 export interface FeaturesPayload {
   /** The body format version: 1 or 2 (1 when absent; newer ones are read as 2). */
   version: number;
@@ -213,6 +257,8 @@ export interface FeaturesPayload {
 /**
  * One change in a delta body. Events apply in order: `hydration` replaces the whole
  * state, the others add, replace or remove one flag or segment.
+ *
+ * @group Flag definitions
  */
 export type DeltaEvent =
   | {
@@ -260,13 +306,21 @@ export type DeltaEvent =
       segmentId: number
     };
 
-/** A delta body: events applied in order to the current state. */
+/**
+ * A delta body: events applied in order to the current state.
+ *
+ * @group Flag definitions
+ */
 export interface DeltaPayload {
   /** The changes, in the order the server sent them. Unknown event types are dropped with a warning. */
   events: DeltaEvent[];
 }
 
-/** A validated client-API body, tagged with which kind it was. */
+/**
+ * A validated client-API body, tagged with which kind it was.
+ *
+ * @group Flag definitions
+ */
 export type ClientPayload =
   | ({
       /** A full body: replaces the current flags. */

@@ -4,7 +4,11 @@
  * `SDK_VERSION` in step with package.json.
  */
 
-/** This package's version. */
+/**
+ * This package's version.
+ *
+ * @group Client
+ */
 export const SDK_VERSION = '0.1.0';
 
 /** `unleash-sdk` header and `sdkVersion` field: `switchyard-flags:<version>` (the npm package's name). */

@@ -17,6 +17,8 @@ import type { Context } from '../lib/types';
  *   }
  * }
  * ```
+ *
+ * @group Strategies
  */
 export abstract class Strategy {
   /** @param name the strategy name flags refer to in Unleash. */

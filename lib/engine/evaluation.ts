@@ -11,7 +11,11 @@ import type { EvaluationTrace, RolloutDetail, StrategyMissFacts, VariantDetail }
 import type { ConstraintDefinition, Context, Variant } from '../types';
 import { DISABLED_VARIANT } from './variants';
 
-/** A constraint as the explanation reports it, with the context value it saw. */
+/**
+ * A constraint as the explanation reports it, with the context value it saw.
+ *
+ * @group Evaluation results
+ */
 export interface ConstraintReport {
   /** The context field the constraint reads. */
   contextName: string;
@@ -37,7 +41,11 @@ export interface ConstraintReport {
   contextValue: string | undefined;
 }
 
-/** Why one strategy did not turn the flag on. */
+/**
+ * Why one strategy did not turn the flag on.
+ *
+ * @group Evaluation results
+ */
 export type StrategyMiss =
   | {
       /** The strategy's 0-based position in the flag's `strategies`. */
@@ -100,7 +108,11 @@ export type StrategyMiss =
       message: string
     };
 
-/** The structured reason behind an answer. */
+/**
+ * The structured reason behind an answer.
+ *
+ * @group Evaluation results
+ */
 export type Reason =
   | {
       /** The flag is not in the current flags (the client answers with its fallback). */
@@ -157,6 +169,8 @@ export type Reason =
 /**
  * The answer for one flag and context with its reason, from one walk of the flag: the
  * reason describes the very buckets and draws that decided `enabled` and `variant`.
+ *
+ * @group Evaluation results
  */
 export interface EvaluationResult {
   /** The flag name asked about. */

@@ -1,5 +1,5 @@
 /**
- * The evaluation engine on its own (`switchyard/engine`): compile a client-API body into
+ * The evaluation engine on its own (`switchyard-flags/engine`): compile a client-API body into
  * a `Snapshot` and evaluate flags against it, with no client, network, cache or metrics.
  * For tools, tests and services that manage flag bodies themselves.
  *
@@ -9,7 +9,8 @@
  * snapshot.get('new-checkout')?.evaluate({ userId: '42' });
  * ```
  *
- * @packageDocumentation
+ * @module switchyard-flags/engine
+ * @sortStrategy kind, alphabetical
  */
 export { Engine, Snapshot, type EngineOptions } from './engine';
 export type { ContextDefaults } from './context';

@@ -5,7 +5,11 @@
  * decided the value.
  */
 
-/** Where a rollout strategy put a context. */
+/**
+ * Where a rollout strategy put a context.
+ *
+ * @group Evaluation results
+ */
 export interface RolloutDetail {
   /**
    * The stickiness used: a context field name, `random`, or for `default` stickiness
@@ -20,7 +24,11 @@ export interface RolloutDetail {
   threshold: number;
 }
 
-/** How a variant was chosen. */
+/**
+ * How a variant was chosen.
+ *
+ * @group Evaluation results
+ */
 export interface VariantDetail {
   /** `strategy`: the matching strategy's own variants; `feature`: the flag's variants. */
   from: 'strategy' | 'feature';

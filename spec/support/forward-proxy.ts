@@ -2,7 +2,9 @@
  * A real forward proxy on 127.0.0.1 (random port) for tests. Requests with an absolute URI
  * are forwarded; `CONNECT` opens a tunnel, and the requests inside a tunnel in clear (to an
  * `http://` server) are read as they pass. It records what passed through it, can demand
- * credentials (407), and only ever connects to loopback: any other target gets 403.
+ * credentials (407), and only ever connects to loopback: any other target gets 403, unless
+ * `routes` sends it to a loopback server (so a client can be shown a public host name
+ * without a byte leaving the machine).
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -33,6 +35,8 @@ export class ForwardProxy {
   connections = 0;
   /** When set (`user:password`), requests without matching Basic credentials get 407. */
   credentials: string | undefined;
+  /** `CONNECT` targets (`host:port`) tunnelled to another `host:port` on loopback instead. */
+  readonly routes = new Map<string, string>();
   private readonly open = new Set<Socket>();
 
   private constructor(
@@ -42,7 +46,7 @@ export class ForwardProxy {
   ) {}
 
   /** Starts a proxy on 127.0.0.1 with a random port. */
-  static async start(options: { credentials?: string } = {}): Promise<ForwardProxy> {
+  static async start(options: { credentials?: string; routes?: Record<string, string> } = {}): Promise<ForwardProxy> {
     let self: ForwardProxy | undefined;
     const server = createServer((req, res) => self!.forward(req, res));
     server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => self!.tunnel(req, socket, head));
@@ -50,6 +54,7 @@ export class ForwardProxy {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     self = new ForwardProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     self.credentials = options.credentials;
+    for (const [from, to] of Object.entries(options.routes ?? {})) self.routes.set(from, to);
     return self;
   }
 
@@ -144,7 +149,7 @@ export class ForwardProxy {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test proxy"\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const match = /^(.+):(\d+)$/.exec(target);
+    const match = /^(.+):(\d+)$/.exec(this.routes.get(target) ?? target);
     if (match === null || !LOOPBACK.has(match[1]!)) {
       entry.allowed = false;
       client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');

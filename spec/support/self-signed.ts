@@ -1,5 +1,6 @@
 /**
- * A self-signed certificate for 127.0.0.1 and localhost, made at test time with node:crypto
+ * A self-signed certificate for 127.0.0.1 and localhost (and any other host names asked
+ * for), made at test time with node:crypto
  * alone (no openssl binary needed): an EC P-256 key, and an X.509 v3 certificate written
  * as DER by hand and signed with ecdsa-with-SHA256. Valid from an hour ago for a day.
  */
@@ -31,8 +32,11 @@ function oid(dotted: string): Buffer {
   return der(0x06, Buffer.from(bytes));
 }
 
-/** A PEM private key and certificate for a TLS server on 127.0.0.1. */
-export function selfSignedCertificate(commonName = 'switchyard test server'): { key: string; cert: string } {
+/**
+ * A PEM private key and certificate for a TLS server on 127.0.0.1, valid for 127.0.0.1 and
+ * `hostNames`. Being self-signed, it is its own CA: trust it with `ca` or `NODE_EXTRA_CA_CERTS`.
+ */
+export function selfSignedCertificate(commonName = 'switchyard test server', hostNames: readonly string[] = ['localhost']): { key: string; cert: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
   const name = sequence(set(sequence(oid('2.5.4.3'), der(0x0c, Buffer.from(commonName)))));
@@ -41,7 +45,7 @@ export function selfSignedCertificate(commonName = 'switchyard test server'): { 
   const now = Date.now();
   const subjectAltName = sequence(
     oid('2.5.29.17'),
-    octets(sequence(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost')))),
+    octets(sequence(der(0x87, Buffer.from([127, 0, 0, 1])), ...hostNames.map((host) => der(0x82, Buffer.from(host))))),
   );
   const basicConstraints = sequence(oid('2.5.29.19'), boolTrue, octets(sequence(boolTrue)));
   const tbs = sequence(
