@@ -172,6 +172,10 @@ function describeFailure(err: unknown, aborted: boolean): { code: HttpErrorCode;
   if (name === 'TimeoutError' || code === 'ETIMEDOUT') return { code: 'HTTP_TIMEOUT', detail: '' };
   // A Node error code (ECONNREFUSED, ECONNRESET, ...) says what happened without quoting
   // anything the request carried.
+  // A redirect loop is the server's answer, not a broken connection: say so.
+  if (code === 'ERR_TOO_MANY_REDIRECTS' || name === 'MaxRedirectsError') {
+    return { code: 'HTTP_NETWORK', detail: 'the server redirected too many times (a redirect loop within its origin)' };
+  }
   const what = typeof code === 'string' && code !== 'ERR_GOT_REQUEST_ERROR' ? code : typeof name === 'string' ? name : 'error';
   return { code: 'HTTP_NETWORK', detail: `the connection failed (${what})` };
 }
@@ -195,6 +199,9 @@ function refusal(method: string, redirect: RefusedRedirect): string {
   const to = redirect.target === undefined ? 'a Location that is not a valid URL' : redactUrl(redirect.target);
   if (method === 'POST' && redirect.status === 303) {
     return `the server answered ${redirect.status} (see ${to}); a POST is never re-sent as a GET, so it was not followed`;
+  }
+  if (redirect.target === undefined) {
+    return `the server redirected (${redirect.status}) to a Location that is not a valid URL, so it was not followed`;
   }
   return (
     `the server redirected (${redirect.status}) to ${to}, another origin; ` +
@@ -275,11 +282,15 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
     const body = await readBody(stream, maxBodySize, tooLarge);
     return { status: response.statusCode, headers: response.headers, body };
   } catch (err) {
-    stream?.destroy();
     if (err instanceof HttpError) throw err;
     const { code, detail } = describeFailure(err, options.signal?.aborted === true);
     const message = code === 'HTTP_TIMEOUT' ? `no complete response within ${timeout} ms` : detail;
     throw new HttpError(code, shown, `${method} ${shown}: ${message}`);
+  } finally {
+    // Always, success included: destroying is what removes got's listener from the
+    // caller's AbortSignal. A poller passes one long-lived signal to every request, and
+    // a finished stream left alone would keep one listener (and its request) per poll.
+    stream?.destroy();
   }
 }
 

@@ -105,6 +105,20 @@ describe('httpRequest', () => {
     expect(request!.json()).toEqual({ a: [1, 2] });
   });
 
+  test('leaves no listener on a long-lived AbortSignal, whatever the outcome (a poller passes one to every request)', async () => {
+    const { getEventListeners } = await import('node:events');
+    server.setDefault('GET', '/ok', { status: 200, body: '{"features":[]}' });
+    server.setDefault('GET', '/status', { status: 500 });
+    server.setDefault('GET', '/big', { status: 200, body: 'x'.repeat(5000) });
+    const controller = new AbortController();
+    for (let i = 0; i < 15; i++) {
+      await httpRequest(`${server.origin}/ok`, { signal: controller.signal });
+      await httpRequest(`${server.origin}/status`, { signal: controller.signal });
+      await httpRequest(`${server.origin}/big`, { signal: controller.signal, maxBodySize: 1000 }).catch(() => undefined);
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   test('does not retry a failed request', async () => {
     server.setDefault('GET', '/fail', { status: 503 });
     const response = await httpRequest(`${server.origin}/fail`);
@@ -197,6 +211,16 @@ describe('redirects', () => {
   });
   afterEach(async () => {
     await other.close();
+  });
+
+  test('a redirect loop within the origin says so, and a Location that is no URL is named as such', async () => {
+    server.setDefault('GET', '/loop', { status: 307, headers: { location: '/loop' } });
+    const loop = await failure(httpRequest(`${server.origin}/loop`));
+    expect(loop.code).toBe('HTTP_NETWORK');
+    expect(loop.message).toMatch(/redirected too many times \(a redirect loop within its origin\)/);
+    server.setDefault('GET', '/nowhere', { status: 302, headers: { location: 'http://[bad' } });
+    const bad = await failure(httpRequest(`${server.origin}/nowhere`));
+    expect(bad.message).toMatch(/redirected \(302\) to a Location that is not a valid URL, so it was not followed$/);
   });
 
   const headers = { authorization: 'secret-token', 'x-api-key': 'secret-key', 'unleash-appname': 'app' };
