@@ -106,7 +106,7 @@ describe('httpRequest', () => {
   });
 
   test('leaves no listener on a long-lived AbortSignal, whatever the outcome (a poller passes one to every request)', async () => {
-    const { getEventListeners } = await import('node:events');
+    const { EventEmitter } = await import('node:events');
     server.setDefault('GET', '/ok', { status: 200, body: '{"features":[]}' });
     server.setDefault('GET', '/status', { status: 500 });
     server.setDefault('GET', '/big', { status: 200, body: 'x'.repeat(5000) });
@@ -116,7 +116,7 @@ describe('httpRequest', () => {
       await httpRequest(`${server.origin}/status`, { signal: controller.signal });
       await httpRequest(`${server.origin}/big`, { signal: controller.signal, maxBodySize: 1000 }).catch(() => undefined);
     }
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(EventEmitter.getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
   test('does not retry a failed request', async () => {
