@@ -8,10 +8,10 @@
  * The bound asserted is on memory, not time: each run ends as soon as the limit is hit.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleClient } from '../support/client-bundle';
 import { endlessBody, gzipBomb, TestServer, type RecordedRequest } from '../support/test-server';
 import type { ServerResponse } from 'node:http';
 
@@ -24,21 +24,7 @@ const flags = { version: 2, features: [{ name: 'a', enabled: true, strategies: [
 let server: TestServer;
 
 beforeAll(async () => {
-  await mkdir(work, { recursive: true });
-  await writeFile(
-    join(work, 'entry.ts'),
-    "export { UnleashClient } from '../../lib/client';\nexport { MemoryCache } from '../../cache/memory-cache';\n",
-  );
-  await build({
-    entryPoints: [join(work, 'entry.ts')],
-    outfile: join(work, 'client.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'silent',
-  });
+  await bundleClient(work);
   // The child measures from a baseline taken after one good request, so loading got,
   // zlib and the first flags is not counted.
   await writeFile(

@@ -5,10 +5,10 @@
  * pooled socket keeps it alive.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleClient } from '../support/client-bundle';
 import { TestServer } from '../support/test-server';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,21 +17,7 @@ const work = join(root, '.tmp', `process-test-${process.pid}`);
 let server: TestServer;
 
 beforeAll(async () => {
-  await mkdir(work, { recursive: true });
-  await writeFile(
-    join(work, 'entry.ts'),
-    "export { UnleashClient } from '../../lib/client';\nexport { MemoryCache } from '../../cache/memory-cache';\n",
-  );
-  await build({
-    entryPoints: [join(work, 'entry.ts')],
-    outfile: join(work, 'client.cjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'silent',
-  });
+  await bundleClient(work);
   server = await TestServer.start();
   server.serveFeatures({ version: 2, features: [{ name: 'a', enabled: true, strategies: [] }] }, '"v1"');
 }, 60_000);
