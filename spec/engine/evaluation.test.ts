@@ -204,3 +204,46 @@ describe('an unusable constraint value fails closed, and the reason names it', (
     if (r.reason.kind === 'NO_STRATEGY_MATCHED' && r.reason.strategies[0]!.failure === 'CONSTRAINT_FAILED') expect(r.reason.strategies[0]!.constraint.unusable).toBeUndefined();
   });
 });
+
+describe('rollout details in reasons name the stickiness that decided', () => {
+  const rollouts = new Engine({ random: () => 0.995 }).load({
+    kind: 'full',
+    version: 2,
+    segments: [],
+    features: [
+      f('default-100', { strategies: [s('flexibleRollout', { rollout: '100', stickiness: 'default', groupId: 'g' })] }),
+      f('default-0', { strategies: [s('flexibleRollout', { rollout: '0', stickiness: 'default', groupId: 'g' })] }),
+      f('field-0', { strategies: [s('flexibleRollout', { rollout: '0', stickiness: 'tenant', groupId: 'g' })] }),
+      f('random-0', { strategies: [s('gradualRolloutRandom', { percentage: '0' })] }),
+    ],
+  });
+  const reasonOf = (name: string, context: Record<string, unknown>) => rollouts.get(name)!.evaluate(context).reason;
+
+  test.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['a userId', { userId: 'u1', sessionId: 's1' }, { stickiness: 'default→userId', value: 'u1', threshold: 100 }],
+    ['a sessionId without userId', { sessionId: 's1' }, { stickiness: 'default→sessionId', value: 's1', threshold: 100 }],
+    ['neither: a random bucket', {}, { stickiness: 'default→random', bucket: 100, threshold: 100 }],
+  ])('default stickiness with %s, matched', (_name, context, rollout) => {
+    const reason = reasonOf('default-100', context);
+    expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', rollout });
+    if (reason.kind === 'STRATEGY_MATCH') {
+      expect(Object.keys(reason.rollout!).sort()).toEqual(Object.keys({ bucket: 0, threshold: 0, stickiness: '', ...rollout }).sort());
+      expect(reason.rollout!.bucket).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  test.each<[string, string, Record<string, unknown>, Record<string, unknown>]>([
+    ['default stickiness, declined', 'default-0', { userId: 'u1' }, { stickiness: 'default→userId', value: 'u1', threshold: 0 }],
+    ['a field rollout without the field', 'field-0', {}, { stickiness: 'tenant', threshold: 0 }],
+    ['a field rollout with the field', 'field-0', { properties: { tenant: 't1' } }, { stickiness: 'tenant', value: 't1', threshold: 0 }],
+    ['a random rollout', 'random-0', {}, { stickiness: 'random', bucket: 100, threshold: 0 }],
+  ])('%s', (_name, flag, context, rollout) => {
+    const reason = reasonOf(flag, context);
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'STRATEGY_DECLINED', rollout }] });
+    if (reason.kind === 'NO_STRATEGY_MATCHED' && reason.strategies[0]!.failure === 'STRATEGY_DECLINED') {
+      const detail = reason.strategies[0]!.rollout!;
+      // A missing field has no bucket; every other rollout reports the one it drew.
+      expect('bucket' in detail).toBe(!(flag === 'field-0' && context.properties === undefined));
+    }
+  });
+});
