@@ -10,7 +10,7 @@
 import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
-import { parseClientPayload, PayloadError } from '../lib/payload';
+import { parseClientPayload, PayloadError, type ParseResult } from '../lib/payload';
 
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
@@ -87,16 +87,32 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
     if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
     throw err;
   }
-  if (parsed.payload.kind === 'delta') {
-    const events = parsed.payload.events;
-    if (events.length === 0) throw new BootstrapError('PAYLOAD_INVALID', source, 'a delta body with no events holds no flags to bootstrap from');
-    const warnings = [...parsed.warnings];
-    if (events[0]!.type !== 'hydration') {
-      warnings.push('the delta body does not start with a hydration: it was applied to no flags, so only the flags its events name are served');
-    }
-    const state = applyDelta({ features: new Map(), segments: new Map() }, events);
-    return { payload: { version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }, warnings };
+  try {
+    return fullBodyOf(parsed);
+  } catch (err) {
+    if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
+    throw err;
   }
-  const { kind: _kind, ...payload } = parsed.payload;
-  return { payload, warnings: parsed.warnings };
+}
+
+/**
+ * A parsed body as a full body, for a client that has no flags yet (a bootstrap, a
+ * cached body): a delta is applied to no flags at all. One that starts with a `hydration`
+ * is a complete state; one that does not serves only the flags its events name, which a
+ * warning says (specification file 20 bootstraps that way). Throws `PayloadError`
+ * (`PAYLOAD_INVALID`) for a delta with no events: it holds nothing.
+ */
+export function fullBodyOf(parsed: ParseResult): BootstrapResult {
+  if (parsed.payload.kind === 'full') {
+    const { kind: _kind, ...payload } = parsed.payload;
+    return { payload, warnings: parsed.warnings };
+  }
+  const events = parsed.payload.events;
+  if (events.length === 0) throw new PayloadError('PAYLOAD_INVALID', 'a delta body with no events holds no flags');
+  const warnings = [...parsed.warnings];
+  if (events[0]!.type !== 'hydration') {
+    warnings.push('the delta body does not start with a hydration: it was applied to no flags, so only the flags its events name are served');
+  }
+  const state = applyDelta({ features: new Map(), segments: new Map() }, events);
+  return { payload: { version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }, warnings };
 }

@@ -20,6 +20,7 @@ import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
+import { fullBodyOf } from '../bootstrap/dict';
 import { Poller, type PollOutcome } from './poller';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
@@ -251,21 +252,13 @@ export class UnleashClient {
     if (features === undefined || features === null || this.hasData || this.destroyed) return;
     let payload: ClientPayload;
     try {
-      const parsed = parseClientPayload(features);
-      payload = parsed.payload;
+      // The client has no flags yet: a cached delta body follows the bootstrap rule.
+      const parsed = fullBodyOf(parseClientPayload(features));
+      payload = { kind: 'full', ...parsed.payload };
       for (const w of parsed.warnings) this.events.warn('cache', w);
     } catch (err) {
       this.events.warn('cache', `the cached flags are unusable (${(err as Error).message}); starting without them`);
       return;
-    }
-    // A delta body applies to the flags the client has, which are none yet (the same rule
-    // as bootstrapping from one).
-    if (payload.kind === 'delta' && payload.events[0]?.type !== 'hydration') {
-      if (payload.events.length === 0) {
-        this.events.warn('cache', 'the cache holds a delta body with no events; starting without it');
-        return;
-      }
-      this.events.warn('cache', 'the cached delta body does not start with a hydration: only the flags its events name are served');
     }
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
     try {
@@ -407,12 +400,7 @@ export class UnleashClient {
       const ctx = this.contextOf(context);
       let variant = flag.getVariant(ctx);
       if (fallback !== undefined && fallback !== null && !variant.enabled) variant = this.fallbackFor(fallback, variant.feature_enabled);
-      if (this.countMetrics) {
-        if (variant.feature_enabled) entry.yes++;
-        else entry.no++;
-        entry.variant(variant.name);
-      }
-      if (flag.impressionData) this.impression('getVariant', name, ctx, variant.feature_enabled, variant.name);
+      this.recordVariant(entry, name, ctx, variant.feature_enabled, variant.name);
       return variant;
     } catch (err) {
       this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
@@ -463,19 +451,22 @@ export class UnleashClient {
     }
     const result = entry.flag.evaluate(ctx);
     if (!record) return result;
-    if (this.countMetrics) {
-      if (result.enabled) entry.yes++;
-      else entry.no++;
-      entry.variant(result.variant.name);
-    }
-    if (entry.flag.impressionData) {
-      try {
-        this.impression('getVariant', name, ctx, result.enabled, result.variant.name);
-      } catch (err) {
-        this.events.error('evaluation', new Error(`the impression of flag "${name}" failed: ${describe(err)}`));
-      }
+    try {
+      this.recordVariant(entry, name, ctx, result.enabled, result.variant.name);
+    } catch (err) {
+      this.events.error('evaluation', new Error(`the impression of flag "${name}" failed: ${describe(err)}`));
     }
     return result;
+  }
+
+  /** What one variant answer records, for `getVariant` and `evaluate` alike: its counts and, for impression flags, the event. */
+  private recordVariant(entry: FlagEntry, name: string, ctx: Context, enabled: boolean, variant: string): void {
+    if (this.countMetrics) {
+      if (enabled) entry.yes++;
+      else entry.no++;
+      entry.variant(variant);
+    }
+    if (entry.flag.impressionData) this.impression('getVariant', name, ctx, enabled, variant);
   }
 
   /** Whether the client has flags (from the server, the cache or a bootstrap). */

@@ -109,7 +109,7 @@ function bucketOf(s: CompiledStrategy, value: string): number {
 }
 
 /** A 1–100 bucket from the injected random source. */
-export function randomBucket(env: EvalEnv): number {
+function randomBucket(env: EvalEnv): number {
   return Math.floor(env.random() * 100) + 1;
 }
 

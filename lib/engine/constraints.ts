@@ -145,7 +145,7 @@ const HAS_ZONE = /(?:Z|\b(?:GMT|UTC)|[+-]\d{2}(?::?\d{2})?)$/i;
  * must not depend on where the service runs (the wire notes, "Real-world inputs"). Other
  * formats are read by `Date.parse` only when they name their zone (`…GMT`, `+0100`).
  */
-export function parseDate(text: string | undefined): number {
+function parseDate(text: string | undefined): number {
   if (text === undefined) return NaN;
   const fast = parseUtcIso(text);
   if (!Number.isNaN(fast)) return fast;

@@ -21,7 +21,7 @@ import type { Context } from '../types';
 type Loose = Readonly<Record<string, unknown>>;
 
 /** The string form of a context value, or `undefined` when it counts as absent. */
-export function asString(value: unknown): string | undefined {
+function asString(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString();

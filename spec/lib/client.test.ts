@@ -472,6 +472,20 @@ describe('fetching', () => {
 });
 
 describe('caches and bootstrap', () => {
+  test.each([
+    ['a delta that starts with a hydration', { events: [{ type: 'hydration', eventId: 1, features: [flag('cached')], segments: [] }] }, true, []],
+    ['a delta without a hydration, served with a warning', { events: [{ type: 'feature-updated', eventId: 1, feature: flag('cached') }] }, true, [/does not start with a hydration/]],
+    ['a delta with no events, refused', { events: [] }, false, [/the cached flags are unusable \(a delta body with no events holds no flags\)/]],
+  ])('a cached body that is %s follows the bootstrap rule', async (_name, cached, served, warnings) => {
+    const cache = new MemoryCache();
+    cache.set(CacheKeys.FEATURES, cached);
+    const client = makeClient({ offline: true, url: undefined, cache });
+    await client.start();
+    expect(client.isEnabled('cached')).toBe(served);
+    const seen = recorder.of('warning').filter((w) => w.origin === 'cache').map((w) => w.message);
+    for (const w of warnings) expect(seen).toEqual(expect.arrayContaining([expect.stringMatching(w)]));
+  });
+
   let dir: string;
 
   beforeEach(async () => {
