@@ -49,6 +49,55 @@ class FlagEntry extends ToggleCounter {
 const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
 
 /**
+ * How the client learns of flag changes. `polling` fetches `/client/features` on a timer;
+ * `offline` never asks a server (the `offline` option, or no `url`).
+ *
+ * @group Client
+ */
+export type UpdateMode = 'polling' | 'offline';
+
+/**
+ * The outcome of the client's last request for flags.
+ *
+ * @group Client
+ */
+export interface FetchStatus {
+  /** When the answer (or the failure) arrived, in milliseconds since the epoch. */
+  at: number;
+  /** `updated`: new flags; `unchanged`: 304 or the same body; `failed`: see `error`. */
+  outcome: 'updated' | 'unchanged' | 'failed';
+  /** The failure's message, for `failed`. */
+  error?: string;
+}
+
+/**
+ * A read of the client's state (`client.status()`), for health checks and dashboards. A
+ * plain object, fresh on every call.
+ *
+ * @group Client
+ */
+export interface ClientStatus {
+  /** Whether the client has had flags at least once (the `ready` event has fired). */
+  ready: boolean;
+  /** Where the flags served now came from; undefined before there are any. */
+  source: FlagOrigin | undefined;
+  /** How many flags are served now. */
+  flagCount: number;
+  /** When the flags served now were taken in, in milliseconds since the epoch. */
+  updatedAt: number | undefined;
+  /** Milliseconds since `updatedAt`. */
+  ageMs: number | undefined;
+  /** The ETag the client revalidates with, if any. */
+  etag: string | undefined;
+  /** How the client learns of changes now. */
+  mode: UpdateMode;
+  /** The last request for flags, if one has been answered or has failed. */
+  lastFetch: FetchStatus | undefined;
+  /** Whether `destroy()` has been called. */
+  destroyed: boolean;
+}
+
+/**
  * An Unleash client: fetches flags in the background, keeps them in a cache, evaluates
  * them locally and reports usage metrics.
  *
@@ -82,6 +131,9 @@ export class UnleashClient {
   private hasData = false;
   private ready = false;
   private etag: string | undefined;
+  private source: FlagOrigin | undefined;
+  private updatedAt: number | undefined;
+  private lastFetch: FetchStatus | undefined;
   private fillDefaults = true;
   private countMetrics: boolean;
   private startPromise: Promise<void> | undefined;
@@ -291,6 +343,11 @@ export class UnleashClient {
 
   private onPoll(outcome: PollOutcome): void {
     if (this.destroyed) return;
+    this.lastFetch = {
+      at: this.scheduler.now(),
+      outcome: outcome.kind,
+      ...(outcome.kind === 'failed' ? { error: outcome.error.message } : {}),
+    };
     // Anything that throws while taking in a fetch is an error event; the poller has
     // scheduled the next fetch regardless.
     try {
@@ -337,6 +394,8 @@ export class UnleashClient {
     this.flags = flags;
     this.hasData = true;
     this.etag = etag;
+    this.source = origin;
+    this.updatedAt = this.scheduler.now();
     if (!this.ready) {
       this.ready = true;
       this.events.emit({ type: 'ready', from: origin });
@@ -467,6 +526,29 @@ export class UnleashClient {
       entry.variant(variant);
     }
     if (entry.flag.impressionData) this.impression('getVariant', name, ctx, enabled, variant);
+  }
+
+  /**
+   * The client's state now: ready or not, where its flags came from and how old they are,
+   * the last fetch's outcome, the ETag and the update mode. Never throws.
+   *
+   * ```ts
+   * app.get('/health', (_req, res) => res.json(client.status()));
+   * ```
+   */
+  status(): ClientStatus {
+    const now = this.scheduler.now();
+    return {
+      ready: this.ready,
+      source: this.source,
+      flagCount: this.flags.size,
+      updatedAt: this.updatedAt,
+      ageMs: this.updatedAt === undefined ? undefined : Math.max(0, now - this.updatedAt),
+      etag: this.etag,
+      mode: this.poller === undefined || this.config.offline ? 'offline' : 'polling',
+      lastFetch: this.lastFetch === undefined ? undefined : { ...this.lastFetch },
+      destroyed: this.destroyed,
+    };
   }
 
   /** Whether the client has flags (from the server, the cache or a bootstrap). */

@@ -6,7 +6,7 @@
  * @module switchyard-flags
  * @sortStrategy kind, alphabetical
  */
-export { UnleashClient, type IsEnabledFallback } from './client';
+export { UnleashClient, type IsEnabledFallback, type ClientStatus, type FetchStatus, type UpdateMode } from './client';
 export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
 export {
   UnleashEvents,

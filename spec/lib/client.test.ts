@@ -1181,6 +1181,58 @@ describe('explain and hasFlags', () => {
   });
 });
 
+describe('status', () => {
+  test('tells readiness, source, age, ETag, mode and the last fetch, and follows a failure', async () => {
+    server.serveFeatures(body(flag('a'), flag('b')), '"v1"');
+    const client = makeClient({ refreshInterval: 1000 });
+    expect(client.status()).toEqual({
+      ready: false,
+      source: undefined,
+      flagCount: 0,
+      updatedAt: undefined,
+      ageMs: undefined,
+      etag: undefined,
+      mode: 'polling',
+      lastFetch: undefined,
+      destroyed: false,
+    });
+    const startedAt = scheduler.now();
+    await client.start();
+    expect(client.status()).toEqual({
+      ready: true,
+      source: 'server',
+      flagCount: 2,
+      updatedAt: startedAt,
+      ageMs: 0,
+      etag: '"v1"',
+      mode: 'polling',
+      lastFetch: { at: startedAt, outcome: 'updated' },
+      destroyed: false,
+    });
+    server.setDefault('GET', FEATURES, { status: 503 });
+    const failedAt = (await scheduler.fireNext('fetch')).due;
+    await recorder.next('error');
+    const status = client.status();
+    expect(status).toMatchObject({ ready: true, source: 'server', flagCount: 2, updatedAt: startedAt, ageMs: failedAt - startedAt, etag: '"v1"' });
+    expect(status.lastFetch).toMatchObject({ at: failedAt, outcome: 'failed' });
+    expect(status.lastFetch?.error).toMatch(/503/);
+    // A copy: changing it changes nothing in the client.
+    status.lastFetch!.outcome = 'updated';
+    expect(client.status().lastFetch?.outcome).toBe('failed');
+    await client.destroy();
+    expect(client.status().destroyed).toBe(true);
+  });
+
+  test('an offline client from a bootstrap says so', async () => {
+    const cache = new MemoryCache();
+    await cache.bootstrapFromDict(body(flag('a')));
+    const client = new UnleashClient({ appName: 'test-app', offline: true, cache, scheduler });
+    clients.push(client);
+    await client.start();
+    expect(client.status()).toMatchObject({ ready: true, source: 'bootstrap', mode: 'offline', flagCount: 1, lastFetch: undefined });
+  });
+});
+
 describe('evaluate', () => {
   test('counts metrics and fires an impression exactly as one getVariant does, with the same answer', async () => {
     const colours = flag('colours', {
