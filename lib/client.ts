@@ -12,9 +12,12 @@ import { BaseCache, CacheKeys } from '../cache/base-cache';
 import { FileCache } from '../cache/file-cache';
 import { MemoryCache } from '../cache/memory-cache';
 import { Engine, type Snapshot } from './engine/engine';
-import type { EvaluationResult } from './engine/evaluation';
+import type { EvaluationResult, Reason } from './engine/evaluation';
 import type { CompiledFlag } from './engine/flag';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
+import { allFlagsOf, type AllFlags, type AllFlagsOptions } from './all-flags';
+import { ImpactMetrics } from './impact-metrics';
+import { HookRunner, isHook, type EvaluationMethod, type Hook } from './hooks';
 import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { Network } from './network';
@@ -23,7 +26,7 @@ import { parseClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
 import { Poller, type PollOutcome } from './poller';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
-import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
+import type { ClientPayload, Context, FeatureDefinition, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
 import { UnleashApi } from './unleash-api';
 import { warnOnce, type WarnOnce } from './warn-once';
@@ -113,6 +116,11 @@ export interface ClientStatus {
 export class UnleashClient {
   /** A UUID v4 fixed for this client's lifetime, sent as `unleash-connection-id`. */
   readonly connectionId: string = randomUUID();
+  /**
+   * Counters, gauges and histograms of your own, sent to Unleash with the usage metrics
+   * (see `ImpactMetrics`). Kept but never sent when metrics are disabled or offline.
+   */
+  readonly impactMetrics: ImpactMetrics;
   private readonly config: ResolvedConfig;
   private readonly events: EventHub;
   private readonly scheduler: Scheduler;
@@ -146,6 +154,8 @@ export class UnleashClient {
   private readonly flagSource: FlagSource | undefined;
   /** Evaluation problems of the caller's making, each reported once (by key). */
   private readonly evaluationWarning: WarnOnce = warnOnce((message) => this.events.warn('evaluation', message));
+  /** Evaluation hooks; `hooks.active` is the one check the hot path makes for them. */
+  private readonly hooks: HookRunner = new HookRunner((message) => this.events.warn('callback', message));
 
   /**
    * Checks the options and builds the client; nothing is fetched until `start()`.
@@ -160,6 +170,9 @@ export class UnleashClient {
       this.flagSource = options.flagSource;
     }
     this.events = new EventHub(typeof options.eventCallback === 'function' ? options.eventCallback : undefined);
+    if (Array.isArray(options.hooks)) {
+      options.hooks.forEach((hook: unknown, i) => (isHook(hook) ? this.hooks.add(hook) : warnings.push(`hooks[${i}] is not a hook (an object with a beforeEvaluation or afterEvaluation method); it was ignored`)));
+    } else if (options.hooks !== undefined && options.hooks !== null) warnings.push('hooks must be an array of hooks; it was ignored');
     this.scheduler = options.scheduler ?? systemScheduler;
     // Offline clients count too (nothing sends the counts): the cost of an evaluation must
     // not depend on where the flags came from.
@@ -172,6 +185,8 @@ export class UnleashClient {
       ...(options.scheduler === undefined ? {} : { now: () => this.scheduler.now() }),
       onWarning: (message) => this.events.warn('engine', message),
     });
+    const impactWarning = warnOnce((message) => this.events.warn('metrics', message));
+    this.impactMetrics = new ImpactMetrics(config.appName, config.environment, impactWarning);
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
     this.store.readFlagTable(() => this.flags);
     if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
@@ -217,6 +232,8 @@ export class UnleashClient {
         onDisabled: () => {
           this.countMetrics = false;
         },
+        flavor: { sdkFlavor: config.sdkFlavor, sdkFlavorVersion: config.sdkFlavorVersion },
+        impact: this.impactMetrics,
       });
     }
     // Delivered after the constructor returns, so listeners added with `on()` right
@@ -424,6 +441,7 @@ export class UnleashClient {
    * function of name and context), else the `fallbackFunction` option, else false.
    */
   isEnabled(name: string, context?: Context, fallback?: IsEnabledFallback): boolean {
+    if (this.hooks.active) return this.hooked('isEnabled', name, context, fallback).enabled;
     const entry = this.flags.get(name);
     if (entry === undefined) return this.fallbackEnabled(name, context, fallback);
     const flag = entry.flag;
@@ -452,6 +470,7 @@ export class UnleashClient {
    * no variant to give (with `feature_enabled: true`).
    */
   getVariant(name: string, context?: Context, fallback?: Variant): Variant {
+    if (this.hooks.active) return this.hooked('getVariant', name, context, fallback).variant;
     const entry = this.flags.get(name);
     if (entry === undefined) return this.fallbackVariant(name, fallback);
     const flag = entry.flag;
@@ -482,7 +501,7 @@ export class UnleashClient {
    * ```
    */
   evaluate(name: string, context?: Context): EvaluationResult {
-    return this.evaluateDetailed(name, context, true);
+    return this.hooks.active ? this.hooked('evaluate', name, context, undefined) : this.evaluateDetailed(name, context, 'evaluate');
   }
 
   /**
@@ -490,15 +509,52 @@ export class UnleashClient {
    * debugging and tooling (the CLI's `--explain` is built on the same walk).
    */
   explain(name: string, context?: Context): EvaluationResult {
-    return this.evaluateDetailed(name, context, false);
+    return this.evaluateDetailed(name, context, undefined);
   }
 
-  private evaluateDetailed(name: string, context: Context | undefined, record: boolean): EvaluationResult {
+  /**
+   * Adds an evaluation hook (see `Hook`), run after those of the `hooks` option; returns a
+   * function removing it. Something that is not a hook is reported as a warning and ignored.
+   *
+   * ```ts
+   * const remove = client.addHook({ afterEvaluation: (series, _data, result) => console.log(series.flag, result.reason.kind) });
+   * remove();
+   * ```
+   */
+  addHook(hook: Hook): () => void {
+    return this.hooks.add(hook);
+  }
+
+  /**
+   * Names the wrapper this client runs under in the registration and metrics bodies
+   * (`sdkFlavor`), unless the `sdkFlavor` option already did. For `SwitchyardProvider`.
+   * @internal
+   */
+  setSdkFlavor(sdkFlavor: string, sdkFlavorVersion: string): void {
+    if (this.config.sdkFlavor === undefined) this.reporter?.setFlavor({ sdkFlavor, sdkFlavorVersion });
+  }
+
+  /** One call with hooks: the evaluate walk, recorded as `method` records, between the hooks. */
+  private hooked(method: EvaluationMethod, name: string, context: Context | undefined, fallback: IsEnabledFallback | Variant | undefined): EvaluationResult {
+    const seen = context !== null && typeof context === 'object' ? context : this.defaultContext;
+    return this.hooks.run(method, name, seen, () => this.evaluateDetailed(name, context, method, fallback));
+  }
+
+  /**
+   * The evaluate walk, recording (counts, impression) as one call of `record` does, or
+   * nothing when it is undefined (`explain`). `isEnabled` and `getVariant` come here only
+   * with hooks; their answers are the same as on their fast paths, fallbacks included.
+   */
+  private evaluateDetailed(name: string, context: Context | undefined, record: EvaluationMethod | undefined, fallback?: IsEnabledFallback | Variant): EvaluationResult {
     const entry = this.flags.get(name);
     if (entry === undefined) {
-      const enabled = this.fallbackEnabled(name, context, undefined, false);
+      if (record === 'getVariant') {
+        const variant = this.fallbackVariant(name, fallback as Variant | undefined);
+        return { flag: name, enabled: variant.feature_enabled === true, variant, reason: { kind: 'FLAG_NOT_FOUND' } };
+      }
+      const enabled = this.fallbackEnabled(name, context, fallback as IsEnabledFallback | undefined, record === 'isEnabled');
       const variant = enabled ? DISABLED_VARIANT_FEATURE_ON : DISABLED_VARIANT;
-      if (record && this.countMetrics) this.store.countUnknown(name, enabled, variant.name);
+      if (record === 'evaluate' && this.countMetrics) this.store.countUnknown(name, enabled, variant.name);
       return { flag: name, enabled, variant, reason: { kind: 'FLAG_NOT_FOUND' } };
     }
     let ctx: Context;
@@ -506,11 +562,28 @@ export class UnleashClient {
       ctx = this.contextOf(context);
     } catch (err) {
       this.events.error('evaluation', new Error(`evaluating flag "${name}" failed: ${describe(err)}`));
-      return { flag: name, enabled: false, variant: DISABLED_VARIANT, reason: { kind: 'ERROR', message: describe(err) } };
+      const reason: Reason = { kind: 'ERROR', message: describe(err) };
+      if (record === 'isEnabled') return { flag: name, enabled: this.fallbackEnabled(name, context, fallback as IsEnabledFallback | undefined, false), variant: DISABLED_VARIANT, reason };
+      if (record === 'getVariant') {
+        const variant = this.fallbackVariant(name, fallback as Variant | undefined, false);
+        return { flag: name, enabled: variant.feature_enabled === true, variant, reason };
+      }
+      return { flag: name, enabled: false, variant: DISABLED_VARIANT, reason };
     }
-    const result = entry.flag.evaluate(ctx);
-    if (!record) return result;
+    let result = entry.flag.evaluate(ctx);
+    if (record === undefined) return result;
     try {
+      if (record === 'isEnabled') {
+        if (this.countMetrics) {
+          if (result.enabled) entry.yes++;
+          else entry.no++;
+        }
+        if (entry.flag.impressionData) this.impression('isEnabled', name, ctx, result.enabled, undefined);
+        return result;
+      }
+      if (record === 'getVariant' && fallback !== undefined && fallback !== null && !result.variant.enabled) {
+        result = { ...result, variant: this.fallbackFor(fallback as Variant, result.enabled) };
+      }
       this.recordVariant(entry, name, ctx, result.enabled, result.variant.name);
     } catch (err) {
       this.events.error('evaluation', new Error(`the impression of flag "${name}" failed: ${describe(err)}`));
@@ -549,6 +622,44 @@ export class UnleashClient {
       lastFetch: this.lastFetch === undefined ? undefined : { ...this.lastFetch },
       destroyed: this.destroyed,
     };
+  }
+
+  /**
+   * Every flag's answer and variant for `context`, as a Frontend API body (see `AllFlags`),
+   * to bootstrap a browser SDK. Counts nothing unless `countMetrics`; fires no impression
+   * and runs no hook. Never throws (a context that cannot be read answers no flags, with
+   * an error event).
+   *
+   * ```ts
+   * res.json(client.getAllFlags({ userId }, { enabledOnly: true }));
+   * ```
+   */
+  getAllFlags(context?: Context, options?: AllFlagsOptions): AllFlags {
+    try {
+      return allFlagsOf(this.flags, this.contextOf(context), options, this.countMetrics);
+    } catch (err) {
+      this.events.error('evaluation', new Error(`getAllFlags failed: ${describe(err)}`));
+      return { toggles: [] };
+    }
+  }
+
+  /**
+   * The definitions of the flags served now, in the server's order (like the official
+   * SDK's `getFeatureToggleDefinitions()`): copies, so changing them changes nothing.
+   */
+  getFlags(): FeatureDefinition[] {
+    return [...this.flags.values()].map((entry) => structuredClone(entry.flag.definition));
+  }
+
+  /**
+   * Sends the usage and impact metrics counted so far now, instead of at the next
+   * interval. Resolves when the POST is answered (or failed: an error event, and the
+   * counts are kept for the next report); never rejects. Does nothing when metrics are
+   * disabled, offline, before `start()` or after `destroy()`.
+   */
+  flushMetrics(): Promise<void> {
+    if (this.config.disableMetrics || this.startPromise === undefined || this.destroyed) return Promise.resolve();
+    return this.reporter?.flush() ?? Promise.resolve();
   }
 
   /** Whether the client has flags (from the server, the cache or a bootstrap). */

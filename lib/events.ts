@@ -47,7 +47,7 @@ export type EventOrigin =
   | 'evaluation'
   /** The engine compiling or evaluating flag data. */
   | 'engine'
-  /** An event listener or `eventCallback` threw. */
+  /** An event listener, `eventCallback` or evaluation hook threw. */
   | 'callback';
 
 /**

@@ -7,6 +7,15 @@
  * @sortStrategy kind, alphabetical
  */
 export { UnleashClient, type IsEnabledFallback, type ClientStatus, type FetchStatus, type UpdateMode } from './client';
+export type { Hook, EvaluationMethod, EvaluationSeriesContext, EvaluationSeriesData } from './hooks';
+export type { AllFlags, AllFlagsOptions, FrontendToggle } from './all-flags';
+export {
+  ImpactMetrics,
+  DEFAULT_HISTOGRAM_BUCKETS,
+  type ImpactCounter,
+  type ImpactGauge,
+  type ImpactHistogram,
+} from './impact-metrics';
 export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
 export {
   UnleashEvents,

@@ -19,6 +19,7 @@ import { backoffDelay, MAX_TIMER_DELAY } from './poller';
 import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { UnleashApi } from './unleash-api';
 import { SDK_NAME, SPEC_VERSION } from './version';
+import type { CollectedMetric } from './impact-metrics';
 
 /** Distinct unknown flag names counted per report. */
 export const MAX_UNKNOWN_FLAGS = 100;
@@ -155,9 +156,10 @@ export class MetricsStore {
 
   /**
    * Reads and zeroes every counter, and opens a new window at `now`. Returns `undefined`
-   * (and keeps the window open) when nothing was counted.
+   * (and keeps the window open) when nothing was counted, unless `evenIfEmpty` (impact
+   * metrics are to be sent, and ride in a bucket).
    */
-  take(now: number): MetricsBucket | undefined {
+  take(now: number, evenIfEmpty = false): MetricsBucket | undefined {
     // Null-prototype objects: a flag or variant named "__proto__" must stay a plain key.
     const toggles: Record<string, ToggleCounts> = Object.create(null);
     let any = false;
@@ -177,7 +179,7 @@ export class MetricsStore {
     this.others.clear();
     this.unknownNames = 0;
     this.warnedFull = false;
-    if (!any) return undefined;
+    if (!any && !evenIfEmpty) return undefined;
     const bucket: MetricsBucket = {
       start: new Date(this.windowStart).toISOString(),
       stop: new Date(now).toISOString(),
@@ -224,6 +226,24 @@ export interface MetricsReporterOptions {
   timeout: number;
   /** Called when reporting stops for good (401/403), so counting can stop too. */
   onDisabled?: () => void;
+  /** A wrapper's name and version (`sdkFlavor`, `sdkFlavorVersion`), sent in both bodies when set. */
+  flavor?: SdkFlavor;
+  /** Impact metrics, collected into each report and given back when it fails. */
+  impact?: { collect(): CollectedMetric[]; restore(collected: CollectedMetric[]): void };
+}
+
+/** The `sdkFlavor` fields of the registration and metrics bodies. */
+export interface SdkFlavor {
+  sdkFlavor?: string;
+  sdkFlavorVersion?: string;
+}
+
+/** Only the fields that are non-empty strings, so an unset flavor adds nothing to a body. */
+function flavorFields(flavor: SdkFlavor | undefined): SdkFlavor {
+  const out: SdkFlavor = {};
+  if (typeof flavor?.sdkFlavor === 'string' && flavor.sdkFlavor !== '') out.sdkFlavor = flavor.sdkFlavor;
+  if (typeof flavor?.sdkFlavorVersion === 'string' && flavor.sdkFlavorVersion !== '') out.sdkFlavorVersion = flavor.sdkFlavorVersion;
+  return out;
 }
 
 const PLATFORM = { platformName: 'node', platformVersion: process.versions.node, yggdrasilVersion: null } as const;
@@ -238,8 +258,21 @@ export class MetricsReporter {
   private inFlight: Promise<void> | undefined;
   private readonly controller = new AbortController();
   private registering: Promise<void> | undefined;
+  private flushes: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly options: MetricsReporterOptions) {}
+  private flavor: SdkFlavor;
+
+  constructor(private readonly options: MetricsReporterOptions) {
+    this.flavor = flavorFields(options.flavor);
+  }
+
+  /**
+   * Names the wrapper the client runs under (an OpenFeature provider), for the bodies sent
+   * from now on. As the official Node SDK does, the fields are left out when not set.
+   */
+  setFlavor(flavor: SdkFlavor): void {
+    this.flavor = flavorFields(flavor);
+  }
 
   /** Schedules the first report one interval from now. */
   start(): void {
@@ -261,6 +294,7 @@ export class MetricsReporter {
       interval,
       ...PLATFORM,
       specVersion: SPEC_VERSION,
+      ...this.flavor,
     };
   }
 
@@ -295,11 +329,24 @@ export class MetricsReporter {
     this.controller.abort();
     await this.registering;
     await this.inFlight;
+    await this.flushes;
     // A reporter that never started has no window to report: the client was never started.
     if (this.started && !this.disabled) {
       this.inFlight = this.send();
       await this.inFlight;
     }
+  }
+
+  /**
+   * Sends what is counted now (after a report in flight), without waiting for the timer.
+   * Resolves when the report is done, whatever its outcome (a failure is an error event and
+   * the counts are kept); does nothing once stopped or disabled. Never rejects.
+   */
+  flush(): Promise<void> {
+    if (this.stopped || this.disabled) return Promise.resolve();
+    const run = Promise.resolve(this.inFlight).then(() => (this.stopped || this.disabled ? undefined : this.send()));
+    this.flushes = Promise.all([this.flushes, run]);
+    return run;
   }
 
   private schedule(): void {
@@ -321,19 +368,20 @@ export class MetricsReporter {
 
   /** Sends one report. Never rejects: whatever fails is an error event and the counts are kept. */
   private async send(): Promise<void> {
-    const { store, scheduler, events } = this.options;
+    const { store, scheduler, events, impact } = this.options;
     let bucket: MetricsBucket | undefined;
+    let impactMetrics: CollectedMetric[] = [];
     try {
-      bucket = store.take(scheduler.now());
+      impactMetrics = impact?.collect() ?? [];
+      bucket = store.take(scheduler.now(), impactMetrics.length > 0);
       if (bucket === undefined) return;
-      await this.post(bucket);
+      await this.post(bucket, impactMetrics);
     } catch (err) {
-      if (bucket !== undefined) {
-        try {
-          store.restore(bucket);
-        } catch {
-          // The counts of one report are lost; the error below says the report failed.
-        }
+      try {
+        if (bucket !== undefined) store.restore(bucket);
+        if (impactMetrics.length > 0) impact?.restore(impactMetrics);
+      } catch {
+        // The counts of one report are lost; the error below says the report failed.
       }
       this.failures = Math.min(10, this.failures + 1);
       events.error('metrics', err);
@@ -341,9 +389,19 @@ export class MetricsReporter {
   }
 
   /** POSTs one bucket. Throws when the counts must be kept (a failed request or status). */
-  private async post(bucket: MetricsBucket): Promise<void> {
+  private async post(bucket: MetricsBucket, impactMetrics: CollectedMetric[]): Promise<void> {
     const { api, events, appName, instanceId, environment, timeout } = this.options;
-    const body = { appName, instanceId, connectionId: api.connectionId, environment, bucket, ...PLATFORM, specVersion: SPEC_VERSION };
+    const body = {
+      appName,
+      instanceId,
+      connectionId: api.connectionId,
+      environment,
+      bucket,
+      ...PLATFORM,
+      specVersion: SPEC_VERSION,
+      ...this.flavor,
+      ...(impactMetrics.length > 0 ? { impactMetrics } : {}),
+    };
     const status = await api.post('metrics', body, undefined, timeout);
     if (status >= 200 && status <= 299) {
       this.failures = Math.max(0, this.failures - 1);

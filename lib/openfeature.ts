@@ -33,6 +33,10 @@ import {
 import type { UnleashClient } from './client';
 import type { EvaluationResult } from './engine/evaluation';
 import type { Context, Variant } from './types';
+import { SDK_VERSION } from './version';
+
+/** The `sdkFlavor` the provider reports: this package's subpath. */
+const SDK_FLAVOR = 'switchyard-flags/openfeature';
 
 /** What the provider needs of a client: an `UnleashClient`. */
 export type ProviderClient = Pick<UnleashClient, 'start' | 'destroy' | 'evaluate' | 'hasFlags' | 'on'>;
@@ -130,7 +134,11 @@ export class SwitchyardProvider implements Provider {
   private readonly unsubscribe: (() => void)[] = [];
 
   /** @param client the client answers come from; the provider owns it (`initialize` starts it, `onClose` destroys it). */
-  constructor(readonly client: ProviderClient) {}
+  constructor(readonly client: ProviderClient) {
+    // Registration and metrics say the client runs under this provider (`sdkFlavor`), as
+    // the official provider does for the official SDK. A client of another shape has no setter.
+    (client as Partial<Pick<UnleashClient, 'setSdkFlavor'>>).setSdkFlavor?.(SDK_FLAVOR, SDK_VERSION);
+  }
 
   /**
    * Starts the client. When it got no flags, fails (so the provider reports an error) with

@@ -10,6 +10,7 @@ import type { Strategy } from '../strategies/strategy';
 import type { EventCallback } from './events';
 import type { Scheduler } from './scheduler';
 import type { Context } from './types';
+import type { Hook } from './hooks';
 import { SwitchyardError } from './errors';
 import { checkHttpOptions, type HttpOptions } from './network';
 import { DEFAULT_MAX_BODY_SIZE, MAX_BODY_SIZE_CEILING } from './http';
@@ -103,6 +104,20 @@ export interface UnleashConfig {
    */
   flagSource?: FlagSource;
   /**
+   * Called around every `isEnabled`, `getVariant` and `evaluate` call, in order (see
+   * `Hook`); more can be added with `client.addHook`. A hook that throws is reported once
+   * as a `warning` event and never changes the answer.
+   */
+  hooks?: Hook[];
+  /**
+   * The name of a wrapper built on this client (such as an OpenFeature provider), sent as
+   * `sdkFlavor` in the registration and metrics bodies, as the official Node SDK does.
+   * Left out of the bodies when not set. `SwitchyardProvider` sets it itself.
+   */
+  sdkFlavor?: string;
+  /** The wrapper's version, sent as `sdkFlavorVersion` beside `sdkFlavor`. */
+  sdkFlavorVersion?: string;
+  /**
    * The clock, timers and randomness. For tests only: lets them check backoff and
    * intervals without sleeping.
    * @internal
@@ -152,6 +167,8 @@ export interface ResolvedConfig {
   customStrategies: Strategy[];
   fallbackFunction: FallbackFunction | undefined;
   offline: boolean;
+  sdkFlavor: string | undefined;
+  sdkFlavorVersion: string | undefined;
 }
 
 export const DEFAULT_REFRESH_INTERVAL = 15_000;
@@ -270,7 +287,7 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     if (nonEmptyString(options.environment)) environment = options.environment;
     else warnings.push('environment must be a non-empty string; using "default"');
   }
-  const optionalString = (name: 'projectName' | 'namePrefix'): string | undefined => {
+  const optionalString = (name: 'projectName' | 'namePrefix' | 'sdkFlavor' | 'sdkFlavorVersion'): string | undefined => {
     const value = options[name];
     if (value === undefined || value === null || value === '') return undefined;
     if (typeof value === 'string') return value;
@@ -357,6 +374,8 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     customStrategies,
     fallbackFunction,
     offline,
+    sdkFlavor: optionalString('sdkFlavor'),
+    sdkFlavorVersion: optionalString('sdkFlavorVersion'),
   };
   if (config.metricsInterval === 0) config.disableMetrics = true;
   return { config, warnings };
@@ -390,6 +409,9 @@ const KNOWN_OPTIONS = {
   eventCallback: true,
   offline: true,
   flagSource: true,
+  hooks: true,
+  sdkFlavor: true,
+  sdkFlavorVersion: true,
   // Internal, for tests: accepted, never suggested.
   scheduler: false,
 } as const satisfies Record<keyof UnleashConfig, boolean>;
