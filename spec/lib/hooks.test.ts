@@ -54,6 +54,7 @@ async function client(options: Partial<UnleashConfig> = {}, td = testData()): Pr
   return c;
 }
 
+const flagOf = (ctx: Context): string => String(ctx.properties?.flag);
 const warnings = (): string[] => events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
 
 interface Call {
@@ -110,13 +111,13 @@ describe('hooks', () => {
 
   // One client without hooks, one with a hook that does nothing: every answer the same.
   test.each<[string, (c: UnleashClient, ctx: Context) => unknown]>([
-    ['isEnabled', (c, ctx) => c.isEnabled(ctx.properties!.flag!, ctx)],
-    ['isEnabled with a fallback value for unknown flags', (c, ctx) => c.isEnabled(`${ctx.properties!.flag!}-x`, ctx, true)],
+    ['isEnabled', (c, ctx) => c.isEnabled(flagOf(ctx), ctx)],
+    ['isEnabled with a fallback value for unknown flags', (c, ctx) => c.isEnabled(`${flagOf(ctx)}-x`, ctx, true)],
     ['isEnabled with a fallback function', (c, ctx) => c.isEnabled('unknown', ctx, (name, context) => name === 'unknown' && context.userId === 'alice')],
-    ['getVariant', (c, ctx) => c.getVariant(ctx.properties!.flag!, ctx)],
-    ['getVariant with a fallback', (c, ctx) => c.getVariant(ctx.properties!.flag!, ctx, { name: 'fb', enabled: true, feature_enabled: false } as Variant)],
-    ['getVariant of an unknown flag with a fallback', (c, ctx) => c.getVariant('unknown', ctx, { name: 'fb', enabled: true })],
-    ['evaluate', (c, ctx) => c.evaluate(ctx.properties!.flag!, ctx)],
+    ['getVariant', (c, ctx) => c.getVariant(flagOf(ctx), ctx)],
+    ['getVariant with a fallback', (c, ctx) => c.getVariant(flagOf(ctx), ctx, { name: 'fb', enabled: true, feature_enabled: false } as Variant)],
+    ['getVariant of an unknown flag with a fallback', (c, ctx) => c.getVariant('unknown', ctx, { name: 'fb', enabled: true, feature_enabled: false })],
+    ['evaluate', (c, ctx) => c.evaluate(flagOf(ctx), ctx)],
   ])('%s answers the same with a hook as without', async (_name, call) => {
     const plain = await client();
     const hooked = await client({ hooks: [{ afterEvaluation: () => undefined }] });

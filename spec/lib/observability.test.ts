@@ -216,7 +216,7 @@ describe('hooks and metrics', () => {
       c.isEnabled('off');
       c.isEnabled('unknown', undefined, true);
       c.getVariant('colour', { userId: '1' });
-      c.getVariant('off', undefined, { name: 'fb', enabled: true });
+      c.getVariant('off', undefined, { name: 'fb', enabled: true, feature_enabled: false });
       c.getVariant('unknown');
       c.evaluate('colour', { userId: '2' });
       c.evaluate('missing');
