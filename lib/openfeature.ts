@@ -34,6 +34,7 @@ import type { UnleashClient } from './client';
 import type { EvaluationResult } from './engine/evaluation';
 import type { Context, Variant } from './types';
 import { SDK_VERSION } from './version';
+import { standardReasonOf } from './standard-reason';
 
 /** The `sdkFlavor` the provider reports: this package's subpath. */
 const SDK_FLAVOR = 'switchyard-flags/openfeature';
@@ -97,26 +98,9 @@ function metadata(e: EvaluationResult): Record<string, string | number | boolean
   return out;
 }
 
-/** The OpenFeature reason for an explanation. */
+/** The OpenFeature reason for an explanation (the mapping the OpenTelemetry hook shares). */
 function reasonOf(e: EvaluationResult): string {
-  const r = e.reason;
-  switch (r.kind) {
-    case 'DISABLED':
-      return StandardResolutionReasons.DISABLED;
-    case 'NO_STRATEGIES':
-      return StandardResolutionReasons.STATIC;
-    case 'STRATEGY_MATCH':
-      return r.rollout !== undefined && r.rollout.threshold < 100 ? StandardResolutionReasons.SPLIT : StandardResolutionReasons.TARGETING_MATCH;
-    case 'NO_STRATEGY_MATCHED':
-      return r.strategies.some((s) => s.failure === 'STRATEGY_DECLINED' && s.rollout !== undefined)
-        ? StandardResolutionReasons.SPLIT
-        : StandardResolutionReasons.TARGETING_MATCH;
-    case 'DEPENDENCY_FAILED':
-      return StandardResolutionReasons.TARGETING_MATCH;
-    case 'FLAG_NOT_FOUND':
-    case 'ERROR':
-      return StandardResolutionReasons.ERROR;
-  }
+  return StandardResolutionReasons[standardReasonOf(e)];
 }
 
 type Decode<T> = (variant: Variant) => { value: T } | { error: ErrorCode; message: string };

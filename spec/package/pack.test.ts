@@ -108,7 +108,7 @@ describe('the packed package', () => {
   test('ships the built entry points and types, not the sources or tests', async () => {
     const listed = JSON.parse(await ok(npm, ['pack', '--ignore-scripts', '--dry-run', '--json'], root));
     const files: string[] = listed[0].files.map((f: { path: string }) => f.path);
-    for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/engine.js', 'dist/openfeature.js']) {
+    for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/engine.js', 'dist/openfeature.js', 'dist/opentelemetry.js', 'dist/opentelemetry.d.cts']) {
       expect(files).toContain(file);
     }
     expect(files.filter((f) => /^(lib|spec|cache|bootstrap|strategies|examples|bench|scripts)\//.test(f))).toEqual([]);
@@ -185,7 +185,7 @@ describe('the packed package', () => {
     const header = lines.find((l) => l.includes('node10') && l.includes('bundler'));
     expect(header).toBeDefined();
     const rows = lines.filter((l) => /^│ "switchyard-flags/.test(l));
-    expect(rows.map((l) => l.split('│')[1]!.trim())).toEqual(['"switchyard-flags"', '"switchyard-flags/engine"', '"switchyard-flags/openfeature"', '"switchyard-flags/package.json"']);
+    expect(rows.map((l) => l.split('│')[1]!.trim())).toEqual(['"switchyard-flags"', '"switchyard-flags/engine"', '"switchyard-flags/openfeature"', '"switchyard-flags/opentelemetry"', '"switchyard-flags/package.json"']);
     for (const row of rows) {
       const cells = row.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(1);
       expect(cells).toHaveLength(4);

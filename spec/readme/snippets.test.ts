@@ -81,6 +81,7 @@ const entryPoints = {
   'switchyard-flags': { source: 'lib/index.ts', built: 'dist/index.js' },
   'switchyard-flags/engine': { source: 'lib/engine/index.ts', built: 'dist/engine.js' },
   'switchyard-flags/openfeature': { source: 'lib/openfeature.ts', built: 'dist/openfeature.js' },
+  'switchyard-flags/opentelemetry': { source: 'lib/opentelemetry.ts', built: 'dist/opentelemetry.js' },
 };
 
 const preludeFile = join(root, 'spec', 'readme', 'prelude.ts');
