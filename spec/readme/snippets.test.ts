@@ -240,6 +240,10 @@ beforeAll(async () => {
   server = await TestServer.start({ tls: certificate });
   server.serveFeatures(body);
   server.setDefault('GET', '/flags.json', { body });
+  // Usage metrics and registration are accepted, as Unleash does (202), so a snippet that
+  // flushes metrics or destroys a client reports no error.
+  server.setDefault('POST', '/api/client/metrics', { status: 202 });
+  server.setDefault('POST', '/api/client/register', { status: 202 });
   const loopback = new URL(server.origin).host;
   proxy = await ForwardProxy.start({ routes: Object.fromEntries(publicHosts.map((host) => [`${host}:443`, loopback])) });
   mkdirSync(join(root, '.tmp'), { recursive: true });
