@@ -15,10 +15,16 @@ import {
   SwitchyardErrorCode,
   UnleashClient,
   UnleashEvents,
+  type AllFlags,
   type Context,
+  type EvaluationSeriesContext,
+  type FeatureDefinition,
+  type Hook,
   type HttpOptions,
+  type ImpactCounter,
   type Variant,
 } from '../../lib/index';
+import { OpenTelemetryHook } from '../../lib/opentelemetry';
 import { Agent as HttpsAgent } from 'node:https';
 
 export async function correctUse(): Promise<void> {
@@ -164,4 +170,32 @@ export function errorHandling(err: unknown): SwitchyardErrorCode | undefined {
     return err.code;
   }
   return undefined;
+}
+
+/** Hooks, impact metrics, all flags and the OpenTelemetry hook (issue 15). */
+export async function observability(): Promise<void> {
+  const hook: Hook = { name: 'h', beforeEvaluation: (series) => ({ flag: series.flag }), afterEvaluation: (_s, data, result) => void [data.flag, result.reason.kind] };
+  const client = new UnleashClient({ appName: 'types', offline: true, hooks: [hook, new OpenTelemetryHook({ metrics: false, contextId: false })], sdkFlavor: 'w', sdkFlavorVersion: '1' });
+  const remove: () => void = client.addHook({ afterEvaluation: () => undefined });
+  remove();
+  // @ts-expect-error a hook's methods receive series data, not a string
+  client.addHook({ beforeEvaluation: (_series: EvaluationSeriesContext, data: string) => ({ data }) });
+  // @ts-expect-error hooks is an array
+  new UnleashClient({ appName: 'types', offline: true, hooks: hook });
+  const all: AllFlags = client.getAllFlags({ userId: 'u' }, { countMetrics: true, enabledOnly: true });
+  const first: boolean | undefined = all.toggles[0]?.variant.feature_enabled;
+  // @ts-expect-error getAllFlags options are an object
+  client.getAllFlags({}, true);
+  const definitions: FeatureDefinition[] = client.getFlags();
+  const flushed: Promise<void> = client.flushMetrics();
+  const counter: ImpactCounter = client.impactMetrics.defineCounter('c', 'help');
+  counter.inc(2);
+  client.impactMetrics.defineHistogram('h', 'help', [0.1, 1]).observe(0.5);
+  client.impactMetrics.updateGauge('g', 1);
+  // @ts-expect-error a gauge value is a number
+  client.impactMetrics.updateGauge('g', '1');
+  // @ts-expect-error the client's impact metrics are not replaceable
+  client.impactMetrics = client.impactMetrics;
+  await flushed;
+  void [first, definitions];
 }
