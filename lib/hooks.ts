@@ -87,6 +87,8 @@ export interface Hook {
 }
 
 const NO_HOOKS: readonly Hook[] = Object.freeze([]);
+
+type Stage = 'beforeEvaluation' | 'afterEvaluation';
 const NO_DATA: EvaluationSeriesData = Object.freeze({});
 
 /** Whether `value` can be used as a hook. @internal */
@@ -140,39 +142,48 @@ export class HookRunner {
   run(method: EvaluationMethod, flag: string, context: Context, evaluate: () => EvaluationResult): EvaluationResult {
     const hooks = this.hooks;
     const series: EvaluationSeriesContext = { flag, context, method };
-    const data: EvaluationSeriesData[] = new Array<EvaluationSeriesData>(hooks.length);
+    // One hook (the common case) needs no array for its data.
+    let only: EvaluationSeriesData = NO_DATA;
+    const data: EvaluationSeriesData[] | undefined = hooks.length > 1 ? new Array<EvaluationSeriesData>(hooks.length) : undefined;
     for (let i = 0; i < hooks.length; i++) {
       const hook = hooks[i]!;
-      data[i] = NO_DATA;
-      if (hook.beforeEvaluation === undefined) continue;
-      data[i] = this.call(hook, i, 'beforeEvaluation', () => hook.beforeEvaluation!(series, NO_DATA));
+      let out: EvaluationSeriesData = NO_DATA;
+      if (hook.beforeEvaluation !== undefined) {
+        try {
+          out = this.seriesData(hook, i, 'beforeEvaluation', hook.beforeEvaluation(series, NO_DATA));
+        } catch (err) {
+          this.failed(hook, i, 'beforeEvaluation', err);
+        }
+      }
+      if (data === undefined) only = out;
+      else data[i] = out;
     }
     const result = evaluate();
     for (let i = hooks.length - 1; i >= 0; i--) {
       const hook = hooks[i]!;
       if (hook.afterEvaluation === undefined) continue;
-      this.call(hook, i, 'afterEvaluation', () => hook.afterEvaluation!(series, data[i]!, result));
+      try {
+        this.seriesData(hook, i, 'afterEvaluation', hook.afterEvaluation(series, data === undefined ? only : data[i]!, result));
+      } catch (err) {
+        this.failed(hook, i, 'afterEvaluation', err);
+      }
     }
     return result;
   }
 
-  /** Calls one stage of one hook; a throw or a rejected Promise is reported once per hook and stage. */
-  private call(hook: Hook, index: number, stage: 'beforeEvaluation' | 'afterEvaluation', fn: () => unknown): EvaluationSeriesData {
-    const label = typeof hook.name === 'string' && hook.name !== '' ? `hook "${hook.name.slice(0, 60)}"` : `hook #${index + 1}`;
-    const report = (err: unknown): void =>
-      this.warn(`hook-threw:${label}:${stage}`, `${label} threw in ${stage} (${describe(err)}); the evaluation went on without it (reported once per hook and stage)`);
-    try {
-      const out = fn();
-      if (out === null || typeof out !== 'object') return NO_DATA;
-      // Hooks are synchronous; a Promise is not awaited, but its rejection must not go unhandled.
-      if (typeof (out as { then?: unknown }).then === 'function') {
-        (out as Promise<unknown>).then(undefined, report);
-        return NO_DATA;
-      }
-      return out as EvaluationSeriesData;
-    } catch (err) {
-      report(err);
+  /** What a stage returned, as series data; a Promise is not awaited, but its rejection must not go unhandled. */
+  private seriesData(hook: Hook, index: number, stage: Stage, out: unknown): EvaluationSeriesData {
+    if (out === null || typeof out !== 'object') return NO_DATA;
+    if (typeof (out as { then?: unknown }).then === 'function') {
+      (out as Promise<unknown>).then(undefined, (err: unknown) => this.failed(hook, index, stage, err));
       return NO_DATA;
     }
+    return out as EvaluationSeriesData;
+  }
+
+  /** Reports a stage that threw (or rejected), once per hook and stage. */
+  private failed(hook: Hook, index: number, stage: Stage, err: unknown): void {
+    const label = typeof hook.name === 'string' && hook.name !== '' ? `hook "${hook.name.slice(0, 60)}"` : `hook #${index + 1}`;
+    this.warn(`hook-threw:${label}:${stage}`, `${label} threw in ${stage} (${describe(err)}); the evaluation went on without it (reported once per hook and stage)`);
   }
 }
