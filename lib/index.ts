@@ -7,7 +7,7 @@
  * @sortStrategy kind, alphabetical
  */
 export { UnleashClient, type IsEnabledFallback, type ClientStatus, type FetchStatus, type UpdateMode } from './client';
-export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
+export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders, type FetchMode } from './options';
 export {
   UnleashEvents,
   type UnleashEvent,
@@ -18,6 +18,7 @@ export {
   type ImpressionEvent,
   type ClientErrorEvent,
   type ClientWarningEvent,
+  type ModeEvent,
   type EventCallback,
   type EventOrigin,
   type FlagOrigin,
