@@ -8,7 +8,9 @@ import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import type { ModeEvent, UnleashEvent } from '../../lib/events';
 import type { UnleashConfig } from '../../lib/options';
+import { ForwardProxy } from '../support/forward-proxy';
 import { ManualScheduler } from '../support/manual-scheduler';
+import { selfSignedCertificate } from '../support/self-signed';
 import { StreamServer } from '../support/stream-server';
 
 const STREAMING = '/api/client/streaming';
@@ -498,5 +500,55 @@ describe('a long run: the stream drops every few seconds', () => {
     expect(modes()).toEqual(['streaming']);
     expect(errors()).toEqual([]);
     expect(server.accepted.slice(1).every((s) => s.lastEventId !== undefined)).toBe(true);
+  });
+});
+
+describe('streaming: proxy and TLS options apply to the stream', () => {
+  test('httpOptions.proxy and ca: the stream is tunnelled through the proxy to an https:// server trusted by the given root', async () => {
+    const certificate = selfSignedCertificate();
+    const tlsServer = await StreamServer.start({ tls: certificate });
+    const proxy = await ForwardProxy.start();
+    try {
+      tlsServer.setFlag(flag('secure'));
+      const client = new UnleashClient({
+        url: tlsServer.url,
+        appName: 'stream-app',
+        mode: 'streaming',
+        cache: new MemoryCache(),
+        disableMetrics: true,
+        disableRegistration: true,
+        scheduler,
+        httpOptions: { proxy: proxy.url, ca: certificate.cert },
+        eventCallback: (event) => events.push(event),
+      });
+      clients.push(client);
+      await client.start();
+      expect(client.isEnabled('secure')).toBe(true);
+      tlsServer.setFlag(flag('later'));
+      await until(() => client.isEnabled('later'), 'the streamed update');
+      expect(proxy.requests.map((r) => r.line)).toEqual([`CONNECT ${new URL(tlsServer.origin).host}`]);
+      expect(errors()).toEqual([]);
+
+      // Without the root, the certificate is refused: the stream fails like any request.
+      const strict = new UnleashClient({
+        url: tlsServer.url,
+        appName: 'stream-app',
+        mode: 'streaming',
+        cache: new MemoryCache(),
+        disableMetrics: true,
+        disableRegistration: true,
+        scheduler,
+        httpOptions: { proxy: false },
+        eventCallback: (event) => events.push(event),
+      });
+      clients.push(strict);
+      await strict.start();
+      expect(strict.hasFlags).toBe(false);
+      expect(errors()[0]).toMatch(/streaming: the connection failed \(\w*SELF_SIGNED\w*\)/);
+      await Promise.all(clients.splice(0).map((c) => c.destroy()));
+    } finally {
+      await tlsServer.close();
+      await proxy.close();
+    }
   });
 });

@@ -12,6 +12,7 @@
  * and the `fetch-mode` hint, in either direction.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 type Flag = Record<string, unknown> & { name: string };
@@ -70,12 +71,14 @@ export class StreamServer {
     readonly origin: string,
   ) {}
 
-  static async start(): Promise<StreamServer> {
+  /** Starts on 127.0.0.1 with a random port; an HTTPS one with `tls` (a key and certificate). */
+  static async start(options: { tls?: { key: string; cert: string } } = {}): Promise<StreamServer> {
     let self: StreamServer | undefined;
-    const server = createServer((req, res) => self!.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => self!.handle(req, res);
+    const server: Server = options.tls === undefined ? createServer(handler) : createTlsServer(options.tls, handler);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new StreamServer(server, `http://127.0.0.1:${port}`);
+    self = new StreamServer(server, `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`);
     return self;
   }
 
