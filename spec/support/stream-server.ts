@@ -293,7 +293,7 @@ export class StreamServer {
     this.streams.push(stream);
     this.accepted.push(stream);
     if (reply === 'silent') return;
-    if (reply !== undefined) {
+    if (typeof reply === 'object') {
       const data = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       res.write(`event: unleash-connected\n${reply.id === undefined ? '' : `id: ${reply.id}\n`}data: ${data}\n\n`);
       return;
