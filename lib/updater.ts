@@ -77,30 +77,33 @@ export function parseEventId(value: string | undefined): number | undefined {
 }
 
 /**
- * Whether `events` may follow `lastId`: a delta that starts with a hydration always may;
- * otherwise every event id (0: none given) and the message id must be above `lastId`, and
- * event ids must not go down. Returns the id the state is at afterwards, or why not.
+ * Whether `events` may follow `lastId`. Event ids (0: none given) must increase, from
+ * `lastId` on; a hydration restarts the count. Without a hydration, the message id must be
+ * above `lastId` too. Returns the id the state is at afterwards (the message id, else the
+ * last event id), or why the events cannot be trusted.
  */
 export function checkEventOrder(
   events: readonly DeltaEvent[],
   messageId: number | undefined,
   lastId: number | undefined,
 ): { ok: true; id: number | undefined } | { ok: false; reason: string } {
-  let highest = messageId;
-  let previous = events[0]?.type === 'hydration' ? undefined : lastId;
+  let previous = lastId;
+  let hydrated = false;
+  let lastEvent: number | undefined;
   for (const event of events) {
-    if (event.type === 'hydration') previous = undefined;
-    if (event.eventId <= 0) continue;
-    if (previous !== undefined && event.eventId <= previous) {
-      return { ok: false, reason: `event id ${event.eventId} does not follow ${previous}` };
+    if (event.type === 'hydration') {
+      previous = undefined;
+      hydrated = true;
     }
-    previous = Math.max(previous ?? 0, event.eventId);
-    highest = Math.max(highest ?? 0, event.eventId);
+    if (event.eventId <= 0) continue;
+    if (previous !== undefined && event.eventId <= previous) return { ok: false, reason: `event id ${event.eventId} does not follow ${previous}` };
+    previous = event.eventId;
+    lastEvent = event.eventId;
   }
-  if (events[0]?.type !== 'hydration' && lastId !== undefined && messageId !== undefined && events.length > 0 && messageId <= lastId) {
+  if (!hydrated && events.length > 0 && lastId !== undefined && messageId !== undefined && messageId <= lastId) {
     return { ok: false, reason: `message id ${messageId} does not follow ${lastId}` };
   }
-  return { ok: true, id: highest };
+  return { ok: true, id: messageId ?? lastEvent ?? (events.length === 0 ? lastId : undefined) };
 }
 
 export class Updater {
@@ -117,6 +120,8 @@ export class Updater {
   private probeReason = '';
   /** When recent soft failures of the stream happened. */
   private softFailures: number[] = [];
+  /** The ETag the last poll went out with. */
+  private sentEtag: string | undefined;
   /** The next request must ask for a hydration: the state can no longer be trusted. */
   private rehydrate = false;
   /** Stream messages, applied one at a time in order. */
@@ -208,7 +213,11 @@ export class Updater {
       interval: this.options.interval,
       url: this.options.url,
       path,
-      etag: () => (path === 'delta' && this.rehydrate ? undefined : this.options.etag()),
+      etag: () => {
+        // Kept: a delta answers the request it was asked with, whatever the client holds when it lands.
+        this.sentEtag = path === 'delta' && this.rehydrate ? undefined : this.options.etag();
+        return this.sentEtag;
+      },
       onOutcome: (outcome) => this.onPoll(poller, path, outcome),
       onFetchMode: (mode) => {
         if (mode === 'streaming' && this.options.mode === 'streaming' && this.failedOver && !this.probing) {
@@ -230,8 +239,7 @@ export class Updater {
       this.connection = undefined;
     }
     if (path === 'delta' && outcome.kind === 'updated' && outcome.payload.kind === 'delta') {
-      const sentEtag = this.rehydrate ? undefined : this.options.etag();
-      const order = checkEventOrder(outcome.payload.events, parseEventId(outcome.etag), parseEventId(sentEtag));
+      const order = checkEventOrder(outcome.payload.events, parseEventId(outcome.etag), parseEventId(this.sentEtag));
       if (!order.ok) {
         this.rehydrate = true;
         const url = this.options.api.shownPollUrl('delta');
