@@ -12,7 +12,7 @@
  * one failure and is done. The caller (`lib/updater.ts`) decides what comes next.
  */
 import type { EventSourceFetchInit, FetchLike, FetchLikeResponse } from 'eventsource';
-import { HttpError, type HttpStream } from './http';
+import { formatBytes, HttpError, type HttpStream } from './http';
 import type { Scheduler, TimerHandle } from './scheduler';
 
 /** Why a connection ended. */
@@ -141,6 +141,10 @@ export class StreamConnection {
     if (status !== undefined && status !== 200) {
       return { kind: 'status', status, error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}`, status) };
     }
+    if (message !== undefined && /max buffer size/i.test(message)) {
+      const limit = formatBytes(this.options.maxMessageSize);
+      return { kind: 'network', error: new HttpError('HTTP_BODY_TOO_LARGE', url, `GET ${url}: a message exceeds the limit of ${limit}; the stream was closed`) };
+    }
     if (this.opened) return { kind: 'ended', error: new HttpError('HTTP_NETWORK', url, `GET ${url}: the stream ended`) };
     if (status === 200) {
       const detail = message !== undefined && /content type/i.test(message) ? 'the answer is not an event stream (text/event-stream)' : 'the stream failed to open';
@@ -150,6 +154,38 @@ export class StreamConnection {
   }
 
   private connectError: HttpError | undefined;
+  /** Bytes of the message being received, and the line ends just seen (an empty line ends a message). */
+  private messageBytes = 0;
+  private lineFeeds = 0;
+  private carriageReturns = 0;
+
+  /**
+   * Counts `chunk` into the message being received; true once that message is larger than
+   * `maxMessageSize` (the parser's own limit counts only an unfinished line). A message ends
+   * at an empty line: two line ends in a row, LF, CRLF or CR alike.
+   */
+  private tooLarge(chunk: Buffer): boolean {
+    let size = this.messageBytes;
+    let lf = this.lineFeeds;
+    let cr = this.carriageReturns;
+    const limit = this.options.maxMessageSize;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      if (byte === 10 || byte === 13) {
+        if (byte === 10) lf++;
+        else cr++;
+        if (lf >= 2 || cr >= 2) size = 0;
+      } else {
+        lf = 0;
+        cr = 0;
+        if (++size > limit) return true;
+      }
+    }
+    this.messageBytes = size;
+    this.lineFeeds = lf;
+    this.carriageReturns = cr;
+    return false;
+  }
 
   private fail(failure: StreamFailure): void {
     if (this.done) return;
@@ -216,6 +252,12 @@ export class StreamConnection {
           if (ended || this.done) return;
           // Any byte, a keep-alive comment included, shows the stream is alive.
           this.armReadTimer();
+          if (this.tooLarge(chunk)) {
+            const url = this.options.shownUrl;
+            const limit = formatBytes(this.options.maxMessageSize);
+            this.fail({ kind: 'network', error: new HttpError('HTTP_BODY_TOO_LARGE', url, `GET ${url}: a message exceeds the limit of ${limit}; the stream was closed`) });
+            return;
+          }
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         });
         http.body.once('end', () => end());

@@ -193,6 +193,19 @@ describe('streaming: event ids and unusable messages', () => {
     expect(errors()[0]).toMatch(/"unleash-updated" message is unusable/);
   });
 
+  test('a message larger than maxBodySize closes the stream with HTTP_BODY_TOO_LARGE; the flags held stay', async () => {
+    server.setFlag(flag('a'));
+    const client = makeClient({ mode: 'streaming', maxBodySize: 4_096 });
+    await client.start();
+    await server.waitForStreams(1);
+    server.sendRaw(`event: unleash-updated\nid: 9\ndata: ${'x'.repeat(10_000)}\n\n`);
+    await until(() => errors().length > 0, 'the error');
+    expect(of('error')[0]!.error).toMatchObject({ code: 'HTTP_BODY_TOO_LARGE', message: expect.stringMatching(/a message exceeds the limit of 4096 bytes/) });
+    expect(client.isEnabled('a')).toBe(true);
+    await scheduler.fireNext('stream-reconnect');
+    await server.waitForStreams(2);
+  });
+
   test('a message the engine cannot apply leads to a fresh hydration too', async () => {
     server.setFlag(flag('a'));
     const client = makeClient({ mode: 'streaming' });
