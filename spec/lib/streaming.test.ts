@@ -159,6 +159,27 @@ describe('streaming: resuming, keep-alives and the read timeout', () => {
   });
 });
 
+describe('streaming: start()', () => {
+  test('never waits past timeout for a stream that opens and says nothing; the flags come later', async () => {
+    server.setFlag(flag('a'));
+    server.reply(STREAMING, 'silent');
+    const client = makeClient({ mode: 'streaming', timeout: 2_000 });
+    let resolved = false;
+    const started = client.start().then(() => (resolved = true));
+    await server.waitForStreams(1);
+    await settle();
+    expect(resolved).toBe(false);
+    const deadline = await scheduler.fireNext('deadline');
+    expect(deadline.delay).toBe(2_000);
+    await started;
+    expect(client.hasFlags).toBe(false);
+    // The silent stream is given up at the read timeout and the next one hydrates.
+    await scheduler.fireNext('stream-read');
+    await scheduler.fireNext('stream-reconnect');
+    await until(() => client.isEnabled('a'), 'flags from the next stream');
+  });
+});
+
 describe('streaming: event ids and unusable messages', () => {
   test('an event id that does not increase makes the client reconnect without Last-Event-ID and rehydrate', async () => {
     server.setFlag(flag('a'));
