@@ -1,8 +1,8 @@
 /**
  * One Server-Sent Events connection to `{url}/client/streaming`, from opening to its end.
  *
- * The SSE format is parsed by the `eventsource` package (the WHATWG EventSource for Node),
- * given a `fetch` of our own: the request goes through switchyard's got/network stack, so
+ * The SSE format is parsed by the `eventsource` package (4.x: the WHATWG EventSource for
+ * Node 20; 5.x requires Node 22.12), given a `fetch` of our own: the request goes through switchyard's got/network stack, so
  * the proxy, TLS trust and agents of `httpOptions` apply to the stream as to every other
  * request, `customHeadersFunction` is called for each connection, and every byte is seen,
  * keep-alive comments included, which is what the read timeout counts.
@@ -99,10 +99,7 @@ export class StreamConnection {
       return;
     }
     if (this.done) return;
-    const source: Source = new module.EventSource(this.options.url, {
-      fetch: this.fetch,
-      maxBufferSize: this.options.maxMessageSize,
-    });
+    const source: Source = new module.EventSource(this.options.url, { fetch: this.fetch });
     this.source = source;
     source.addEventListener('open', () => {
       if (this.done) return;
@@ -141,10 +138,6 @@ export class StreamConnection {
     if (status !== undefined && status !== 200) {
       return { kind: 'status', status, error: new HttpError('HTTP_STATUS', url, `GET ${url}: the server answered ${status}`, status) };
     }
-    if (message !== undefined && /max buffer size/i.test(message)) {
-      const limit = formatBytes(this.options.maxMessageSize);
-      return { kind: 'network', error: new HttpError('HTTP_BODY_TOO_LARGE', url, `GET ${url}: a message exceeds the limit of ${limit}; the stream was closed`) };
-    }
     if (this.opened) return { kind: 'ended', error: new HttpError('HTTP_NETWORK', url, `GET ${url}: the stream ended`) };
     if (status === 200) {
       const detail = message !== undefined && /content type/i.test(message) ? 'the answer is not an event stream (text/event-stream)' : 'the stream failed to open';
@@ -161,7 +154,7 @@ export class StreamConnection {
 
   /**
    * Counts `chunk` into the message being received; true once that message is larger than
-   * `maxMessageSize` (the parser's own limit counts only an unfinished line). A message ends
+   * `maxMessageSize` (the SSE parser has no limit of its own). A message ends
    * at an empty line: two line ends in a row, LF, CRLF or CR alike.
    */
   private tooLarge(chunk: Buffer): boolean {
