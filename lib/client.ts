@@ -24,7 +24,8 @@ import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { parseClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
-import { Poller, type PollOutcome } from './poller';
+import type { PollOutcome } from './poller';
+import { Updater } from './updater';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeatureDefinition, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
@@ -52,12 +53,14 @@ class FlagEntry extends ToggleCounter {
 const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
 
 /**
- * How the client learns of flag changes. `polling` fetches `/client/features` on a timer;
- * `offline` never asks a server (the `offline` option, or no `url`).
+ * How the client learns of flag changes now. `polling` fetches `/client/features` on a
+ * timer; `delta` fetches `/client/delta` on a timer; `streaming` holds a Server-Sent Events
+ * connection to `/client/streaming` (a streaming client that failed over is `polling` until
+ * it returns); `offline` never asks a server (the `offline` option, or no `url`).
  *
  * @group Client
  */
-export type UpdateMode = 'polling' | 'offline';
+export type UpdateMode = 'polling' | 'delta' | 'streaming' | 'offline';
 
 /**
  * The outcome of the client's last request for flags.
@@ -128,7 +131,7 @@ export class UnleashClient {
   private readonly cache: BaseCache;
   private readonly ownsCache: boolean;
   private readonly store: MetricsStore;
-  private readonly poller: Poller | undefined;
+  private readonly poller: Updater | undefined;
   private readonly reporter: MetricsReporter | undefined;
   private readonly network: Network | undefined;
   /** `{ appName, environment }`: the context of calls that pass none. */
@@ -149,6 +152,8 @@ export class UnleashClient {
   private destroyed = false;
   private cancelDeadline: (() => void) | undefined;
   private cacheWrites: Promise<void> = Promise.resolve();
+  /** The newest state waiting for the cache write in flight to finish. */
+  private nextWrite: { payload: FeaturesPayload; etag: string | undefined } | undefined;
   private unsubscribeSource: (() => void) | undefined;
   private unsubscribeCache: (() => void) | undefined;
   private readonly flagSource: FlagSource | undefined;
@@ -211,12 +216,17 @@ export class UnleashClient {
         (message) => this.events.warn('config', message),
         this.network,
       );
-      this.poller = new Poller({
+      this.poller = new Updater({
+        mode: config.mode,
         api,
         scheduler: this.scheduler,
         interval: config.refreshInterval,
+        readTimeout: config.streamReadTimeout,
+        maxBodySize: config.maxBodySize,
         etag: () => this.etag,
         onOutcome: (outcome) => this.onPoll(outcome),
+        onMode: (mode, previous, reason) => this.events.emit({ type: 'mode', mode, ...(previous === undefined ? {} : { previous }), reason }),
+        onWarning: (message) => this.events.warn('fetch', message),
         url: config.url,
       });
       this.reporter = new MetricsReporter({
@@ -358,8 +368,9 @@ export class UnleashClient {
     }
   }
 
-  private onPoll(outcome: PollOutcome): void {
-    if (this.destroyed) return;
+  /** Takes in one outcome of any mode; answers false when new flags could not be applied. */
+  private onPoll(outcome: PollOutcome): boolean {
+    if (this.destroyed) return false;
     this.lastFetch = {
       at: this.scheduler.now(),
       outcome: outcome.kind,
@@ -370,7 +381,7 @@ export class UnleashClient {
     try {
       if (outcome.kind === 'updated') {
         for (const w of outcome.warnings) this.events.warn('fetch', w);
-        this.apply(outcome.payload, 'server', outcome.etag);
+        return this.apply(outcome.payload, 'server', outcome.etag);
       } else if (outcome.kind === 'failed') {
         this.events.error('fetch', outcome.error);
       } else if (outcome.etag !== undefined) {
@@ -379,17 +390,19 @@ export class UnleashClient {
       }
     } catch (err) {
       this.events.error('fetch', new Error(`applying the fetched flags failed: ${describe(err)}`));
+      return false;
     }
+    return true;
   }
 
-  /** Makes a payload current: compiles it, re-indexes flags and counters, reports it. */
-  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): void {
+  /** Makes a payload current: compiles it, re-indexes flags and counters, reports it; false when it could not be compiled. */
+  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): boolean {
     let snapshot: Snapshot;
     try {
       snapshot = this.engine.load(payload);
     } catch (err) {
       this.events.error('engine', err);
-      return;
+      return false;
     }
     const full = snapshot.toPayload();
     // The engine reads appName/environment defaults itself; only a user's strategy, which
@@ -421,13 +434,24 @@ export class UnleashClient {
       this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
       this.writeCache(full, etag);
     }
+    return true;
   }
 
-  /** Queues a cache write; writes run in order so an older one never lands last. */
+  /**
+   * Queues a cache write; writes run in order so an older one never lands last. Writes
+   * coalesce: while one is in flight, later states replace each other and only the newest
+   * is written next (a stream can bring many messages during one write of a large file).
+   */
   private writeCache(payload: FeaturesPayload, etag: string | undefined): void {
+    const queued = this.nextWrite !== undefined;
+    this.nextWrite = { payload, etag };
+    if (queued) return;
     this.cacheWrites = this.cacheWrites
       .then(async () => {
-        const entries = { [CacheKeys.FEATURES]: payload, [CacheKeys.ETAG]: etag };
+        const next = this.nextWrite;
+        this.nextWrite = undefined;
+        if (next === undefined) return;
+        const entries = { [CacheKeys.FEATURES]: next.payload, [CacheKeys.ETAG]: next.etag };
         // A cache written against the interface rather than extending BaseCache may lack mset.
         if (typeof this.cache.mset === 'function') await this.cache.mset(entries);
         else for (const [key, value] of Object.entries(entries)) await this.cache.set(key, value);
@@ -618,7 +642,7 @@ export class UnleashClient {
       updatedAt: this.updatedAt,
       ageMs: this.updatedAt === undefined ? undefined : Math.max(0, now - this.updatedAt),
       etag: this.etag,
-      mode: this.poller === undefined || this.config.offline ? 'offline' : 'polling',
+      mode: this.poller === undefined || this.config.offline ? 'offline' : this.poller.mode,
       lastFetch: this.lastFetch === undefined ? undefined : { ...this.lastFetch },
       destroyed: this.destroyed,
     };

@@ -8,6 +8,7 @@
  */
 import mitt, { type Emitter } from 'mitt';
 import type { Context, FeatureDefinition } from './types';
+import type { UpdateMode } from './client';
 
 /**
  * Event type names.
@@ -25,6 +26,8 @@ export const UnleashEvents = {
   ERROR: 'error',
   /** Something odd the client worked around (a clamped option, a part of a payload it ignored). */
   WARNING: 'warning',
+  /** How the client learns of changes: the mode at start, and every change (a streaming failover, a return). */
+  MODE: 'mode',
 } as const;
 
 /**
@@ -135,11 +138,29 @@ export interface ClientWarningEvent {
 }
 
 /**
+ * How the client learns of changes: fired when `start()` begins fetching (with no
+ * `previous`), and at every change of it since, such as a streaming client failing over to
+ * polling and returning to streaming. `client.status().mode` tells the same at any time.
+ *
+ * @group Events
+ */
+export interface ModeEvent {
+  /** Tells this event from the others in an `eventCallback`. */
+  type: 'mode';
+  /** The mode now. */
+  mode: UpdateMode;
+  /** The mode before; undefined for the first event. */
+  previous?: UpdateMode;
+  /** Why, in words: `start`, a status, a count of failures, the server's `fetch-mode` hint. */
+  reason: string;
+}
+
+/**
  * Any event the client reports; `type` tells which.
  *
  * @group Events
  */
-export type UnleashEvent = ReadyEvent | FetchedEvent | ImpressionEvent | ClientErrorEvent | ClientWarningEvent;
+export type UnleashEvent = ReadyEvent | FetchedEvent | ImpressionEvent | ClientErrorEvent | ClientWarningEvent | ModeEvent;
 
 /**
  * The type names of `UnleashEvent`.

@@ -372,3 +372,73 @@ export async function getBody(url: string | URL, options: GetBodyOptions = {}): 
   }
   return response.body;
 }
+
+/** An open response whose body is read as it arrives (a Server-Sent Events stream). */
+export interface HttpStream {
+  status: number;
+  /** Response headers, lower-case names. */
+  headers: IncomingHttpHeaders;
+  /** The body as it arrives. Errors on it are already listened to; `close` ends it. */
+  body: NodeJS.ReadableStream;
+  /** Destroys the request and its socket (or returns it to the agent). Idempotent. */
+  close(): void;
+}
+
+/**
+ * Opens a GET whose body is read as it arrives, for a stream that stays open for hours.
+ * `timeout` bounds only the wait for the response head (connecting, and the server's first
+ * answer); how long the body may stay silent is the caller's policy. Redirects follow
+ * `httpRequest`'s rule (within the origin only). Rejects only with an `HttpError`.
+ */
+export async function openHttpStream(url: string | URL, options: Omit<HttpRequestOptions, 'method' | 'json' | 'maxBodySize'> = {}): Promise<HttpStream> {
+  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT;
+  const shown = redactUrl(url);
+  if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `GET ${shown}: the request was aborted`);
+  let got: Got;
+  try {
+    got = await loadGot();
+  } catch (err) {
+    throw new HttpError('HTTP_NETWORK', shown, `GET ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
+  }
+  const origin = originOf(url);
+  let refused: RefusedRedirect | undefined;
+  const followRedirect = (response: PlainResponse): boolean => {
+    let target: URL | undefined;
+    try {
+      target = new URL(String(response.headers.location), response.url);
+    } catch {
+      target = undefined;
+    }
+    if (target === undefined || target.origin !== origin) {
+      refused = { status: response.statusCode, target };
+      return false;
+    }
+    return true;
+  };
+  let stream: ReturnType<Got['stream']> | undefined;
+  try {
+    stream = got.stream(url, {
+      method: 'GET',
+      headers: options.headers,
+      // Everything up to the response head; never the body, which may last for hours.
+      timeout: { lookup: timeout, connect: timeout, secureConnect: timeout, send: timeout, response: timeout },
+      retry: { limit: 0 },
+      throwHttpErrors: false,
+      decompress: true,
+      followRedirect,
+      signal: options.signal,
+      ...gotTransport(options.transport),
+    });
+    stream.on('error', () => undefined);
+    const response = await responseOf(stream);
+    if (refused !== undefined) throw new HttpError('HTTP_STATUS', shown, `GET ${shown}: ${refusal('GET', refused)}`, refused.status);
+    const open = stream;
+    return { status: response.statusCode, headers: response.headers, body: open, close: () => open.destroy() };
+  } catch (err) {
+    stream?.destroy();
+    if (err instanceof HttpError) throw err;
+    const { code, detail } = describeFailure(err, options.signal?.aborted === true);
+    const message = code === 'HTTP_TIMEOUT' ? `no response within ${timeout} ms` : detail;
+    throw new HttpError(code, shown, `GET ${shown}: ${message}`);
+  }
+}

@@ -16,7 +16,7 @@ export {
   type ImpactGauge,
   type ImpactHistogram,
 } from './impact-metrics';
-export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
+export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders, type FetchMode } from './options';
 export {
   UnleashEvents,
   type UnleashEvent,
@@ -27,6 +27,7 @@ export {
   type ImpressionEvent,
   type ClientErrorEvent,
   type ClientWarningEvent,
+  type ModeEvent,
   type EventCallback,
   type EventOrigin,
   type FlagOrigin,

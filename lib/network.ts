@@ -12,7 +12,7 @@
 import type { Agent } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { getProxyForUrl } from 'proxy-from-env';
-import { HttpError, httpRequest, redactUrl, type HttpRequestOptions, type HttpResponse, type HttpTransport } from './http';
+import { HttpError, httpRequest, openHttpStream, redactUrl, type HttpRequestOptions, type HttpResponse, type HttpStream, type HttpTransport } from './http';
 
 /**
  * How switchyard's requests reach the server: a proxy, extra trusted certificates, TLS
@@ -267,6 +267,28 @@ export class Network {
     const refused = this.refusal(response.status, url);
     if (refused !== undefined) throw new HttpError('HTTP_STATUS', shown, `${method} ${shown}: ${refused}`, 407);
     return response;
+  }
+
+  /**
+   * Opens a long-lived GET (a Server-Sent Events stream) the way this network says: the
+   * same proxy, agents and TLS trust as every other request. A proxy's 407 and a failure to
+   * reach the proxy come back as an `HttpError` that names the proxy.
+   */
+  async stream(url: string, options: Omit<HttpRequestOptions, 'method' | 'json' | 'maxBodySize'> = {}): Promise<HttpStream> {
+    const shown = redactUrl(url);
+    const transport = await this.transport('GET', shown);
+    let stream: HttpStream;
+    try {
+      stream = await openHttpStream(url, { ...options, transport });
+    } catch (err) {
+      throw this.explain(err, url, 'GET');
+    }
+    const refused = this.refusal(stream.status, url);
+    if (refused !== undefined) {
+      stream.close();
+      throw new HttpError('HTTP_STATUS', shown, `GET ${shown}: ${refused}`, 407);
+    }
+    return stream;
   }
 
   /**

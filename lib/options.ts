@@ -42,6 +42,18 @@ export type FallbackFunction = (name: string, context: Context) => boolean;
 export type CustomHeaders = Record<string, string>;
 
 /**
+ * How the client is asked to learn of flag changes (the `mode` option): `polling`
+ * (`/client/features` on a timer), `delta` (`/client/delta` on a timer) or `streaming`
+ * (Server-Sent Events from `/client/streaming`, failing over to polling and back).
+ *
+ * @group Client
+ */
+export type FetchMode = 'polling' | 'delta' | 'streaming';
+
+/** The default read timeout of a stream, in milliseconds: two keep-alives (every 30 s) missed. */
+export const DEFAULT_STREAM_READ_TIMEOUT = 60_000;
+
+/**
  * Options of `new UnleashClient(...)`.
  *
  * @group Client
@@ -67,6 +79,23 @@ export interface UnleashConfig {
   customHeadersFunction?: () => Promise<CustomHeaders> | CustomHeaders;
   /** Milliseconds between flag fetches. Default 15 000; 0 fetches once. */
   refreshInterval?: number;
+  /**
+   * How the client learns of flag changes. Default `polling`.
+   * - `polling`: `GET {url}/client/features` every `refreshInterval`.
+   * - `delta`: `GET {url}/client/delta` every `refreshInterval`, with the last event id as
+   *   ETag: only what changed comes back (Unleash Enterprise and Enterprise Edge).
+   * - `streaming`: Server-Sent Events from `{url}/client/streaming`, changes pushed as they
+   *   happen (Unleash Enterprise and Enterprise Edge). Fails over to polling when the
+   *   server refuses it or keeps failing, and returns to it once the server accepts again
+   *   (see the README, "Delta polling and streaming").
+   */
+  mode?: FetchMode;
+  /**
+   * Milliseconds a stream (`mode: 'streaming'`) may stay silent, keep-alives included,
+   * before it is reconnected. Unleash sends a keep-alive every 30 s. Default 60 000; at
+   * least 1 000.
+   */
+  streamReadTimeout?: number;
   /** Milliseconds between metrics reports. Default 60 000; 0 disables metrics. */
   metricsInterval?: number;
   /** Sends no usage metrics. Default false. */
@@ -158,6 +187,8 @@ export interface ResolvedConfig {
   customHeaders: CustomHeaders;
   customHeadersFunction: (() => Promise<CustomHeaders> | CustomHeaders) | undefined;
   refreshInterval: number;
+  mode: FetchMode;
+  streamReadTimeout: number;
   metricsInterval: number;
   disableMetrics: boolean;
   disableRegistration: boolean;
@@ -354,6 +385,17 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     warnings.push('eventCallback must be a function; it was ignored');
   }
 
+  let mode: FetchMode = 'polling';
+  if (options.mode !== undefined && options.mode !== null) {
+    if (options.mode === 'polling' || options.mode === 'delta' || options.mode === 'streaming') mode = options.mode;
+    else warnings.push(`mode must be 'polling', 'delta' or 'streaming'; using 'polling'`);
+  }
+  let streamReadTimeout = interval('streamReadTimeout', options.streamReadTimeout, DEFAULT_STREAM_READ_TIMEOUT, warnings);
+  if (streamReadTimeout === 0) {
+    warnings.push(`streamReadTimeout must be positive; using the default ${DEFAULT_STREAM_READ_TIMEOUT}`);
+    streamReadTimeout = DEFAULT_STREAM_READ_TIMEOUT;
+  }
+
   const config: ResolvedConfig = {
     url,
     appName: options.appName,
@@ -365,6 +407,8 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     customHeaders: checkHeaders('customHeaders', options.customHeaders, warnings),
     customHeadersFunction,
     refreshInterval: interval('refreshInterval', options.refreshInterval, DEFAULT_REFRESH_INTERVAL, warnings),
+    mode,
+    streamReadTimeout,
     metricsInterval: interval('metricsInterval', options.metricsInterval, DEFAULT_METRICS_INTERVAL, warnings),
     disableMetrics: options.disableMetrics === true,
     disableRegistration: options.disableRegistration === true,
@@ -397,6 +441,8 @@ const KNOWN_OPTIONS = {
   customHeaders: true,
   customHeadersFunction: true,
   refreshInterval: true,
+  mode: true,
+  streamReadTimeout: true,
   metricsInterval: true,
   disableMetrics: true,
   disableRegistration: true,

@@ -10,7 +10,7 @@ import { HttpError } from './http';
 import { parseClientPayload, PayloadError, type ParseResult } from './payload';
 import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
-import type { UnleashApi } from './unleash-api';
+import type { PollPath, UnleashApi } from './unleash-api';
 
 /** What one fetch produced. */
 export type PollOutcome =
@@ -74,6 +74,10 @@ export interface PollerOptions {
   onOutcome: (outcome: PollOutcome) => void;
   /** The `url` option, for `missingApiHint`. */
   url?: string;
+  /** The endpoint asked: `features` (default) or `delta`. */
+  path?: PollPath;
+  /** Hears the server's `fetch-mode` response header, on any status. */
+  onFetchMode?: (mode: string) => void;
 }
 
 export class Poller {
@@ -113,7 +117,7 @@ export class Poller {
   private poll(): Promise<PollOutcome> {
     this.timer = undefined;
     if (this.stopped) {
-      const url = this.options.api.shownFeaturesUrl;
+      const url = this.options.api.shownPollUrl(this.options.path ?? 'features');
       return Promise.resolve({ kind: 'failed', error: new HttpError('HTTP_ABORTED', url, `GET ${url}: polling was stopped`), fatal: true });
     }
     // Whatever fails in a fetch becomes its outcome, so the next one is always scheduled and
@@ -155,10 +159,11 @@ export class Poller {
   /** One request, settled into an outcome. */
   private async fetchOnce(): Promise<PollOutcome> {
     const { api } = this.options;
-    const url = api.shownFeaturesUrl;
+    const path = this.options.path ?? 'features';
+    const url = api.shownPollUrl(path);
     let response;
     try {
-      response = await api.fetchFeatures(this.options.etag(), this.controller.signal);
+      response = await api.fetchFeatures(this.options.etag(), this.controller.signal, path);
     } catch (err) {
       if (err instanceof HttpError && err.code === 'HTTP_BODY_TOO_LARGE') {
         const error = new HttpError(err.code, err.url, `${err.message}. Keeping the last good flags; raise the maxBodySize option if the flags really are that large`);
@@ -167,6 +172,13 @@ export class Poller {
       return { kind: 'failed', error: asError(err), fatal: false };
     }
     const { status } = response;
+    if (response.fetchMode !== undefined && !this.stopped) {
+      try {
+        this.options.onFetchMode?.(response.fetchMode);
+      } catch {
+        // The listener reports its own failures.
+      }
+    }
     if (status === 200) {
       try {
         return this.read(response.body, response.etag);

@@ -5,23 +5,34 @@
  */
 import { checkHeaders, type CustomHeaders, type ResolvedConfig } from './options';
 import { delay, type Scheduler } from './scheduler';
-import { HttpError, redactUrl, type HttpResponse } from './http';
+import { HttpError, redactUrl, type HttpResponse, type HttpStream } from './http';
 import type { Network } from './network';
 import { SDK_NAME, SDK_VERSION, SPEC_VERSION } from './version';
 
 /** Headers the user's custom headers can never replace. */
-const PROTECTED = new Set(['unleash-connection-id', 'unleash-interval', 'unleash-sdk', 'if-none-match', 'content-type']);
+const PROTECTED = new Set(['unleash-connection-id', 'unleash-interval', 'unleash-sdk', 'if-none-match', 'content-type', 'last-event-id']);
 
 const USER_AGENT = `switchyard/${SDK_VERSION} node/${process.versions.node}`;
 
 /** The answer to a flags request. */
-export type FeaturesResponse =
+export type FeaturesResponse = (
   | { status: 200; body: Buffer; etag: string | undefined }
-  | { status: number; body: Buffer; etag?: undefined };
+  | { status: number; body: Buffer; etag?: undefined }
+) & {
+  /** The server's `fetch-mode` response header (`streaming` asks a client to stream), if any. */
+  fetchMode?: string;
+};
+
+/** Which endpoint a poll asks: `/client/features` (full bodies) or `/client/delta` (delta bodies). */
+export type PollPath = 'features' | 'delta';
 
 export class UnleashApi {
   /** `{url}/client/features` with the project, name prefix and tag filters. */
   readonly featuresUrl: string;
+  /** `{url}/client/delta` with the same filters. */
+  readonly deltaUrl: string;
+  /** `{url}/client/streaming` with the same filters. */
+  readonly streamingUrl: string;
   private readonly warned = new Set<string>();
 
   constructor(
@@ -38,7 +49,10 @@ export class UnleashApi {
     if (config.namePrefix !== undefined) query.set('namePrefix', config.namePrefix);
     for (const tag of config.tags) query.append('tag', `${tag.name}:${tag.value}`);
     const search = query.toString();
-    this.featuresUrl = `${config.url}/client/features${search === '' ? '' : `?${search}`}`;
+    const suffix = search === '' ? '' : `?${search}`;
+    this.featuresUrl = `${config.url}/client/features${suffix}`;
+    this.deltaUrl = `${config.url}/client/delta${suffix}`;
+    this.streamingUrl = `${config.url}/client/streaming${suffix}`;
   }
 
   /** The features URL as it may appear in a message (no credentials, no query). */
@@ -51,25 +65,56 @@ export class UnleashApi {
     return redactUrl(`${this.config.url}/client/${path}`);
   }
 
-  /** GETs the flags; `etag` goes out as If-None-Match. Rejects only with `HttpError`. */
-  async fetchFeatures(etag: string | undefined, signal: AbortSignal): Promise<FeaturesResponse> {
-    const headers = await this.headers('GET', this.featuresUrl, signal, {
+  /** The streaming URL as it may appear in a message. */
+  get shownStreamingUrl(): string {
+    return redactUrl(this.streamingUrl);
+  }
+
+  /** The URL a poll of `path` asks, as it may appear in a message. */
+  shownPollUrl(path: PollPath): string {
+    return redactUrl(path === 'delta' ? this.deltaUrl : this.featuresUrl);
+  }
+
+  /**
+   * GETs the flags (`path` `delta`: the delta endpoint); `etag` goes out as If-None-Match.
+   * Rejects only with `HttpError`.
+   */
+  async fetchFeatures(etag: string | undefined, signal: AbortSignal, path: PollPath = 'features'): Promise<FeaturesResponse> {
+    const url = path === 'delta' ? this.deltaUrl : this.featuresUrl;
+    const headers = await this.headers('GET', url, signal, {
       'unleash-interval': String(this.config.refreshInterval),
       accept: 'application/json',
       ...(etag === undefined ? {} : { 'if-none-match': etag }),
     });
-    const response: HttpResponse = await this.network.request(this.featuresUrl, {
+    const response: HttpResponse = await this.network.request(url, {
       method: 'GET',
       headers,
       timeout: this.config.timeout,
       signal,
       maxBodySize: this.config.maxBodySize,
     });
+    const mode = response.headers['fetch-mode'];
+    const hint = typeof mode === 'string' && mode !== '' ? { fetchMode: mode.trim().toLowerCase() } : {};
     if (response.status === 200) {
       const tag = response.headers.etag;
-      return { status: 200, body: response.body, etag: typeof tag === 'string' && tag !== '' ? tag : undefined };
+      return { status: 200, body: response.body, etag: typeof tag === 'string' && tag !== '' ? tag : undefined, ...hint };
     }
-    return { status: response.status, body: response.body };
+    return { status: response.status, body: response.body, ...hint };
+  }
+
+  /**
+   * Opens `{url}/client/streaming` (Server-Sent Events) with the identity headers and the
+   * user's, `customHeadersFunction` called anew for each connection, and `Last-Event-ID`
+   * when given. `timeout` bounds the wait for the response head only. Rejects only with
+   * `HttpError`.
+   */
+  async openStream(lastEventId: string | undefined, signal: AbortSignal): Promise<HttpStream> {
+    const headers = await this.headers('GET', this.streamingUrl, signal, {
+      accept: 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+    });
+    return this.network.stream(this.streamingUrl, { headers, timeout: this.config.timeout, signal });
   }
 
   /** POSTs a JSON body to `{url}/client/{path}`; resolves with the status. */

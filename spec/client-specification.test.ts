@@ -10,6 +10,8 @@ import { UnleashClient } from '../lib/client';
 import { Engine } from '../lib/engine';
 import { parseClientPayload } from '../lib/payload';
 import type { Context, Variant } from '../lib/types';
+import { ManualScheduler } from './support/manual-scheduler';
+import { StreamServer } from './support/stream-server';
 
 interface Case {
   description: string;
@@ -84,5 +86,47 @@ describe.each(files)('%s through the client', (file) => {
     if (t.kind === 'isEnabled') expect(client.isEnabled(t.toggleName, t.context)).toBe(t.expectedResult);
     else expect(client.getVariant(t.toggleName, t.context)).toEqual(t.expectedResult);
     expect(client.evaluate(t.toggleName, t.context).enabled).toBe(client.isEnabled(t.toggleName, t.context));
+  });
+});
+
+/**
+ * The delta files (19 and 20) as a server sends them: the state is the body of the
+ * client's first `/client/delta` answer (delta mode) and the data of its first
+ * `unleash-connected` message (streaming mode), served by the loopback stub of the
+ * Enterprise endpoints.
+ */
+describe.each(files.filter((f) => /^(19|20)-/.test(f)).flatMap((f) => [[f, 'delta'] as const, [f, 'streaming'] as const]))('%s through the client in %s mode', (file, mode) => {
+  const spec = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Spec;
+  let server: StreamServer;
+  let client: UnleashClient;
+  const errors: Error[] = [];
+  beforeAll(async () => {
+    server = await StreamServer.start();
+    server.reply(mode === 'delta' ? '/api/client/delta' : '/api/client/streaming', { body: spec.state });
+    client = new UnleashClient({
+      url: server.url,
+      appName: 'spec-app',
+      mode,
+      cache: new MemoryCache(),
+      disableMetrics: true,
+      disableRegistration: true,
+      // A manual scheduler that nobody advances: no poll or reconnect follows the first answer.
+      scheduler: new ManualScheduler(),
+      eventCallback: (e) => void (e.type === 'error' && errors.push(e.error)),
+    });
+    await client.start();
+    expect(client.hasFlags).toBe(true);
+    expect(client.status().mode).toBe(mode);
+  });
+  afterAll(async () => {
+    await client?.destroy();
+    await server?.close();
+    expect(errors).toEqual([]);
+  });
+
+  const cases = [...(spec.tests ?? []).map((t) => ({ ...t, kind: 'isEnabled' as const })), ...(spec.variantTests ?? []).map((t) => ({ ...t, kind: 'getVariant' as const }))];
+  test.each(cases.map((t) => [t.description, t] as const))('%s', (_description, t) => {
+    if (t.kind === 'isEnabled') expect(client.isEnabled(t.toggleName, t.context)).toBe(t.expectedResult);
+    else expect(client.getVariant(t.toggleName, t.context)).toEqual(t.expectedResult);
   });
 });

@@ -204,7 +204,7 @@ describe('fetching', () => {
     await client.start();
     expect(client.isEnabled('on')).toBe(true);
     expect(client.isEnabled('off')).toBe(false);
-    expect(recorder.events.map((e) => e.type)).toEqual(['ready', 'fetched']);
+    expect(recorder.events.map((e) => e.type)).toEqual(['mode', 'ready', 'fetched']);
     expect(recorder.of('ready')[0]).toEqual({ type: 'ready', from: 'server' });
     const fetched = recorder.of('fetched')[0]!;
     expect(fetched.etag).toBe('"v1"');

@@ -64,6 +64,11 @@ export class ManualScheduler implements Scheduler {
     return new Promise((resolve) => this.waiters.push({ label, resolve }));
   }
 
+  /** Moves the clock forward by `ms` without firing anything (time passing between events). */
+  advance(ms: number): void {
+    this.time += ms;
+  }
+
   /** Moves the clock to the timer's due time (never backwards) and runs it. */
   fire(timer: ManualTimer): void {
     const entry = this.timers.find((t) => t.id === timer.id);

@@ -22,6 +22,8 @@ import {
   type Hook,
   type HttpOptions,
   type ImpactCounter,
+  type FetchMode,
+  type UpdateMode,
   type Variant,
 } from '../../lib/index';
 import { OpenTelemetryHook } from '../../lib/opentelemetry';
@@ -35,6 +37,11 @@ export async function correctUse(): Promise<void> {
   const enabled: boolean = variant.feature_enabled;
   client.on(UnleashEvents.FETCHED, (event) => event.features.length);
   client.on('error', (event) => event.error.message);
+  client.on(UnleashEvents.MODE, (event) => `${event.previous ?? 'none'} -> ${event.mode}: ${event.reason}`);
+  const mode: FetchMode = 'streaming';
+  const streaming = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', mode, streamReadTimeout: 90_000 });
+  const now: UpdateMode = streaming.status().mode;
+  void now;
   void on;
   void enabled;
   await client.destroy();
@@ -63,6 +70,10 @@ export function misuse(): void {
   void v;
   // @ts-expect-error unknown event type
   client.on('exploded', () => undefined);
+  // @ts-expect-error the modes are polling, delta and streaming
+  new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'a', mode: 'push' });
+  // @ts-expect-error offline is a status, not a mode to ask for (use the offline option)
+  new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'a', mode: 'offline' });
   // @ts-expect-error a fetched event has no `error`
   client.on('fetched', (event) => event.error);
 }
