@@ -1,12 +1,13 @@
 /**
  * switchyard — an Unleash-compatible feature-flag client with local evaluation. Start with
  * `UnleashClient`; the engine alone is `switchyard-flags/engine`, the OpenFeature provider
- * `switchyard-flags/openfeature`.
+ * `switchyard-flags/openfeature`, the Redis cache and fleet mode `switchyard-flags/redis`.
  *
  * @module switchyard-flags
  * @sortStrategy kind, alphabetical
  */
 export { UnleashClient, type IsEnabledFallback, type ClientStatus, type FetchStatus, type UpdateMode } from './client';
+export type { FleetCoordinator, FleetHost, FleetRole, FleetStatus } from './fleet-link';
 export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders } from './options';
 export {
   UnleashEvents,
