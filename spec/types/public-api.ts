@@ -16,9 +16,12 @@ import {
   UnleashClient,
   UnleashEvents,
   type Context,
+  type FleetCoordinator,
+  type FleetStatus,
   type HttpOptions,
   type Variant,
 } from '../../lib/index';
+import { RedisCache, RedisFleet, type RedisFleetOptions } from '../../redis/index';
 import { Agent as HttpsAgent } from 'node:https';
 
 export async function correctUse(): Promise<void> {
@@ -164,4 +167,23 @@ export function errorHandling(err: unknown): SwitchyardErrorCode | undefined {
     return err.code;
   }
   return undefined;
+}
+
+/** Fleet mode and the Redis cache: what compiles and what does not. */
+export async function fleetUse(): Promise<FleetStatus | undefined> {
+  const fleet: FleetCoordinator = new RedisFleet({ redis: 'redis://127.0.0.1:6379', prefix: 'app:prod:', lockTtl: 10_000 });
+  const client = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', fleet });
+  const cached = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', cache: new RedisCache({ redis: 'redis://127.0.0.1:6379' }) });
+  void cached;
+  // @ts-expect-error the Redis source is a URL or an ioredis client, not a port
+  new RedisCache({ redis: 6379 });
+  // @ts-expect-error lockTtl is milliseconds, not a duration string
+  const bad: RedisFleetOptions = { redis: 'redis://127.0.0.1:6379', lockTtl: '10s' };
+  void bad;
+  // @ts-expect-error a fleet is a coordinator, not a URL
+  new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', fleet: 'redis://127.0.0.1:6379' });
+  const status = client.status().fleet;
+  // @ts-expect-error the role is one of three
+  if (status?.role === 'boss') return undefined;
+  return status;
 }
