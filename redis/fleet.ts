@@ -159,7 +159,13 @@ export class RedisFleet implements FleetCoordinator {
 
   /** See `FleetCoordinator.join`. */
   async join(host: FleetHost): Promise<void> {
-    if (this.host !== undefined || this.closed) return;
+    if (this.host !== undefined || this.closed) {
+      // A second client on the same coordinator, or one already released: it polls alone
+      // rather than waiting for a fleet that will never drive it.
+      host.warn(this.closed ? 'this RedisFleet was released by destroy(); fetching flags alone' : 'this RedisFleet already serves another client (one RedisFleet per client); fetching flags alone');
+      await host.resumeUpdates(false);
+      return;
+    }
     this.host = host;
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     this.subscriber.subscribe(this.keys.channel).catch((err: unknown) => this.noteError(`subscribing to changes failed: ${describe(err)}`));

@@ -275,3 +275,19 @@ describe('RedisCache', () => {
     expect(() => new RedisFleet({ redis: redis.url, prefix: '' })).toThrow(/prefix/);
   });
 });
+
+describe('RedisFleet misuse', () => {
+  test('a second client on the same RedisFleet is told so and fetches alone', async () => {
+    server.serveFeatures(body(true, 'shared'), '"m1"');
+    const fleet = new RedisFleet({ redis: redis.url, prefix: newPrefix(), lockTtl: LOCK_TTL });
+    const warnings: string[] = [];
+    const first = new UnleashClient({ url: `${server.origin}/api`, appName: 'misuse', disableMetrics: true, fleet });
+    const second = new UnleashClient({ url: `${server.origin}/api`, appName: 'misuse', disableMetrics: true, fleet, eventCallback: (e) => e.type === 'warning' && warnings.push(e.message) });
+    clients.push(second, first);
+    await first.start();
+    await second.start();
+    expect(second.isEnabled('shared')).toBe(true);
+    expect(warnings.some((w) => /already serves another client/.test(w))).toBe(true);
+    await waitUntil('the second client fetched', () => fetchesBy({ client: second, events: [] }).length > 0);
+  }, 30_000);
+});
