@@ -142,6 +142,23 @@ describe('RedisFleet, several clients in one process', () => {
     await waitUntil('one leader and one follower', () => [leader, follower].filter((m) => role(m) === 'leader').length === 1 && [leader, follower].filter((m) => role(m) === 'follower').length === 1);
   }, 60_000);
 
+  test('a leader whose lock was taken writes nothing (the write checks the lock) and follows', async () => {
+    server.serveFeatures(body(true), '"z1"');
+    const prefix = newPrefix();
+    const fleet = new RedisFleet({ redis: redis.url, prefix, lockTtl: 60_000 });
+    const client = new UnleashClient({ url: `${server.origin}/api`, appName: 'fencing', disableMetrics: true, fleet });
+    clients.push(client);
+    await client.start();
+    await waitUntil('it leads and has written', async () => client.status().fleet?.role === 'leader' && (await admin.get(`${prefix}features`)) !== null);
+    const before = await admin.get(`${prefix}features`);
+    // Another instance holds the lock now (this one has not noticed: its next renewal is 20 s away).
+    await admin.set(`${prefix}fleet:leader`, 'someone-else', 'PX', 60_000);
+    await fleet.cache.mset({ features: { version: 2, features: [] }, etag: '"stale"' });
+    expect(await admin.get(`${prefix}features`)).toBe(before);
+    expect(JSON.parse((await admin.get(`${prefix}etag`))!)).toBe('"z1"');
+    expect(client.status().fleet!.role).toBe('follower');
+  }, 30_000);
+
   test('a corrupt value in Redis is reported, never served, and the leader writes good flags over it', async () => {
     server.serveFeatures(body(true), '"c1"');
     const prefix = newPrefix();
