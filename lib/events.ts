@@ -49,7 +49,7 @@ export type EventOrigin =
   | 'engine'
   /** An event listener or `eventCallback` threw. */
   | 'callback'
-  /** The fleet's store (`switchyard-flags/redis`): unreachable, or back. */
+  /** The instance's fleet (the `fleet` option): its store failed, or flags it delivered are unusable. */
   | 'fleet';
 
 /**
