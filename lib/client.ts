@@ -14,6 +14,7 @@ import { MemoryCache } from '../cache/memory-cache';
 import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult, Reason } from './engine/evaluation';
 import type { CompiledFlag } from './engine/flag';
+import type { FleetCoordinator, FleetHost, FleetStatus } from './fleet-link';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
 import { allFlagsOf, type AllFlags, type AllFlagsOptions } from './all-flags';
 import { ImpactMetrics } from './impact-metrics';
@@ -101,6 +102,8 @@ export interface ClientStatus {
   lastFetch: FetchStatus | undefined;
   /** Whether `destroy()` has been called. */
   destroyed: boolean;
+  /** With the `fleet` option: this instance's role in its fleet, and the fleet's flags it serves. */
+  fleet?: FleetStatus;
 }
 
 /**
@@ -157,6 +160,7 @@ export class UnleashClient {
   private unsubscribeSource: (() => void) | undefined;
   private unsubscribeCache: (() => void) | undefined;
   private readonly flagSource: FlagSource | undefined;
+  private readonly fleet: FleetCoordinator | undefined;
   /** Evaluation problems of the caller's making, each reported once (by key). */
   private readonly evaluationWarning: WarnOnce = warnOnce((message) => this.events.warn('evaluation', message));
   /** Evaluation hooks; `hooks.active` is the one check the hot path makes for them. */
@@ -194,8 +198,10 @@ export class UnleashClient {
     this.impactMetrics = new ImpactMetrics(config.appName, config.environment, impactWarning);
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
     this.store.readFlagTable(() => this.flags);
-    if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
-      this.cache = options.cache as BaseCache;
+    this.fleet = options.fleet ?? undefined;
+    const cache = options.cache ?? this.fleet?.cache;
+    if (cache instanceof BaseCache || isCacheLike(cache)) {
+      this.cache = cache as BaseCache;
       this.ownsCache = false;
     } else {
       if (options.cache !== undefined && options.cache !== null) {
@@ -288,7 +294,7 @@ export class UnleashClient {
       }
       if (!this.config.disableRegistration) void this.reporter.register(this.engine.registeredStrategyNames(), started);
       if (!this.config.disableMetrics) this.reporter.start();
-      const first = this.poller.start();
+      const first = this.fleet !== undefined ? this.fleet.join(this.fleetHost()) : this.poller.start();
       if (this.ready) return;
       await Promise.race([first, deadline.promise, destroyed]);
     } finally {
@@ -430,11 +436,37 @@ export class UnleashClient {
       this.ready = true;
       this.events.emit({ type: 'ready', from: origin });
     }
-    if (origin === 'server' || origin === 'pushed') {
+    if (origin === 'server' || origin === 'pushed' || origin === 'fleet') {
       this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
-      this.writeCache(full, etag);
+      // Flags from the fleet are in its store already.
+      if (origin !== 'fleet') this.writeCache(full, etag);
     }
     return true;
+  }
+
+  /** What the `fleet` coordinator may do to this client: pause or resume polling, hand it flags. */
+  private fleetHost(): FleetHost {
+    return {
+      pauseUpdates: () => this.poller?.pause(),
+      resumeUpdates: async (fresh) => {
+        await this.poller?.resume(fresh);
+      },
+      receive: (body, etag) => {
+        if (this.destroyed) return false;
+        let payload: ClientPayload;
+        try {
+          const parsed = fullBodyOf(parseClientPayload(body));
+          payload = { kind: 'full', ...parsed.payload };
+          for (const w of parsed.warnings) this.events.warn('fleet', w);
+        } catch (err) {
+          this.events.warn('fleet', `the fleet's flags are unusable (${(err as Error).message}); keeping the flags served now`);
+          return false;
+        }
+        this.apply(payload, 'fleet', etag);
+        return true;
+      },
+      warn: (message) => this.events.warn('fleet', message),
+    };
   }
 
   /**
@@ -645,6 +677,7 @@ export class UnleashClient {
       mode: this.poller === undefined || this.config.offline ? 'offline' : this.poller.mode,
       lastFetch: this.lastFetch === undefined ? undefined : { ...this.lastFetch },
       destroyed: this.destroyed,
+      ...(this.fleet === undefined ? {} : { fleet: this.fleet.status() }),
     };
   }
 
@@ -723,6 +756,8 @@ export class UnleashClient {
       // Only now that no request is left: the last metrics report may need the proxy.
       this.network?.destroy();
       await this.cacheWrites;
+      // After the last write: a leader gives up its lock only once its flags are stored.
+      await this.fleet?.leave();
       if (this.ownsCache) await this.cache.destroy();
     } catch (err) {
       this.events.error('cache', err);

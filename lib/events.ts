@@ -51,15 +51,18 @@ export type EventOrigin =
   /** The engine compiling or evaluating flag data. */
   | 'engine'
   /** An event listener, `eventCallback` or evaluation hook threw. */
-  | 'callback';
+  | 'callback'
+  /** The instance's fleet (the `fleet` option): its store failed, or flags it delivered are unusable. */
+  | 'fleet';
 
 /**
  * Where flags came from: the cache (last good flags of an earlier run), a bootstrap body,
- * the server, or a `flagSource` that pushes them (such as `TestData`).
+ * the server, a `flagSource` that pushes them (such as `TestData`), or the leader of the
+ * instance's fleet (the `fleet` option, `switchyard-flags/redis`).
  *
  * @group Events
  */
-export type FlagOrigin = 'cache' | 'bootstrap' | 'server' | 'pushed';
+export type FlagOrigin = 'cache' | 'bootstrap' | 'server' | 'pushed' | 'fleet';
 
 /**
  * The client has flags for the first time. Fires at most once per client.
@@ -74,7 +77,8 @@ export interface ReadyEvent {
 }
 
 /**
- * A new payload from the server was applied (never on 304).
+ * A new payload from the server was applied (never on 304), or, in a fleet, one the leader
+ * fetched and this instance took from the fleet's store.
  *
  * @group Events
  */

@@ -1,7 +1,7 @@
 /**
  * switchyard — an Unleash-compatible feature-flag client with local evaluation. Start with
  * `UnleashClient`; the engine alone is `switchyard-flags/engine`, the OpenFeature provider
- * `switchyard-flags/openfeature`.
+ * `switchyard-flags/openfeature`, the Redis cache and fleet mode `switchyard-flags/redis`.
  *
  * @module switchyard-flags
  * @sortStrategy kind, alphabetical
@@ -17,6 +17,7 @@ export {
   type ImpactHistogram,
 } from './impact-metrics';
 export { ConfigError, type UnleashConfig, type TagFilter, type FallbackFunction, type CustomHeaders, type FetchMode } from './options';
+export type { FleetCoordinator, FleetHost, FleetRole, FleetStatus } from './fleet-link';
 export {
   UnleashEvents,
   type UnleashEvent,

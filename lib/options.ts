@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { BaseCache } from '../cache/base-cache';
 import type { Strategy } from '../strategies/strategy';
 import type { EventCallback } from './events';
+import type { FleetCoordinator } from './fleet-link';
 import type { Scheduler } from './scheduler';
 import type { Context } from './types';
 import type { Hook } from './hooks';
@@ -146,6 +147,13 @@ export interface UnleashConfig {
   sdkFlavor?: string;
   /** The wrapper's version, sent as `sdkFlavorVersion` beside `sdkFlavor`. */
   sdkFlavorVersion?: string;
+  /**
+   * Makes this instance one of a fleet that fetches flags once for all its members, such as
+   * `new RedisFleet({ redis, prefix })` from `switchyard-flags/redis`: one elected leader
+   * fetches from Unleash, the others take its flags from the fleet's store. Without a
+   * `cache`, the client uses the fleet's. One coordinator per client; `destroy()` releases it.
+   */
+  fleet?: FleetCoordinator;
   /**
    * The clock, timers and randomness. For tests only: lets them check backoff and
    * intervals without sleeping.
@@ -458,6 +466,7 @@ const KNOWN_OPTIONS = {
   hooks: true,
   sdkFlavor: true,
   sdkFlavorVersion: true,
+  fleet: true,
   // Internal, for tests: accepted, never suggested.
   scheduler: false,
 } as const satisfies Record<keyof UnleashConfig, boolean>;

@@ -86,6 +86,10 @@ export class Poller {
   private lastDigest: string | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** Set by `pause`: no fetch is scheduled until `resume`. */
+  private paused = false;
+  /** Set by `resume(true)`: the next fetch sends no ETag. */
+  private fresh = false;
   private readonly controller = new AbortController();
   private inFlight: Promise<PollOutcome> | undefined;
   /** What a 403, a 404 or a body that is not JSON adds when the url lacks `/api`, with its leading space. */
@@ -112,6 +116,37 @@ export class Poller {
     if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
     this.controller.abort();
+  }
+
+  /**
+   * Schedules no more fetches until `resume` (an instance following its fleet's leader);
+   * a fetch in flight completes and is reported. Idempotent.
+   */
+  pause(): void {
+    if (this.stopped) return;
+    this.paused = true;
+    if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Fetches now and on the timer again; resolves with that fetch's outcome (one in flight
+   * is waited for instead). With `fresh`, that fetch sends no ETag and an identical body is
+   * reported as `updated` rather than `unchanged`: a new leader must have a body to write.
+   */
+  resume(fresh = false): Promise<PollOutcome> {
+    this.paused = false;
+    if (fresh) this.fresh = true;
+    const inFlight = this.inFlight;
+    if (inFlight === undefined) return this.pollNow();
+    // A fetch already sent with an ETag cannot be the fresh one: fetch again after it.
+    if (!fresh) return inFlight;
+    return inFlight.then((outcome) => (this.stopped || this.paused || !this.fresh ? outcome : this.pollNow()));
+  }
+
+  private pollNow(): Promise<PollOutcome> {
+    if (this.timer !== undefined) this.options.scheduler.clearTimeout(this.timer);
+    return this.poll();
   }
 
   private poll(): Promise<PollOutcome> {
@@ -146,7 +181,7 @@ export class Poller {
   }
 
   private scheduleNext(outcome: PollOutcome): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     if ((outcome.kind === 'failed' && outcome.fatal) || this.options.interval === 0) {
       this.stopped = true;
       return;
@@ -161,9 +196,11 @@ export class Poller {
     const { api } = this.options;
     const path = this.options.path ?? 'features';
     const url = api.shownPollUrl(path);
+    const fresh = this.fresh;
+    this.fresh = false;
     let response;
     try {
-      response = await api.fetchFeatures(this.options.etag(), this.controller.signal, path);
+      response = await api.fetchFeatures(fresh ? undefined : this.options.etag(), this.controller.signal, path);
     } catch (err) {
       if (err instanceof HttpError && err.code === 'HTTP_BODY_TOO_LARGE') {
         const error = new HttpError(err.code, err.url, `${err.message}. Keeping the last good flags; raise the maxBodySize option if the flags really are that large`);
@@ -181,7 +218,7 @@ export class Poller {
     }
     if (status === 200) {
       try {
-        return this.read(response.body, response.etag);
+        return this.read(response.body, response.etag, fresh);
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : `the body could not be read (${describe(err)})`;
         const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
@@ -217,11 +254,11 @@ export class Poller {
   }
 
   /** Turns a 200 body into an outcome; throws when it cannot be used. */
-  private read(body: Buffer, etag: string | undefined): PollOutcome {
+  private read(body: Buffer, etag: string | undefined, fresh: boolean): PollOutcome {
     // Servers without ETags (or behind proxies that drop them) resend the same body on
     // every poll; compiling it again would be wasted work at 50k flags.
     const digest = this.digest(body);
-    if (digest === this.lastDigest) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
+    if (digest === this.lastDigest && !fresh) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
     const { payload, warnings } = this.parse(body);
     // A delta applies onto state, so the same delta body later is not a no-op to skip.
     this.lastDigest = payload.kind === 'full' ? digest : undefined;

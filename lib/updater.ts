@@ -128,6 +128,11 @@ export class Updater {
   private applying: Promise<void> = Promise.resolve();
   private resolveFirst: (() => void) | undefined;
   private readonly first: Promise<void>;
+  /** Set by `pause` (a fleet follower): nothing is fetched until `resume`. */
+  private paused = false;
+  private started = false;
+  /** `resume` calls waiting for the next outcome (flags applied, or a failure). */
+  private settleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: UpdaterOptions) {
     this.current = options.mode;
@@ -141,16 +146,72 @@ export class Updater {
 
   /** Starts; resolves with the first outcome (flags applied, or a failure). Never rejects. */
   start(): Promise<void> {
+    this.started = true;
     this.options.onMode(this.current, undefined, 'start');
     if (this.current === 'streaming') this.connect();
     else this.startPoller(this.current === 'delta' ? 'delta' : 'features');
     return this.first;
   }
 
+  /**
+   * Stops fetching (an instance following its fleet's leader): closes the stream, clears
+   * the reconnect and retry timers, and schedules no poll; a poll in flight still completes
+   * and is reported. Idempotent; `resume` starts again.
+   */
+  pause(): void {
+    if (this.stopped) return;
+    this.paused = true;
+    this.clearTimer('reconnectTimer');
+    this.clearTimer('probeTimer');
+    this.probing = false;
+    this.connection?.close();
+    this.connection = undefined;
+    this.poller?.pause();
+  }
+
+  /**
+   * Fetches again in the current mode, after `pause` or instead of `start` (a fleet member
+   * that leads, or is on its own). With `fresh`, the next request asks for everything (no
+   * ETag, no `Last-Event-ID`) and its answer is applied even when it is the body held
+   * already. Resolves once that request has settled (flags applied or a failure); never rejects.
+   */
+  resume(fresh = false): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const wasPaused = this.paused;
+    this.paused = false;
+    const settled = new Promise<void>((resolve) => this.settleWaiters.push(resolve));
+    if (!this.started) {
+      this.started = true;
+      this.options.onMode(this.current, undefined, 'start');
+    }
+    if (fresh) this.rehydrate = true;
+    if (this.current === 'streaming') {
+      // A connection still open was never paused: only a fresh state needs a new one.
+      if (!fresh && this.connection !== undefined) return this.settledNow(settled);
+      this.connection?.close();
+      this.connect();
+    } else if (this.poller === undefined) {
+      this.startPoller(this.current === 'delta' ? 'delta' : 'features', fresh);
+    } else if (wasPaused || fresh) {
+      void this.poller.resume(fresh);
+    } else {
+      // Polling already, and nothing new was asked.
+      return this.settledNow(settled);
+    }
+    return settled;
+  }
+
+  /** Drops the waiter `resume` just queued: nothing new was requested. */
+  private settledNow(settled: Promise<void>): Promise<void> {
+    this.settleWaiters.pop()?.();
+    return settled;
+  }
+
   /** Stops every request and timer. Idempotent. */
   stop(): void {
     this.stopped = true;
     this.resolveFirst?.();
+    for (const resolve of this.settleWaiters.splice(0)) resolve();
     this.clearTimer('reconnectTimer');
     this.clearTimer('probeTimer');
     this.connection?.close();
@@ -180,6 +241,7 @@ export class Updater {
   private firstDone(): void {
     this.resolveFirst?.();
     this.resolveFirst = undefined;
+    for (const resolve of this.settleWaiters.splice(0)) resolve();
   }
 
   private setMode(mode: FetchMode, reason: string): void {
@@ -206,7 +268,7 @@ export class Updater {
 
   // ---- polling and delta polling ----
 
-  private startPoller(path: 'features' | 'delta'): void {
+  private startPoller(path: 'features' | 'delta', fresh = false): void {
     const poller = new Poller({
       api: this.options.api,
       scheduler: this.options.scheduler,
@@ -227,7 +289,8 @@ export class Updater {
       },
     });
     this.poller = poller;
-    void poller.start();
+    if (fresh) void poller.resume(true);
+    else void poller.start();
   }
 
   private onPoll(poller: Poller, path: 'features' | 'delta', outcome: PollOutcome): void {

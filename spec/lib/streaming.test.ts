@@ -7,6 +7,7 @@
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import type { ModeEvent, UnleashEvent } from '../../lib/events';
+import type { FleetCoordinator, FleetHost, FleetStatus } from '../../lib/fleet-link';
 import type { UnleashConfig } from '../../lib/options';
 import { ForwardProxy } from '../support/forward-proxy';
 import { ManualScheduler } from '../support/manual-scheduler';
@@ -584,5 +585,51 @@ describe('streaming: proxy and TLS options apply to the stream', () => {
       await tlsServer.close();
       await proxy.close();
     }
+  });
+});
+
+describe('streaming in a fleet (the fleet option drives the stream as it drives polling)', () => {
+  class StreamFleet implements FleetCoordinator {
+    readonly cache = new MemoryCache();
+    host: FleetHost | undefined;
+    async join(host: FleetHost): Promise<void> {
+      this.host = host;
+      await host.resumeUpdates(false);
+    }
+    async leave(): Promise<void> {}
+    status(): FleetStatus {
+      return { role: 'leader', since: 0, version: undefined, writtenAt: undefined, ageMs: undefined, lastError: undefined };
+    }
+  }
+
+  test('the leader streams; paused (a follower now) it closes the stream and schedules nothing; resumed it resumes with Last-Event-ID, and fresh without', async () => {
+    server.setFlag(flag('a'));
+    const fleet = new StreamFleet();
+    const client = makeClient({ mode: 'streaming', fleet, cache: undefined });
+    await client.start();
+    expect(client.isEnabled('a')).toBe(true);
+    expect(client.status().mode).toBe('streaming');
+    const first = await server.waitForStreams(1);
+    expect(first.lastEventId).toBeUndefined();
+
+    fleet.host!.pauseUpdates();
+    await first.closed;
+    expect(scheduler.pending('stream-reconnect')).toEqual([]);
+    expect(scheduler.pending('stream-read')).toEqual([]);
+    // A change while paused is not seen: a follower takes flags from its fleet only.
+    server.setFlag(flag('a', false));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.isEnabled('a')).toBe(true);
+
+    await fleet.host!.resumeUpdates(false);
+    const second = await server.waitForStreams(2);
+    expect(second.lastEventId).toBe('1');
+    await until(() => !client.isEnabled('a'), 'what was missed applied');
+
+    await fleet.host!.resumeUpdates(true);
+    const third = await server.waitForStreams(3);
+    expect(third.lastEventId).toBeUndefined();
+    expect(client.isEnabled('a')).toBe(false);
+    expect(errors()).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@
  * `--ignore-scripts` so it does not rebuild dist/ under tests running in parallel.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { ForwardProxy } from '../support/forward-proxy';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The version of a devDependency the project installed (to install the same one in the smoke project). */
+function devVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 interface Run {
@@ -108,7 +113,7 @@ describe('the packed package', () => {
   test('ships the built entry points and types, not the sources or tests', async () => {
     const listed = JSON.parse(await ok(npm, ['pack', '--ignore-scripts', '--dry-run', '--json'], root));
     const files: string[] = listed[0].files.map((f: { path: string }) => f.path);
-    for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/engine.js', 'dist/openfeature.js', 'dist/opentelemetry.js', 'dist/opentelemetry.d.cts']) {
+    for (const file of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/engine.js', 'dist/openfeature.js', 'dist/opentelemetry.js', 'dist/opentelemetry.d.cts', 'dist/redis.js', 'dist/redis.cjs', 'dist/redis.d.ts']) {
       expect(files).toContain(file);
     }
     expect(files.filter((f) => /^(lib|spec|cache|bootstrap|strategies|examples|bench|scripts)\//.test(f))).toEqual([]);
@@ -120,7 +125,8 @@ describe('the packed package', () => {
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'pack-smoke-app', version: '1.0.0', private: true }));
     await ok(
       npm,
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--no-package-lock', tarball],
+      // ioredis: the optional peer dependency of the redis subpath (the version the project tests with).
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--no-package-lock', tarball, `ioredis@${devVersion('ioredis')}`],
       app,
     );
     const names = 'UnleashClient, MemoryCache, FileCache, BaseCache, Strategy';
@@ -145,6 +151,18 @@ describe('the packed package', () => {
       const result = await run(process.execPath, [file], app, 60_000);
       expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
       expect(JSON.parse(result.stdout)).toEqual([true, 'NO_STRATEGY_MATCHED']);
+    }
+    // The redis subpath uses the main entry's classes, not copies: instanceof holds across the two.
+    const redisSmoke = (load: string) =>
+      `${load}\nconst cache = new RedisCache({ redis: 'redis://127.0.0.1:1' });\n` +
+      `let refused = false;\ntry { new RedisFleet({ redis: 'http://127.0.0.1:1' }); } catch (err) { refused = err instanceof ConfigError && err.option === 'redis'; }\n` +
+      `cache.destroy().then(() => console.log(JSON.stringify([cache instanceof BaseCache, refused])));\n`;
+    await writeFile(join(app, 'redis.mjs'), redisSmoke(`import { BaseCache, ConfigError } from 'switchyard-flags';\nimport { RedisCache, RedisFleet } from 'switchyard-flags/redis';`));
+    await writeFile(join(app, 'redis.cjs'), redisSmoke(`const { BaseCache, ConfigError } = require('switchyard-flags');\nconst { RedisCache, RedisFleet } = require('switchyard-flags/redis');`));
+    for (const file of ['redis.mjs', 'redis.cjs']) {
+      const result = await run(process.execPath, [file], app, 60_000);
+      expect({ file, code: result.code, stderr: result.stderr }).toEqual({ file, code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout)).toEqual([true, true]);
     }
   }, 300_000);
 
@@ -185,7 +203,7 @@ describe('the packed package', () => {
     const header = lines.find((l) => l.includes('node10') && l.includes('bundler'));
     expect(header).toBeDefined();
     const rows = lines.filter((l) => /^│ "switchyard-flags/.test(l));
-    expect(rows.map((l) => l.split('│')[1]!.trim())).toEqual(['"switchyard-flags"', '"switchyard-flags/engine"', '"switchyard-flags/openfeature"', '"switchyard-flags/opentelemetry"', '"switchyard-flags/package.json"']);
+    expect(rows.map((l) => l.split('│')[1]!.trim())).toEqual(['"switchyard-flags"', '"switchyard-flags/engine"', '"switchyard-flags/openfeature"', '"switchyard-flags/opentelemetry"', '"switchyard-flags/redis"', '"switchyard-flags/package.json"']);
     for (const row of rows) {
       const cells = row.split('│').map((c) => c.trim()).filter((c) => c !== '').slice(1);
       expect(cells).toHaveLength(4);

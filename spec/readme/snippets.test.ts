@@ -2,7 +2,7 @@
  * Every ```ts (and ```js) block of README.md runs as written. Each one is
  *
  * 1. type-checked with the TypeScript compiler API against the package's public entry
- *    points (`switchyard-flags`, `/engine`, `/openfeature` mapped to their sources), strict,
+ *    points (`switchyard-flags`, `/engine`, `/openfeature`, `/redis` mapped to their sources), strict,
  *    with `noUncheckedIndexedAccess`, as an ES module (top-level await allowed); a Promise
  *    left neither awaited nor handled counts as an error too, since it crashes the reader's
  *    process the day it rejects;
@@ -82,6 +82,7 @@ const entryPoints = {
   'switchyard-flags/engine': { source: 'lib/engine/index.ts', built: 'dist/engine.js' },
   'switchyard-flags/openfeature': { source: 'lib/openfeature.ts', built: 'dist/openfeature.js' },
   'switchyard-flags/opentelemetry': { source: 'lib/opentelemetry.ts', built: 'dist/opentelemetry.js' },
+  'switchyard-flags/redis': { source: 'redis/index.ts', built: 'dist/redis.js' },
 };
 
 const preludeFile = join(root, 'spec', 'readme', 'prelude.ts');

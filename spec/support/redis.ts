@@ -114,13 +114,17 @@ function whenReady(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Installs Redis if needed and starts a private server on 127.0.0.1. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Installs Redis if needed and starts a private server on 127.0.0.1: on a free port, or on
+ * `port` (to start one again where a stopped one was, as a restarted Redis would be).
+ */
+export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
   const binary = await ensureRedisServer();
   let lastError: unknown;
   // The port was free when picked; another process may take it first, so try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    if (options.port !== undefined && attempt > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'));
     const child = spawn(
       binary,

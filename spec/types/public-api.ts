@@ -20,6 +20,8 @@ import {
   type EvaluationSeriesContext,
   type FeatureDefinition,
   type Hook,
+  type FleetCoordinator,
+  type FleetStatus,
   type HttpOptions,
   type ImpactCounter,
   type FetchMode,
@@ -27,6 +29,7 @@ import {
   type Variant,
 } from '../../lib/index';
 import { OpenTelemetryHook } from '../../lib/opentelemetry';
+import { RedisCache, RedisFleet, type RedisFleetOptions } from '../../redis/index';
 import { Agent as HttpsAgent } from 'node:https';
 
 export async function correctUse(): Promise<void> {
@@ -209,4 +212,23 @@ export async function observability(): Promise<void> {
   client.impactMetrics = client.impactMetrics;
   await flushed;
   void [first, definitions];
+}
+
+/** Fleet mode and the Redis cache: what compiles and what does not. */
+export async function fleetUse(): Promise<FleetStatus | undefined> {
+  const fleet: FleetCoordinator = new RedisFleet({ redis: 'redis://127.0.0.1:6379', prefix: 'app:prod:', lockTtl: 10_000 });
+  const client = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', fleet });
+  const cached = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', cache: new RedisCache({ redis: 'redis://127.0.0.1:6379' }) });
+  void cached;
+  // @ts-expect-error the Redis source is a URL or an ioredis client, not a port
+  new RedisCache({ redis: 6379 });
+  // @ts-expect-error lockTtl is milliseconds, not a duration string
+  const bad: RedisFleetOptions = { redis: 'redis://127.0.0.1:6379', lockTtl: '10s' };
+  void bad;
+  // @ts-expect-error a fleet is a coordinator, not a URL
+  new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', fleet: 'redis://127.0.0.1:6379' });
+  const status = client.status().fleet;
+  // @ts-expect-error the role is one of three
+  if (status?.role === 'boss') return undefined;
+  return status;
 }
