@@ -1,0 +1,103 @@
+/**
+ * Trial findings (a user trying to break `mode: 'streaming' | 'delta'` against a loopback
+ * server that behaves badly). Each test states the EXPECTED behaviour in its name and fails
+ * on the code as merged. Real sockets (spec/support/stream-server.ts), manual scheduler.
+ */
+import { MemoryCache } from '../../cache/memory-cache';
+import { UnleashClient } from '../../lib/client';
+import type { UnleashEvent } from '../../lib/events';
+import type { UnleashConfig } from '../../lib/options';
+import { ManualScheduler } from '../support/manual-scheduler';
+import { StreamServer } from '../support/stream-server';
+
+const STREAMING = '/api/client/streaming';
+const DELTA = '/api/client/delta';
+const FEATURES = '/api/client/features';
+
+type Flag = Record<string, unknown> & { name: string };
+const flag = (name: string, enabled = true): Flag => ({ name, enabled, strategies: [{ name: 'default', parameters: {}, constraints: [] }], impressionData: false });
+
+async function until(test: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 5000; i++) {
+    if (test()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+const settle = async (rounds = 20): Promise<void> => {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+let server: StreamServer;
+let scheduler: ManualScheduler;
+let events: UnleashEvent[];
+let clients: UnleashClient[];
+
+beforeEach(async () => {
+  server = await StreamServer.start();
+  scheduler = new ManualScheduler();
+  events = [];
+  clients = [];
+});
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.destroy()));
+  await server.close();
+});
+
+function makeClient(options: Partial<UnleashConfig>): UnleashClient {
+  const c = new UnleashClient({
+    url: server.url,
+    appName: 'trial-stream',
+    cache: new MemoryCache(),
+    disableMetrics: true,
+    disableRegistration: true,
+    scheduler,
+    eventCallback: (e) => events.push(e),
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+describe('trial: streaming messages are applied in order', () => {
+  test('EXPECTED: a hydration received just before `fetch-mode: polling` is applied, not dropped', async () => {
+    // The polling that the failover starts cannot help here (the features endpoint is down),
+    // so the flags the stream already delivered are all the client can have.
+    server.reply(STREAMING, 'silent');
+    server.reply(FEATURES, 503, 503, 503);
+    const c = makeClient({ mode: 'streaming' });
+    void c.start();
+    await server.waitForStreams(1);
+    const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+    // Both messages in one chunk, as a server that switches a client over would send them.
+    server.sendRaw(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\nevent: fetch-mode\ndata: polling\n\n`);
+    await until(() => events.some((e) => e.type === 'mode' && e.mode === 'polling'), 'the failover');
+    await until(() => server.requestsTo(FEATURES).length >= 1, 'the first poll');
+    await settle();
+    // As merged: `fetch-mode` is handled at once while the hydration waits in the apply
+    // queue; the failover replaces the connection, so the queued hydration is discarded.
+    expect(c.isEnabled('a')).toBe(true);
+    expect(c.status().flagCount).toBe(1);
+  });
+});
+
+describe('trial: delta polling', () => {
+  test('EXPECTED: a 200 with no events is "unchanged" (no fetched event), as the same message is on a stream', async () => {
+    server.setFlag(flag('a'));
+    const c = makeClient({ mode: 'delta', refreshInterval: 1000 });
+    await c.start();
+    expect(c.isEnabled('a')).toBe(true);
+    const fetchedBefore = events.filter((e) => e.type === 'fetched').length;
+    // An Edge that answers 200 `{ events: [] }` instead of 304 when nothing changed.
+    server.reply(DELTA, { body: { events: [] }, etag: `"${server.eventId}"` });
+    await scheduler.fireNext('fetch');
+    await until(() => server.requestsTo(DELTA).length >= 2, 'the second poll');
+    // The next poll is scheduled once the answer has been handled, whatever it was.
+    await scheduler.next('fetch');
+    await settle();
+    // As merged: every empty 200 is a "fetched" event (listeners re-run, flags recompiled,
+    // cache rewritten) and lastFetch says "updated".
+    expect(events.filter((e) => e.type === 'fetched').length).toBe(fetchedBefore);
+    expect(c.status().lastFetch?.outcome).toBe('unchanged');
+  });
+});
