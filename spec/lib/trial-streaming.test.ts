@@ -101,3 +101,17 @@ describe('trial: delta polling', () => {
     expect(c.status().lastFetch?.outcome).toBe('unchanged');
   });
 });
+
+describe('trial: streamReadTimeout beyond a Node timer', () => {
+  test('EXPECTED: the stream read timer is never set past 2^31-1 ms (Node would fire it after 1 ms: a reconnect storm)', async () => {
+    // README: "streamReadTimeout ... At least 1000"; no maximum is enforced. The poller and
+    // the metrics reporter clamp to MAX_TIMER_DELAY; the stream's read timer does not.
+    // Measured with the packed package and the real scheduler: streamReadTimeout 1e12 prints
+    // Node's TimeoutOverflowWarning and the stream is "silent" and reconnected at once.
+    server.setFlag(flag('a'));
+    const c = makeClient({ mode: 'streaming', streamReadTimeout: 3e9 });
+    void c.start();
+    const read = await scheduler.next('stream-read');
+    expect(read.delay).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+});
