@@ -3,6 +3,8 @@
  * server that behaves badly). Each test states the EXPECTED behaviour in its name and fails
  * on the code as merged. Real sockets (spec/support/stream-server.ts), manual scheduler.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import type { UnleashEvent } from '../../lib/events';
@@ -113,5 +115,37 @@ describe('trial: streamReadTimeout beyond a Node timer', () => {
     void c.start();
     const read = await scheduler.next('stream-read');
     expect(read.delay).toBeLessThanOrEqual(2 ** 31 - 1);
+  });
+});
+
+describe('trial: the event-stream media type', () => {
+  test('EXPECTED: `Content-Type: Text/Event-Stream` is an event stream (media types are case-insensitive, RFC 9110 8.3.1)', async () => {
+    const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+    const raw = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'Text/Event-Stream' });
+      res.write(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\n`);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new UnleashClient({
+        url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/api`,
+        appName: 'trial-stream',
+        cache: new MemoryCache(),
+        disableMetrics: true,
+        disableRegistration: true,
+        scheduler,
+        mode: 'streaming',
+        eventCallback: (e) => events.push(e),
+      });
+      clients.push(c);
+      await c.start();
+      // As merged: "the answer is not an event stream (text/event-stream)", a soft failure.
+      expect(events.flatMap((e) => (e.type === 'error' ? [e.error.message] : []))).toEqual([]);
+      expect(c.isEnabled('a')).toBe(true);
+    } finally {
+      await Promise.all(clients.map((c) => c.destroy()));
+      raw.closeAllConnections();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 });
