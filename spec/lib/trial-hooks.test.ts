@@ -104,3 +104,18 @@ describe('trial: addHook removers', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('trial: hook failure warnings', () => {
+  test('EXPECTED: a second unnamed hook that throws is reported even though an earlier unnamed hook at the same position threw', async () => {
+    const c = await client(flags());
+    const warnings = (): string[] => events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    const removeA = c.addHook({ beforeEvaluation: () => { throw new Error('first hook broke'); } });
+    c.isEnabled('on');
+    expect(warnings().filter((m) => m.includes('first hook broke'))).toHaveLength(1);
+    removeA();
+    c.addHook({ beforeEvaluation: () => { throw new Error('second hook broke'); } });
+    c.isEnabled('on');
+    // As merged: the once-key is the label "hook #1" (its position), which the first hook used.
+    expect(warnings().filter((m) => m.includes('second hook broke'))).toHaveLength(1);
+  });
+});
