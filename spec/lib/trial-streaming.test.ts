@@ -83,6 +83,24 @@ describe('trial: streaming messages are applied in order', () => {
   });
 });
 
+describe('trial: an SSE message named "error"', () => {
+  test('EXPECTED: a server message `event: error` is not taken for a broken connection, and the hydration before it stays applied', async () => {
+    server.reply(STREAMING, 'silent');
+    const c = makeClient({ mode: 'streaming' });
+    void c.start();
+    await server.waitForStreams(1);
+    const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+    server.sendRaw(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\nevent: error\ndata: {"message":"a server-side note"}\n\n`);
+    await until(() => server.streams.length === 0 || c.isEnabled('a'), 'the hydration applied or the stream closed');
+    await settle();
+    // As merged: the EventSource dispatches the message on its "error" listener, which
+    // switchyard reads as a connection failure: "the stream ended; reconnecting", and the
+    // hydration still waiting in the apply queue is discarded with the connection.
+    expect(c.isEnabled('a')).toBe(true);
+    expect(events.flatMap((e) => (e.type === 'warning' ? [e.message] : [])).join('\n')).not.toMatch(/the stream ended/);
+  });
+});
+
 describe('trial: delta polling', () => {
   test('EXPECTED: a 200 with no events is "unchanged" (no fetched event), as the same message is on a stream', async () => {
     server.setFlag(flag('a'));
