@@ -16,6 +16,7 @@
 import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Agents, Got, PlainResponse } from 'got';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
+import { timerDelay } from './scheduler';
 
 /**
  * The codes an `HttpError` carries (see `SwitchyardErrorCode`): `HTTP_TIMEOUT`,
@@ -224,7 +225,8 @@ function refusal(method: string, redirect: RefusedRedirect): string {
  */
 export async function httpRequest(url: string | URL, options: HttpRequestOptions = {}): Promise<HttpResponse> {
   const method = options.method ?? 'GET';
-  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT;
+  // got's timers overflow like any other: a timeout past 2^31 - 1 ms would fire after 1 ms.
+  const timeout = timerDelay(options.timeout ?? DEFAULT_HTTP_TIMEOUT);
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const shown = redactUrl(url);
   if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `${method} ${shown}: the request was aborted`);
@@ -391,7 +393,8 @@ export interface HttpStream {
  * `httpRequest`'s rule (within the origin only). Rejects only with an `HttpError`.
  */
 export async function openHttpStream(url: string | URL, options: Omit<HttpRequestOptions, 'method' | 'json' | 'maxBodySize'> = {}): Promise<HttpStream> {
-  const timeout = options.timeout ?? DEFAULT_HTTP_TIMEOUT;
+  // got's timers overflow like any other: a timeout past 2^31 - 1 ms would fire after 1 ms.
+  const timeout = timerDelay(options.timeout ?? DEFAULT_HTTP_TIMEOUT);
   const shown = redactUrl(url);
   if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `GET ${shown}: the request was aborted`);
   let got: Got;

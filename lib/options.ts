@@ -9,7 +9,7 @@ import type { BaseCache } from '../cache/base-cache';
 import type { Strategy } from '../strategies/strategy';
 import type { EventCallback } from './events';
 import type { FleetCoordinator } from './fleet-link';
-import type { Scheduler } from './scheduler';
+import { MAX_TIMER_DELAY, type Scheduler } from './scheduler';
 import type { Context } from './types';
 import type { Hook } from './hooks';
 import { SwitchyardError } from './errors';
@@ -94,7 +94,8 @@ export interface UnleashConfig {
   /**
    * Milliseconds a stream (`mode: 'streaming'`) may stay silent, keep-alives included,
    * before it is reconnected. Unleash sends a keep-alive every 30 s. Default 60 000; at
-   * least 1 000.
+   * least 1 000, at most 2 147 483 647 (2^31 - 1, the longest a Node timer holds; a larger
+   * value is cut to it, with a warning).
    */
   streamReadTimeout?: number;
   /** Milliseconds between metrics reports. Default 60 000; 0 disables metrics. */
@@ -402,6 +403,9 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
   if (streamReadTimeout === 0) {
     warnings.push(`streamReadTimeout must be positive; using the default ${DEFAULT_STREAM_READ_TIMEOUT}`);
     streamReadTimeout = DEFAULT_STREAM_READ_TIMEOUT;
+  } else if (streamReadTimeout > MAX_TIMER_DELAY) {
+    warnings.push(`streamReadTimeout ${streamReadTimeout} is above the longest a timer can wait (${MAX_TIMER_DELAY} ms, about 24.8 days); using ${MAX_TIMER_DELAY}`);
+    streamReadTimeout = MAX_TIMER_DELAY;
   }
 
   const config: ResolvedConfig = {

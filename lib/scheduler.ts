@@ -25,11 +25,28 @@ export interface Scheduler {
   random(): number;
 }
 
+/**
+ * The longest delay a Node timer can hold (2^31 - 1 ms, about 24.8 days): Node fires a timer
+ * set for longer after 1 ms, with a `TimeoutOverflowWarning`.
+ */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * `ms` as a delay a timer can hold: cut to `MAX_TIMER_DELAY`, and 0 for a negative or
+ * non-number delay. Every timer the client sets goes through it (a waiting time of weeks is
+ * better served late than at once).
+ */
+export function timerDelay(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(MAX_TIMER_DELAY, ms);
+}
+
 /** The real clock: `Date.now`, `Math.random` and `unref()`ed Node timers. */
 export const systemScheduler: Scheduler = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const timer = setTimeout(fn, ms);
+    // A last guard: every caller clamps already, but an overflowing timer fires at once.
+    const timer = setTimeout(fn, timerDelay(ms));
     timer.unref();
     return timer;
   },
@@ -46,7 +63,7 @@ export const systemScheduler: Scheduler = {
 export function delay(scheduler: Scheduler, ms: number, label: string): { promise: Promise<void>; cancel: () => void } {
   let handle: TimerHandle | undefined;
   const promise = new Promise<void>((resolve) => {
-    handle = scheduler.setTimeout(resolve, ms, label);
+    handle = scheduler.setTimeout(resolve, timerDelay(ms), label);
   });
   return {
     promise,
