@@ -299,6 +299,15 @@ export function decodePayloadText(input: string | Uint8Array): string {
   return text.charCodeAt(0) === BOM ? text.slice(1) : text;
 }
 
+/** What a JSON value is, for a message: `null`, `an array`, `a string`, ... (`typeof` calls null and arrays objects). */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value === undefined) return 'nothing';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
+
 /**
  * Validates a client-API body: an object, or its JSON text as a string or bytes (UTF-8,
  * a leading byte-order mark allowed). Accepts version 1 and 2 bodies, with or without
@@ -319,7 +328,7 @@ export function parseClientPayload(input: unknown): ParseResult {
     }
   }
   if (!isObject(body)) {
-    throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${Array.isArray(body) ? 'an array' : typeof body}`);
+    throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${jsonKind(body)}`);
   }
   const warnings: string[] = [];
   if (Array.isArray(body.events) && body.features === undefined) {

@@ -138,7 +138,7 @@ describe('cache.bootstrapFromUrl', () => {
   test('a JSON string is PAYLOAD_INVALID, even when it holds a body: it is not parsed twice', async () => {
     const err = await failure(loadBootstrapUrl(`${base}/json-string`));
     expect(err.code).toBe('PAYLOAD_INVALID');
-    expect(err.message).toMatch(/got string/);
+    expect(err.message).toMatch(/got a string/);
   });
 
   test('no answer within the timeout is HTTP_TIMEOUT', async () => {
