@@ -8,22 +8,22 @@
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
 import { parseClientPayload, PayloadError, type ParseResult } from './payload';
-import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
+import { MAX_TIMER_DELAY, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
 import type { PollPath, UnleashApi } from './unleash-api';
 
 /** What one fetch produced. */
 export type PollOutcome =
   | { kind: 'updated'; payload: ClientPayload; etag: string | undefined; warnings: string[] }
-  /** 304, or a 200 whose body is byte-for-byte the last one: nothing to recompile. */
+  /** 304, a 200 whose body is byte-for-byte the last one, or a delta of no events: nothing to recompile. */
   | { kind: 'unchanged'; etag?: string }
   /** `fatal`: polling has stopped (401/403). */
   | { kind: 'failed'; error: Error; fatal: boolean };
 
 /** The most failures backoff counts. */
 export const MAX_BACKOFF_FAILURES = 10;
-/** setTimeout fires at once for delays above 2^31 - 1 ms; longer waits are cut to this. */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+// Kept exported from here too: the metrics reporter and tests import it from the poller.
+export { MAX_TIMER_DELAY };
 
 const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
@@ -260,6 +260,9 @@ export class Poller {
     const digest = this.digest(body);
     if (digest === this.lastDigest && !fresh) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
     const { payload, warnings } = this.parse(body);
+    // A delta of no events changes nothing: the same as a 304, and as the same message on a
+    // stream. The ETag it came with is not taken either (a 304 brings none).
+    if (payload.kind === 'delta' && payload.events.length === 0) return { kind: 'unchanged' };
     // A delta applies onto state, so the same delta body later is not a no-op to skip.
     this.lastDigest = payload.kind === 'full' ? digest : undefined;
     return { kind: 'updated', payload, etag, warnings };

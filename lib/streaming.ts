@@ -13,7 +13,7 @@
  */
 import type { EventSourceFetchInit, FetchLike, FetchLikeResponse } from 'eventsource';
 import { formatBytes, HttpError, type HttpStream } from './http';
-import type { Scheduler, TimerHandle } from './scheduler';
+import { timerDelay, type Scheduler, type TimerHandle } from './scheduler';
 
 /** Why a connection ended. */
 export type StreamFailure =
@@ -28,7 +28,10 @@ export type StreamFailure =
 
 /** One message of the stream. */
 export interface StreamMessage {
-  /** The SSE event name (`unleash-connected`, `unleash-updated`, `fetch-mode`, ...). */
+  /**
+   * The SSE event name: `unleash-connected`, `unleash-updated`, `fetch-mode`, or `error` (a
+   * message the server named so; a broken connection is a failure, never a message).
+   */
   event: string;
   data: string;
   /** The stream's last event id after this message (SSE keeps it across messages), if any. */
@@ -58,6 +61,17 @@ export interface StreamConnectionOptions {
 
 /** The SSE event names a connection listens for. */
 export const STREAM_EVENTS = ['unleash-connected', 'unleash-updated', 'fetch-mode'] as const;
+
+const EVENT_STREAM = 'text/event-stream';
+
+/**
+ * Whether a Content-Type header names an event stream. Media types are case-insensitive,
+ * and parameters (`; charset=utf-8`) may follow (RFC 9110 §8.3.1).
+ */
+export function isEventStream(contentType: string | null | undefined): boolean {
+  if (contentType === null || contentType === undefined) return false;
+  return contentType.split(';', 1)[0].trim().toLowerCase() === EVENT_STREAM;
+}
 
 type EventSourceModule = typeof import('eventsource');
 let eventSourceModule: Promise<EventSourceModule> | undefined;
@@ -114,6 +128,15 @@ export class StreamConnection {
       });
     }
     source.addEventListener('error', (event) => {
+      // The EventSource dispatches a message named `error` (`event: error` with data) on this
+      // same listener as its connection errors: a message carries `data`, an error does not.
+      if ('data' in event) {
+        if (this.done) return;
+        const sent = event as Event & { data: unknown; lastEventId?: string };
+        const id = typeof sent.lastEventId === 'string' && sent.lastEventId !== '' ? sent.lastEventId : undefined;
+        this.options.onMessage({ event: 'error', data: String(sent.data), id });
+        return;
+      }
       const { code, message } = event as Event & { code?: number; message?: string };
       // The EventSource sets its reconnect timer after this listener returns: closing it a
       // microtask later clears that timer, so none is left behind.
@@ -140,13 +163,18 @@ export class StreamConnection {
     }
     if (this.opened) return { kind: 'ended', error: new HttpError('HTTP_NETWORK', url, `GET ${url}: the stream ended`) };
     if (status === 200) {
-      const detail = message !== undefined && /content type/i.test(message) ? 'the answer is not an event stream (text/event-stream)' : 'the stream failed to open';
+      const detail =
+        message !== undefined && /content type/i.test(message)
+          ? `the answer is not an event stream (Content-Type ${this.contentType === undefined ? 'missing' : JSON.stringify(this.contentType.slice(0, 100))}, expected ${EVENT_STREAM})`
+          : 'the stream failed to open';
       return { kind: 'status', status, error: new HttpError('HTTP_STATUS', url, `GET ${url}: ${detail}`, status) };
     }
     return { kind: 'network', error: this.connectError ?? new HttpError('HTTP_NETWORK', url, `GET ${url}: the connection failed`) };
   }
 
   private connectError: HttpError | undefined;
+  /** The answer's Content-Type, for the message when it is not an event stream. */
+  private contentType: string | undefined;
   /** Bytes of the message being received, and the line ends just seen (an empty line ends a message). */
   private messageBytes = 0;
   private lineFeeds = 0;
@@ -195,7 +223,8 @@ export class StreamConnection {
         this.readTimer = undefined;
         this.fail({ kind: 'silent', error: new HttpError('HTTP_TIMEOUT', shownUrl, `GET ${shownUrl}: the stream sent nothing (not even a keep-alive) for ${readTimeout} ms`) });
       },
-      readTimeout,
+      // A read timeout past what a timer holds waits the longest a timer can, never 1 ms.
+      timerDelay(readTimeout),
       'stream-read',
     );
   }
@@ -222,10 +251,15 @@ export class StreamConnection {
     this.answered = http.status;
     const headers = {
       get: (name: string): string | null => {
-        const value = http.headers[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+        const key = name.toLowerCase();
+        const raw = http.headers[key];
+        const value = raw === undefined ? null : Array.isArray(raw) ? raw.join(', ') : raw;
+        // The EventSource compares the header's start, case and all: it is given the media
+        // type alone, or nothing when the answer is not an event stream.
+        return key === 'content-type' ? (isEventStream(value) ? EVENT_STREAM : null) : value;
       },
     };
+    this.contentType = typeof http.headers['content-type'] === 'string' ? http.headers['content-type'] : undefined;
     if (http.status !== 200) {
       http.close();
       return { status: http.status, headers, body: null, url: this.options.url, redirected: false };

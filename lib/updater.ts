@@ -9,7 +9,11 @@
  *   SDKs (statuses 401, 403, 404, 429 and 501 at once; 408, 500, 502, 503, 504, network
  *   errors and dropped or silent streams after 5 within 60 s; the server's `fetch-mode`
  *   event), and, unlike them, tries streaming again on a backoff, or when a polling answer
- *   carries `fetch-mode: streaming`, and returns to it once the server accepts.
+ *   carries `fetch-mode: streaming` (no sooner than that backoff allows once a try has
+ *   failed), and returns to it once the server accepts.
+ *
+ * Only a whole state (a full body, or a delta that holds a hydration) makes an untrusted state
+ * trusted again; a delta of no events is `unchanged` on a stream and in a poll alike.
  *
  * Event ids must increase: a delta whose ids do not follow the last one applied, or a
  * message that fails to parse or apply, means the state can no longer be trusted, and the
@@ -22,10 +26,10 @@
 import { HttpError } from './http';
 import { parseClientPayload, PayloadError } from './payload';
 import { Poller, type PollOutcome } from './poller';
-import { withJitter, type Scheduler, type TimerHandle } from './scheduler';
+import { timerDelay, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import { StreamConnection, type StreamFailure, type StreamMessage } from './streaming';
 import type { FetchMode } from './options';
-import type { DeltaEvent } from './types';
+import type { ClientPayload, DeltaEvent } from './types';
 import type { UnleashApi } from './unleash-api';
 
 
@@ -106,6 +110,11 @@ export function checkEventOrder(
   return { ok: true, id: messageId ?? lastEvent ?? (events.length === 0 ? lastId : undefined) };
 }
 
+/** Whether a payload is a whole state (a full body, or a delta with a hydration), after which the state can be trusted again. */
+function restoresState(payload: ClientPayload): boolean {
+  return payload.kind === 'full' || payload.events.some((event) => event.type === 'hydration');
+}
+
 export class Updater {
   private current: FetchMode;
   private stopped = false;
@@ -117,6 +126,8 @@ export class Updater {
   private reconnectTimer: TimerHandle | undefined;
   private probeTimer: TimerHandle | undefined;
   private probeFailures = 0;
+  /** When streaming may be tried again on the server's word (`fetch-mode` header): after the backoff of the last refusal. */
+  private probeAllowedAt = 0;
   private probeReason = '';
   /** When recent soft failures of the stream happened. */
   private softFailures: number[] = [];
@@ -282,7 +293,10 @@ export class Updater {
       },
       onOutcome: (outcome) => this.onPoll(poller, path, outcome),
       onFetchMode: (mode) => {
-        if (mode === 'streaming' && this.options.mode === 'streaming' && this.failedOver && !this.probing) {
+        // At most one try per backoff period: a server that asks on every answer while its
+        // stream stays broken must not get a try (and an error) per poll.
+        const { scheduler } = this.options;
+        if (mode === 'streaming' && this.options.mode === 'streaming' && this.failedOver && !this.probing && scheduler.now() >= this.probeAllowedAt) {
           this.clearTimer('probeTimer');
           this.probe('the server asked for streaming (fetch-mode header)');
         }
@@ -312,16 +326,21 @@ export class Updater {
         return;
       }
       const etag = outcome.etag ?? (order.id === undefined ? undefined : String(order.id));
-      const wasRehydrating = this.rehydrate;
+      const restores = restoresState(outcome.payload);
       void this.deliver({ ...outcome, etag }).then((applied) => {
+        // Asked for a fresh state, a partial delta is applied but leaves the state untrusted:
+        // only a hydration (or a full body) makes it whole again.
         if (!applied) this.rehydrate = true;
-        else if (wasRehydrating) this.rehydrate = false;
+        else if (restores) this.rehydrate = false;
         this.firstDone();
       });
       return;
     }
     void this.deliver(outcome).then((applied) => {
-      if (path === 'delta' && outcome.kind === 'updated') this.rehydrate = !applied;
+      if (path === 'delta' && outcome.kind === 'updated') {
+        if (!applied) this.rehydrate = true;
+        else if (restoresState(outcome.payload)) this.rehydrate = false;
+      }
       this.firstDone();
     });
   }
@@ -356,6 +375,13 @@ export class Updater {
 
   private onMessage(connection: StreamConnection, message: StreamMessage): void {
     if (this.stopped || connection !== this.connection) return;
+    // Every message, `fetch-mode` included, waits its turn: one handled ahead of the flags
+    // received before it would replace the connection they are applied for.
+    this.applying = this.applying.then(() => this.handleMessage(connection, message));
+  }
+
+  private async handleMessage(connection: StreamConnection, message: StreamMessage): Promise<void> {
+    if (this.stopped || connection !== this.connection) return;
     if (message.event === 'fetch-mode') {
       if (message.data.trim().toLowerCase() === 'polling') {
         // The server asked: no retry on a timer; a `fetch-mode: streaming` header brings it back.
@@ -364,11 +390,21 @@ export class Updater {
       }
       return;
     }
-    this.applying = this.applying.then(() => this.applyMessage(connection, message));
+    if (message.event !== 'unleash-connected' && message.event !== 'unleash-updated') {
+      // Not an Unleash event (an `event: error` the server sent, say): the stream is fine.
+      // Its data is not quoted: it may hold anything.
+      this.options.onWarning(`the stream from ${this.options.api.shownStreamingUrl} carried a message named "${message.event.slice(0, 50)}" (${message.data.length} characters), which is not an Unleash event; it was ignored`);
+      return;
+    }
+    await this.applyMessage(connection, message);
+  }
+
+  /** What happens after a message could not be used: the words for a message. */
+  private afterDistrust(): string {
+    return this.probing ? 'polling goes on, and streaming is tried again later' : 'reconnecting for a fresh hydration';
   }
 
   private async applyMessage(connection: StreamConnection, message: StreamMessage): Promise<void> {
-    if (this.stopped || connection !== this.connection) return;
     const url = this.options.api.shownStreamingUrl;
     let outcome: PollOutcome;
     try {
@@ -385,7 +421,7 @@ export class Updater {
           : { kind: 'updated', payload, etag: id === undefined ? undefined : String(id), warnings };
     } catch (err) {
       const reason = err instanceof PayloadError ? err.message : String(err);
-      const error = new HttpError(err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID', url, `GET ${url}: the "${message.event}" message is unusable (${reason}); reconnecting for a fresh hydration`);
+      const error = new HttpError(err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID', url, `GET ${url}: the "${message.event}" message is unusable (${reason}); ${this.afterDistrust()}`);
       await this.deliver({ kind: 'failed', error, fatal: false });
       this.distrust(connection);
       return;
@@ -393,11 +429,11 @@ export class Updater {
     const applied = await this.deliver(outcome);
     if (this.stopped || connection !== this.connection) return;
     if (!applied) {
-      this.options.onWarning(`the "${message.event}" message from ${url} could not be applied; reconnecting for a fresh hydration`);
+      this.options.onWarning(`the "${message.event}" message from ${url} could not be applied; ${this.afterDistrust()}`);
       this.distrust(connection);
       return;
     }
-    if (outcome.kind === 'updated') this.rehydrate = false;
+    if (outcome.kind === 'updated' && restoresState(outcome.payload)) this.rehydrate = false;
     // The server accepted the stream and its data applies: it is healthy.
     this.softFailures = [];
     this.firstDone();
@@ -455,7 +491,7 @@ export class Updater {
         this.reconnectTimer = undefined;
         this.connect();
       },
-      withJitter(wait, this.options.scheduler.random()),
+      timerDelay(withJitter(wait, this.options.scheduler.random())),
       'stream-reconnect',
     );
   }
@@ -469,21 +505,27 @@ export class Updater {
     this.failedOver = true;
     this.softFailures = [];
     this.probeFailures = 0;
+    this.probeAllowedAt = 0;
     this.setMode('polling', reason);
     this.startPoller('features');
     if (retry) this.scheduleProbe();
   }
 
+  /** The wait before the next try of streaming, before jitter. */
+  private probeWait(): number {
+    return Math.min(STREAM_RETRY_MAX, STREAM_RETRY_BASE * 2 ** Math.min(this.probeFailures, 10));
+  }
+
   private scheduleProbe(): void {
     if (this.stopped) return;
-    const wait = Math.min(STREAM_RETRY_MAX, STREAM_RETRY_BASE * 2 ** Math.min(this.probeFailures, 10));
+    const wait = this.probeWait();
     this.clearTimer('probeTimer');
     this.probeTimer = this.options.scheduler.setTimeout(
       () => {
         this.probeTimer = undefined;
         this.probe('retrying streaming after a failover');
       },
-      withJitter(wait, this.options.scheduler.random()),
+      timerDelay(withJitter(wait, this.options.scheduler.random())),
       'stream-retry',
     );
   }
@@ -502,11 +544,13 @@ export class Updater {
       this.connection?.close();
       this.connection = undefined;
       this.probeFailures++;
+      this.probeAllowedAt = this.options.scheduler.now() + this.probeWait();
       if (retry) this.scheduleProbe();
       return;
     }
     this.failedOver = false;
     this.probeFailures = 0;
+    this.probeAllowedAt = 0;
     this.clearTimer('probeTimer');
     this.retire();
     this.setMode('streaming', `the server accepted the stream again (${this.probeReason})`);

@@ -4,11 +4,16 @@
  * scheduler for every timer (poll interval, reconnect backoff, read timeout, the retry of
  * streaming after a failover), so nothing here waits on the wall clock.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
 import type { ModeEvent, UnleashEvent } from '../../lib/events';
 import type { FleetCoordinator, FleetHost, FleetStatus } from '../../lib/fleet-link';
+import { openHttpStream } from '../../lib/http';
 import type { UnleashConfig } from '../../lib/options';
+import { MAX_TIMER_DELAY, systemScheduler, timerDelay } from '../../lib/scheduler';
+import { StreamConnection } from '../../lib/streaming';
 import { ForwardProxy } from '../support/forward-proxy';
 import { ManualScheduler } from '../support/manual-scheduler';
 import { selfSignedCertificate } from '../support/self-signed';
@@ -631,5 +636,244 @@ describe('streaming in a fleet (the fleet option drives the stream as it drives 
     expect(third.lastEventId).toBeUndefined();
     expect(client.isEnabled('a')).toBe(false);
     expect(errors()).toEqual([]);
+  });
+});
+
+describe('streaming: every message is handled in order, and only Unleash events are flags', () => {
+  test('a hydration received just before `fetch-mode: polling` is applied, not dropped', async () => {
+    // The polling the failover starts cannot help here (the features endpoint is down), so
+    // the flags the stream already delivered are all the client can have.
+    server.reply(STREAMING, 'silent');
+    server.reply(FEATURES, 503, 503, 503);
+    const client = makeClient({ mode: 'streaming' });
+    void client.start();
+    await server.waitForStreams(1);
+    const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+    // Both messages in one chunk, as a server that switches a client over would send them.
+    server.sendRaw(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\nevent: fetch-mode\ndata: polling\n\n`);
+    await until(() => modes().includes('polling'), 'the failover');
+    await until(() => server.requestsTo(FEATURES).length >= 1, 'the first poll');
+    await settle(20);
+    // Were `fetch-mode` handled at once, the failover would replace the connection while
+    // the hydration still waited in the apply queue, and it would be discarded.
+    expect(client.isEnabled('a')).toBe(true);
+    expect(client.status().flagCount).toBe(1);
+  });
+
+  test('a server message `event: error` is not taken for a broken connection, and the hydration before it stays applied', async () => {
+    server.reply(STREAMING, 'silent');
+    const client = makeClient({ mode: 'streaming' });
+    void client.start();
+    await server.waitForStreams(1);
+    const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+    server.sendRaw(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\nevent: error\ndata: {"message":"a server-side note"}\n\n`);
+    const warned = (): string[] => of('warning').map((w) => w.message);
+    await until(() => warned().some((m) => /named "error"/.test(m)), 'the message reported');
+    await settle(20);
+    // The EventSource hands such a message to its "error" listener, with its data; taken for
+    // a connection error, it would end the stream ("the stream ended; reconnecting") and
+    // discard the hydration still waiting in the apply queue.
+    expect(client.isEnabled('a')).toBe(true);
+    expect(warned().join('\n')).not.toMatch(/the stream ended/);
+    expect(warned()).toContain(`the stream from ${server.url}/client/streaming carried a message named "error" (32 characters), which is not an Unleash event; it was ignored`);
+    expect(server.streams).toHaveLength(1);
+    expect(scheduler.pending('stream-reconnect')).toEqual([]);
+    expect(errors()).toEqual([]);
+  });
+
+  test('a stream message of `null` is "got null", not "got object"', async () => {
+    server.setFlag(flag('a'));
+    const client = makeClient({ mode: 'streaming' });
+    await client.start();
+    await server.waitForStreams(1);
+    server.sendRaw('event: unleash-updated\nid: 9\ndata: null\n\n');
+    await until(() => errors().length > 0, 'the error');
+    expect(errors()[0]).toMatch(/message is unusable \(payload must be a JSON object, got null\)/);
+    expect(client.isEnabled('a')).toBe(true);
+  });
+});
+
+describe('the event-stream media type', () => {
+  test.each(['Text/Event-Stream', 'text/event-stream; charset=utf-8', 'TEXT/EVENT-STREAM ;Charset="UTF-8"'])(
+    '`Content-Type: %s` is an event stream (media types are case-insensitive, RFC 9110 8.3.1)',
+    async (contentType) => {
+      const hydration = { events: [{ type: 'hydration', eventId: 1, features: [flag('a')], segments: [] }] };
+      const raw = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': contentType });
+        res.write(`event: unleash-connected\nid: 1\ndata: ${JSON.stringify(hydration)}\n\n`);
+      });
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      try {
+        const client = makeClient({ url: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/api`, mode: 'streaming' });
+        await client.start();
+        expect(errors()).toEqual([]);
+        expect(client.isEnabled('a')).toBe(true);
+      } finally {
+        await Promise.all(clients.map((c) => c.destroy()));
+        raw.closeAllConnections();
+        await new Promise<void>((resolve) => raw.close(() => resolve()));
+      }
+    },
+  );
+
+  test('another media type is refused, and the message says which one came', async () => {
+    server.setFlag(flag('a'));
+    server.reply(STREAMING, 'not-sse');
+    const client = makeClient({ mode: 'streaming' });
+    void client.start();
+    await until(() => errors().length > 0, 'the refusal');
+    expect(errors()[0]).toMatch(/the answer is not an event stream \(Content-Type "application\/json", expected text\/event-stream\)/);
+  });
+});
+
+describe('timers never overflow (Node fires a timer set past 2^31 - 1 ms after 1 ms)', () => {
+  test('the stream read timer is never set past 2^31-1 ms; a larger streamReadTimeout is a warning', async () => {
+    server.setFlag(flag('a'));
+    const client = makeClient({ mode: 'streaming', streamReadTimeout: 3e9 });
+    void client.start();
+    const read = await scheduler.next('stream-read');
+    expect(read.delay).toBe(2 ** 31 - 1);
+    expect(of('warning').map((w) => w.message)).toContain(
+      'streamReadTimeout 3000000000 is above the longest a timer can wait (2147483647 ms, about 24.8 days); using 2147483647',
+    );
+  });
+
+  test('a StreamConnection given a read timeout past a timer clamps it itself', async () => {
+    server.setFlag(flag('a'));
+    const failures: unknown[] = [];
+    const connection = new StreamConnection({
+      open: (lastEventId, signal) => openHttpStream(`${server.url}/client/streaming`, { signal, headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } }),
+      url: `${server.url}/client/streaming`,
+      shownUrl: `${server.url}/client/streaming`,
+      lastEventId: undefined,
+      scheduler,
+      readTimeout: 1e12,
+      maxMessageSize: 1_000_000,
+      onOpen: () => undefined,
+      onMessage: () => undefined,
+      onFailure: (failure) => failures.push(failure),
+    });
+    void connection.start();
+    try {
+      const read = await scheduler.next('stream-read');
+      expect(read.delay).toBe(MAX_TIMER_DELAY);
+      expect(failures).toEqual([]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  test('timerDelay and the system scheduler cut a delay to what a timer holds', () => {
+    expect(timerDelay(1e12)).toBe(MAX_TIMER_DELAY);
+    expect(timerDelay(Infinity)).toBe(MAX_TIMER_DELAY);
+    expect(timerDelay(-5)).toBe(0);
+    expect(timerDelay(Number.NaN)).toBe(0);
+    expect(timerDelay(1_500)).toBe(1_500);
+    const handle = systemScheduler.setTimeout(() => undefined, 1e12, 'test');
+    try {
+      // Node cuts a timer set past the limit to 1 ms (and warns): the delay it holds shows which.
+      expect((handle as NodeJS.Timeout & { _idleTimeout: number })._idleTimeout).toBe(MAX_TIMER_DELAY);
+    } finally {
+      systemScheduler.clearTimeout(handle);
+    }
+  });
+});
+
+describe('delta polling: empty deltas and partial answers to a fresh request', () => {
+  test('a 200 with no events is "unchanged" (no fetched event), as the same message is on a stream', async () => {
+    server.setFlag(flag('a'));
+    const client = makeClient({ mode: 'delta', refreshInterval: 1000 });
+    await client.start();
+    expect(client.isEnabled('a')).toBe(true);
+    const fetchedBefore = of('fetched').length;
+    // An Edge that answers 200 `{ events: [] }` instead of 304 when nothing changed.
+    server.reply(DELTA, { body: { events: [] }, etag: `"${server.eventId}"` });
+    await scheduler.fireNext('fetch');
+    await until(() => server.requestsTo(DELTA).length >= 2, 'the second poll');
+    // The next poll is scheduled once the answer has been handled, whatever it was.
+    await scheduler.next('fetch');
+    await settle(20);
+    expect(of('fetched')).toHaveLength(fetchedBefore);
+    expect(client.status().lastFetch?.outcome).toBe('unchanged');
+    expect(client.status().etag).toBe('"1"');
+  });
+
+  test('asked for a fresh state, a partial delta leaves the state untrusted: the next poll still asks for a hydration', async () => {
+    server.setFlag(flag('a'));
+    server.setFlag(flag('b'));
+    const client = makeClient({ mode: 'delta' });
+    await client.start();
+    // Ids that do not follow: the state is untrusted, the next poll goes without If-None-Match.
+    server.reply(DELTA, { body: { events: [{ type: 'feature-updated', eventId: 1, feature: flag('a', false) }] }, etag: '"3"' });
+    await scheduler.fireNext('fetch');
+    await until(() => errors().length > 0, 'the refusal');
+    // That fresh request is answered with a partial delta instead of a hydration.
+    server.reply(DELTA, { body: { events: [{ type: 'feature-updated', eventId: 5, feature: flag('c') }] }, etag: '"5"' });
+    await scheduler.fireNext('fetch');
+    expect((await server.waitForRequests(DELTA, 3)).headers['if-none-match']).toBeUndefined();
+    await until(() => client.isEnabled('c'), 'the partial delta applied');
+    await scheduler.fireNext('fetch');
+    expect((await server.waitForRequests(DELTA, 4)).headers['if-none-match']).toBeUndefined();
+    // The hydration that answers it makes the state whole: If-None-Match again after it.
+    await until(() => client.status().lastFetch?.outcome === 'updated' && client.status().etag === `"${server.eventId}"`, 'rehydrated');
+    await scheduler.fireNext('fetch');
+    expect((await server.waitForRequests(DELTA, 5)).headers['if-none-match']).toBe(`"${server.eventId}"`);
+  });
+
+  test('a stream that reconnected for a fresh state and got a partial delta stays untrusted: the next reconnect sends no Last-Event-ID', async () => {
+    server.setFlag(flag('a'));
+    server.setFlag(flag('b'));
+    const client = makeClient({ mode: 'streaming' });
+    await client.start();
+    await server.waitForStreams(1);
+    server.send('unleash-updated', { events: [{ type: 'feature-updated', eventId: 1, feature: flag('a', false) }] }, 1);
+    // The reconnect for a fresh hydration is answered with a partial delta.
+    server.reply(STREAMING, { body: { events: [{ type: 'feature-updated', eventId: 9, feature: flag('c') }] }, id: '9' });
+    await scheduler.fireNext('stream-reconnect');
+    expect((await server.waitForStreams(2)).lastEventId).toBeUndefined();
+    await until(() => client.isEnabled('c'), 'the partial delta applied');
+    server.dropStreams();
+    await scheduler.fireNext('stream-reconnect');
+    expect((await server.waitForStreams(3)).lastEventId).toBeUndefined();
+    await until(() => client.status().etag === `${server.eventId}` && server.streams.length === 1, 'rehydrated');
+    server.dropStreams();
+    await scheduler.fireNext('stream-reconnect');
+    expect((await server.waitForStreams(4)).lastEventId).toBe(`${server.eventId}`);
+  });
+});
+
+describe('streaming: the fetch-mode header and the probe back-off', () => {
+  test('a server that asks for streaming on every poll while its stream is broken gets one try per backoff period, and the error says polling goes on', async () => {
+    server.setFlag(flag('a'));
+    server.featuresFetchMode = 'streaming';
+    // Refused at first (a failover with a retry), then every try opens and sends garbage.
+    server.reply(STREAMING, 429, { body: 'not json' }, { body: 'not json' }, { body: 'not json' });
+    const client = makeClient({ mode: 'streaming' });
+    await client.start();
+    await server.waitForRequests(FEATURES, 1);
+    // The first poll's header asks, and nothing was refused since the failover: tried at once.
+    await server.waitForRequests(STREAMING, 2);
+    const refusals = (): string[] => errors().filter((m) => /unusable/.test(m));
+    await until(() => refusals().length > 0, 'the try refused');
+    expect(refusals()[0]).toMatch(/"unleash-connected" message is unusable \(payload is not valid JSON.*\); polling goes on, and streaming is tried again later$/);
+    expect(errors().join('\n')).not.toMatch(/reconnecting/);
+    const retry = await scheduler.next('stream-retry');
+    expect(retry.delay).toBe(120_000);
+    // Every poll asks again, within the backoff: no new try, no new error.
+    for (let poll = 2; poll <= 4; poll++) {
+      await scheduler.fireNext('fetch');
+      await server.waitForRequests(FEATURES, poll);
+      await scheduler.next('fetch');
+      await settle(20);
+    }
+    expect(server.requestsTo(STREAMING)).toHaveLength(2);
+    expect(refusals()).toHaveLength(1);
+    expect(client.status().mode).toBe('polling');
+    // Past the backoff, the header may ask again: one more try.
+    scheduler.advance(120_000);
+    await scheduler.fireNext('fetch');
+    await server.waitForRequests(STREAMING, 3);
+    await until(() => refusals().length === 2, 'the second try refused');
+    expect(scheduler.pending('stream-retry').map((t) => t.delay)).toEqual([240_000]);
   });
 });
