@@ -22,6 +22,8 @@ import { resolveConfig, type FallbackFunction, type ResolvedConfig, type Unleash
 import { parseClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
 import { Poller, type PollOutcome } from './poller';
+import { yieldingControl } from './payload-slices';
+import { SnapshotLoader } from './snapshot-loader';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
@@ -117,6 +119,7 @@ export class UnleashClient {
   private readonly events: EventHub;
   private readonly scheduler: Scheduler;
   private readonly engine: Engine;
+  private readonly loader: SnapshotLoader;
   private readonly cache: BaseCache;
   private readonly ownsCache: boolean;
   private readonly store: MetricsStore;
@@ -172,6 +175,7 @@ export class UnleashClient {
       ...(options.scheduler === undefined ? {} : { now: () => this.scheduler.now() }),
       onWarning: (message) => this.events.warn('engine', message),
     });
+    this.loader = new SnapshotLoader(this.engine, () => yieldingControl(), () => this.destroyed);
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
     this.store.readFlagTable(() => this.flags);
     if (options.cache instanceof BaseCache || isCacheLike(options.cache)) {
@@ -315,7 +319,7 @@ export class UnleashClient {
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
     try {
       // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
-      this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+      await this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
     } catch (err) {
       this.events.error('cache', new Error(`applying the cached flags failed: ${describe(err)}`));
     }
@@ -331,7 +335,7 @@ export class UnleashClient {
         try {
           const parsed = parseClientPayload(body);
           for (const w of parsed.warnings) this.events.warn('fetch', w);
-          this.apply(parsed.payload, 'pushed', undefined);
+          void this.apply(parsed.payload, 'pushed', undefined);
         } catch (err) {
           this.events.error('fetch', err);
         }
@@ -341,8 +345,8 @@ export class UnleashClient {
     }
   }
 
-  private onPoll(outcome: PollOutcome): void {
-    if (this.destroyed) return;
+  private onPoll(outcome: PollOutcome): Promise<void> | undefined {
+    if (this.destroyed) return undefined;
     this.lastFetch = {
       at: this.scheduler.now(),
       outcome: outcome.kind,
@@ -353,7 +357,7 @@ export class UnleashClient {
     try {
       if (outcome.kind === 'updated') {
         for (const w of outcome.warnings) this.events.warn('fetch', w);
-        this.apply(outcome.payload, 'server', outcome.etag);
+        return this.apply(outcome.payload, 'server', outcome.etag);
       } else if (outcome.kind === 'failed') {
         this.events.error('fetch', outcome.error);
       } else if (outcome.etag !== undefined) {
@@ -363,17 +367,25 @@ export class UnleashClient {
     } catch (err) {
       this.events.error('fetch', new Error(`applying the fetched flags failed: ${describe(err)}`));
     }
+    return undefined;
   }
 
-  /** Makes a payload current: compiles it, re-indexes flags and counters, reports it. */
-  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): void {
-    let snapshot: Snapshot;
-    try {
-      snapshot = this.engine.load(payload);
-    } catch (err) {
-      this.events.error('engine', err);
-      return;
-    }
+  /**
+   * Makes a payload current: compiles it, re-indexes flags and counters, reports it. The
+   * one entry point for every payload. A large one (or one arriving while another
+   * compiles) compiles in slices and the returned promise settles once it is served; a
+   * small one is served before this returns (see lib/snapshot-loader.ts). Never rejects.
+   */
+  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): Promise<void> | undefined {
+    return this.loader.load(
+      payload,
+      (snapshot) => this.serve(snapshot, origin, etag),
+      (err) => this.events.error('engine', err),
+    );
+  }
+
+  /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
+  private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
     const full = snapshot.toPayload();
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
