@@ -115,6 +115,85 @@ async function scaleTask(text) {
   }
 }
 
+/** The flag the update brings: on for everyone, so its first `true` marks the new flags served. */
+const SENTINEL = 'bench-update-sentinel';
+
+/**
+ * A running client takes an update of every flag (each flag's description changes, and a
+ * sentinel flag appears) from a loopback server on its own thread. While it does,
+ * `perf_hooks.monitorEventLoopDelay` (1 ms resolution) records how late the event loop
+ * ran, and a 1 ms interval asks for the sentinel: its first `true` is when the new flags
+ * were served. Each SDK runs with its default cache, a file in a temporary directory.
+ */
+async function updateTask(text) {
+  const { Worker } = await import('node:worker_threads');
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const body = JSON.parse(text);
+  const updated = JSON.stringify({
+    ...body,
+    features: [
+      ...body.features.map((f) => ({ ...f, description: `${f.description ?? ''} (updated)` })),
+      { name: SENTINEL, enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }] },
+    ],
+  });
+  const thread = new Worker(new URL('./server-thread.mjs', import.meta.url), { workerData: { body: text } });
+  const messages = [];
+  let wake = () => {};
+  thread.on('message', (m) => {
+    messages.push(m);
+    wake();
+  });
+  const waitFor = async (test) => {
+    for (;;) {
+      const found = messages.find(test);
+      if (found !== undefined) return found;
+      await new Promise((resolve) => (wake = resolve));
+    }
+  };
+  const { url } = await waitFor((m) => m.url !== undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-cache-'));
+  const loader = await loaderFor(task.system);
+  const epoch = () => performance.timeOrigin + performance.now();
+  try {
+    const system = await loader(text, { url, refreshInterval: 1000, backupPath: dir });
+    const { target } = system;
+    const context = { userId: 'u1' };
+    if (target.isEnabled(SENTINEL, context)) throw new Error('the sentinel was on before the update');
+    const sentBefore = messages.filter((m) => m.sentAt !== undefined).length;
+    thread.postMessage({ body: updated });
+    await waitFor((m) => m.replaced);
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const servedAt = await new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error('the update was not served within 120 s')), 120_000);
+      const timer = setInterval(() => {
+        if (target.isEnabled(SENTINEL, context)) {
+          clearInterval(timer);
+          clearTimeout(deadline);
+          resolve(epoch());
+        }
+      }, 1);
+    });
+    // The cache write and whatever else follows the swap count too.
+    await sleep(task.settleMs ?? 1500);
+    histogram.disable();
+    const sent = messages.filter((m) => m.sentAt !== undefined)[sentBefore];
+    await system.destroy();
+    return {
+      maxStallMs: histogram.max / 1e6,
+      p99StallMs: histogram.percentile(99) / 1e6,
+      lastByteToServedMs: servedAt - sent.sentAt,
+      bytes: sent.bytes,
+    };
+  } finally {
+    thread.postMessage({ close: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Does a poll that brings nothing new recompile? First a 304, then the identical body
  * with a 200 and no ETag: after each, the client should still hold the same snapshot.
@@ -163,6 +242,8 @@ async function main() {
       return scaleTask(text);
     case 'refresh':
       return refreshTask(text);
+    case 'update':
+      return updateTask(text);
     case 'answers': {
       const loader = await loaderFor(task.system);
       const system = await loader(text, { source: 'bootstrap' });

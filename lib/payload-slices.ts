@@ -269,3 +269,57 @@ export function yieldingControl(budgetMs = 8, maxSteps = 2000, onPause?: () => v
     },
   };
 }
+
+/** Arrays longer than this are stringified element by element, in slices. */
+const SLICED_STRINGIFY_ITEMS = 2000;
+/** Elements joined into one piece of the text. */
+const PIECE_ITEMS = 1000;
+
+/**
+ * `JSON.stringify(value)` spread over turns of the event loop as `control` decides, for a
+ * cache write of a large payload. Returns the text in pieces (their concatenation is the
+ * text) so a writer can write them one by one, never building one string of tens of
+ * megabytes. A plain object's arrays of more than 2,000 elements (`features`) are
+ * written one element per step; anything else (a `toJSON`, a class instance, a small
+ * value) is `JSON.stringify` at once. The same text, and `undefined` for a value JSON
+ * cannot hold; throws where `JSON.stringify` throws.
+ */
+export async function stringifyInSlices(value: unknown, control: SliceControl): Promise<string[] | undefined> {
+  if (!isPlainRecord(value) || !Object.values(value).some((v) => Array.isArray(v) && v.length > SLICED_STRINGIFY_ITEMS)) {
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : [text];
+  }
+  const pieces: string[] = [];
+  let open = '{';
+  for (const [key, member] of Object.entries(value)) {
+    if (Array.isArray(member) && member.length > SLICED_STRINGIFY_ITEMS && typeof (member as { toJSON?: unknown }).toJSON !== 'function') {
+      let piece: string[] = [];
+      pieces.push(`${open}${JSON.stringify(key)}:[`);
+      for (let i = 0; i < member.length; i++) {
+        // As JSON.stringify in an array: what it cannot hold is null.
+        piece.push(JSON.stringify(member[i]) ?? 'null');
+        if (piece.length === PIECE_ITEMS || i === member.length - 1) {
+          pieces.push(`${i < PIECE_ITEMS ? '' : ','}${piece.join(',')}`);
+          piece = [];
+        }
+        if (control.shouldYield()) await control.pause();
+      }
+      pieces.push(']');
+      open = ',';
+      continue;
+    }
+    const text = JSON.stringify(member);
+    // As JSON.stringify in an object: a member it cannot hold is left out.
+    if (text === undefined) continue;
+    pieces.push(`${open}${JSON.stringify(key)}:${text}`);
+    open = ',';
+  }
+  pieces.push(open === '{' ? '{}' : '}');
+  return pieces;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return (proto === Object.prototype || proto === null) && typeof (value as { toJSON?: unknown }).toJSON !== 'function';
+}
