@@ -19,7 +19,7 @@ import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
-import { parseClientPayload } from './payload';
+import { markValidated, parseClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
 import { Poller, type PollOutcome } from './poller';
 import { yieldingControl } from './payload-slices';
@@ -386,7 +386,8 @@ export class UnleashClient {
 
   /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
   private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
-    const full = snapshot.toPayload();
+    // Built from validated definitions: read back from a MemoryCache, it is not validated again.
+    const full = markValidated(snapshot.toPayload());
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
     this.fillDefaults = snapshot.callsCustomStrategies();

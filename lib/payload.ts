@@ -11,6 +11,7 @@
  */
 import type {
   ClientPayload,
+  FeaturesPayload,
   ConstraintDefinition,
   DeltaEvent,
   Dependency,
@@ -306,6 +307,7 @@ export function decodePayloadText(input: string | Uint8Array): string {
  * Throws `PayloadError` when the body cannot be used at all.
  */
 export function parseClientPayload(input: unknown): ParseResult {
+  if (typeof input === 'object' && input !== null && validated.has(input)) return readValidated(input as FeaturesPayload);
   let body = input;
   if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) body = parseJsonText(decodePayloadText(input));
   const steps = validateBody(body);
@@ -313,6 +315,35 @@ export function parseClientPayload(input: unknown): ParseResult {
     const next = steps.next();
     if (next.done === true) return next.value;
   }
+}
+
+/**
+ * Full bodies this door produced (a bootstrap's, the flags the client serves), stored in
+ * a cache as objects: reading one back (`start()` after `bootstrapFromDict`) need not
+ * validate it again. Held weakly; a body read from a file or a server is never in it.
+ */
+const validated = new WeakSet<object>();
+
+/**
+ * Marks a full body built from validated definitions, so that `parseClientPayload` takes
+ * it as it is. Returns it.
+ * @internal
+ */
+export function markValidated<T extends FeaturesPayload>(body: T): T {
+  validated.add(body);
+  return body;
+}
+
+function readValidated(body: FeaturesPayload): ParseResult {
+  const version = body.version;
+  const payload: ClientPayload = { kind: 'full', version, features: body.features, segments: body.segments ?? [] };
+  if (body.query !== undefined) payload.query = body.query;
+  if (body.meta !== undefined) payload.meta = body.meta;
+  return { payload, warnings: version > 2 ? [newerVersion(version)] : [] };
+}
+
+function newerVersion(version: number): string {
+  return `payload version ${version} is newer than this client knows; reading it as version 2`;
 }
 
 /**
@@ -354,7 +385,7 @@ export function* validateBody(body: unknown): Generator<void, ParseResult, void>
     throw new PayloadError('PAYLOAD_INVALID', 'payload has no "features" array (nor a delta "events" array)');
   }
   const version = typeof body.version === 'number' ? body.version : 1;
-  if (version > 2) warnings.push(`payload version ${version} is newer than this client knows; reading it as version 2`);
+  if (version > 2) warnings.push(newerVersion(version));
   const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings);
   const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings);
   const payload: ClientPayload = { kind: 'full', version, features, segments };
