@@ -13,6 +13,7 @@ import { generateContexts } from './generator.mjs';
 import { murmurFloor } from './floor.mjs';
 import { allocationPerCall, answersFor, digestAnswers, loadTime, median, retainedHeap, throughput } from './measure.mjs';
 import { createFlagServer, loadOfficial, loadSwitchyard } from './systems.mjs';
+import { createRequire } from 'node:module';
 
 const task = JSON.parse(process.argv[2]);
 
@@ -39,13 +40,22 @@ async function mainTask(text) {
   const contexts = generateContexts(task.contexts);
   const loader = await loaderFor(task.system);
   const server = await createFlagServer(text);
+  const metrics = task.metrics !== false;
   try {
-    const load = () => loader(text, { url: server.url });
-    const loaded = await loadTime(load, { rounds: task.loadRounds, warmup: 2 });
-    const heap = await retainedHeap(load, { warm: warmer(names, contexts) });
+    const load = () => loader(text, { url: server.url, metrics });
+    const opts = { rounds: task.rounds, roundMs: task.roundMs, warmupMs: task.warmupMs };
+    if (task.throughputOnly) {
+      // Metrics off: the same loops in a process of its own.
+      const system = await load();
+      const isEnabled = throughput(system.target, names, contexts, { ...opts, method: 'isEnabled' });
+      const getVariant = throughput(system.target, names, contexts, { ...opts, method: 'getVariant' });
+      await system.destroy();
+      return { mode: system.mode, isEnabled, getVariant };
+    }
+    const loaded = await loadTime(load, { rounds: task.loadRounds, warmup: task.loadWarmup ?? 2 });
+    const heap = await retainedHeap(load, { copies: task.copies ?? 3, warm: warmer(names, contexts) });
     const system = await load();
     const { target } = system;
-    const opts = { rounds: task.rounds, roundMs: task.roundMs, warmupMs: task.warmupMs };
     const isEnabled = throughput(target, names, contexts, { ...opts, method: 'isEnabled' });
     const getVariant = throughput(target, names, contexts, { ...opts, method: 'getVariant' });
     // Every flag for one context, as one request does; then a new context every 1000 calls.
@@ -115,6 +125,87 @@ async function scaleTask(text) {
   }
 }
 
+/**
+ * One cold start in this fresh process: the SDK's import, then either a bootstrap from the
+ * body (`source: 'bootstrap'`: no network) or a fetch from a loopback server, until ready.
+ * The server and the body are ready before the clock starts. Nothing of the SDK is loaded
+ * before: this worker's own modules import neither.
+ */
+async function coldTask(text) {
+  const server = task.source === 'server' ? await createFlagServer(text) : undefined;
+  try {
+    const t0 = performance.now();
+    let loader;
+    if (task.system === 'official') {
+      createRequire(import.meta.url)('unleash-client');
+      loader = loadOfficial;
+    } else {
+      const mod = await import('../dist/index.js');
+      loader = (body, options) => loadSwitchyard(mod, body, options);
+    }
+    const t1 = performance.now();
+    const system = await loader(text, server === undefined ? { source: 'bootstrap' } : { url: server.url });
+    const t2 = performance.now();
+    await system.destroy();
+    return { importMs: t1 - t0, readyMs: t2 - t1 };
+  } finally {
+    await server?.close();
+  }
+}
+
+/**
+ * isEnabled with a small context and with one of 10,000 properties, for a flag whose
+ * constraints read appName and environment (which the caller leaves out, so each SDK
+ * fills in its defaults). Time per call, median of rounds; the ratio is what counts.
+ */
+async function contextSizeTask() {
+  const body = JSON.stringify({
+    version: 2,
+    features: [
+      {
+        name: 'reads-defaults',
+        enabled: true,
+        strategies: [
+          {
+            name: 'default',
+            parameters: {},
+            constraints: [
+              { contextName: 'appName', operator: 'IN', values: ['switchyard-bench'] },
+              { contextName: 'environment', operator: 'IN', values: ['default', 'production'] },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const loader = await loaderFor(task.system);
+  const system = await loader(body, { source: 'bootstrap' });
+  const properties = {};
+  for (let i = 0; i < 10_000; i++) properties[`p${i}`] = `v${i}`;
+  const small = { userId: 'u1', properties: { plan: 'pro' } };
+  const big = { userId: 'u1', properties };
+  const perCall = (context) => {
+    const samples = [];
+    let on = 0;
+    for (let round = 0; round < 7; round++) {
+      let calls = 0;
+      const t0 = performance.now();
+      let t1;
+      do {
+        for (let i = 0; i < 50; i++) if (system.target.isEnabled('reads-defaults', context)) on++;
+        calls += 50;
+      } while ((t1 = performance.now()) - t0 < 60);
+      samples.push(((t1 - t0) * 1e6) / calls);
+    }
+    if (on === 0) throw new Error('the flag reading appName/environment was off: the defaults were not applied');
+    return median(samples.slice(2));
+  };
+  const smallNs = perCall(small);
+  const bigNs = perCall(big);
+  await system.destroy();
+  return { smallNs, bigNs };
+}
+
 /** The flag the update brings: on for everyone, so its first `true` marks the new flags served. */
 const SENTINEL = 'bench-update-sentinel';
 
@@ -162,6 +253,9 @@ async function updateTask(text) {
     const { target } = system;
     const context = { userId: 'u1' };
     if (target.isEnabled(SENTINEL, context)) throw new Error('the sentinel was on before the update');
+    // The first load's 200 is reported from the server's thread asynchronously: wait for
+    // it, so the next one reported is the update's.
+    await waitFor((m) => m.sentAt !== undefined);
     const sentBefore = messages.filter((m) => m.sentAt !== undefined).length;
     thread.postMessage({ body: updated });
     await waitFor((m) => m.replaced);
@@ -244,6 +338,10 @@ async function main() {
       return refreshTask(text);
     case 'update':
       return updateTask(text);
+    case 'cold':
+      return coldTask(text);
+    case 'context-size':
+      return contextSizeTask();
     case 'answers': {
       const loader = await loaderFor(task.system);
       const system = await loader(text, { source: 'bootstrap' });
