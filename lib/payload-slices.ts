@@ -23,7 +23,8 @@
  * then the answer: both paths give the same result or the same `PayloadError` by
  * construction, and the split never has to explain an error itself.
  */
-import { PayloadError, parseClientPayload, parseJsonText, validateBody, type ParseResult } from './payload';
+import { newerVersionWarning, parseClientPayload, parseFeature, parseJsonText, parseSegment, PayloadError, validateBody, type ParseResult } from './payload';
+import type { ClientPayload, FeatureDefinition, SegmentDefinition } from './types';
 
 /** How a sliced job is paced. The client's `yieldingControl` is the usual one. */
 export interface SliceControl {
@@ -194,8 +195,19 @@ class Splitter {
   }
 }
 
-/** Splits and parses the body into the object `JSON.parse` would give, yielding between elements. */
-async function parseInSlices(bytes: Buffer, control: SliceControl): Promise<Record<string, unknown>> {
+/** A `features` or `segments` list validated element by element as it was split. */
+interface ValidatedList {
+  items: unknown[];
+  warnings: string[];
+}
+
+/**
+ * Splits and parses the body into the object `JSON.parse` would give, yielding between
+ * elements. The elements of `features` and `segments` are validated as soon as they are
+ * parsed (`validated` gets the lists), so the parser's raw objects die young instead of
+ * surviving, and being copied by, the garbage collections of a long parse.
+ */
+async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Map<string, ValidatedList>): Promise<Record<string, unknown>> {
   const split = new Splitter(bytes);
   split.expect(OPEN_BRACE);
   const body: Record<string, unknown> = {};
@@ -208,12 +220,24 @@ async function parseInSlices(bytes: Buffer, control: SliceControl): Promise<Reco
     if (SPLIT_KEYS.has(key) && split.arrayFollows()) {
       split.expect(OPEN_BRACKET);
       const items: unknown[] = [];
+      const check = key === 'features' ? parseFeature : key === 'segments' ? parseSegment : undefined;
+      const warnings: string[] = [];
       let first = true;
+      let index = 0;
       while (split.moreElements(first)) {
         first = false;
-        items.push(split.value());
+        const raw = split.value();
+        if (check === undefined) items.push(raw);
+        else {
+          // What validateBody says of the same element, at the same index.
+          const item = check(raw);
+          if (item === undefined) warnings.push(`${key}[${index}] was ignored: it has no usable name or id`);
+          else items.push(item);
+        }
+        index++;
         if (control.shouldYield()) await control.pause();
       }
+      if (check !== undefined) validated.set(key, { items, warnings });
       // As JSON.parse: a repeated key keeps the last value; __proto__ is an own property.
       Object.defineProperty(body, key, { value: items, writable: true, enumerable: true, configurable: true });
     } else {
@@ -232,12 +256,37 @@ async function parseInSlices(bytes: Buffer, control: SliceControl): Promise<Reco
  */
 export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceControl): Promise<ParseResult> {
   let body: Record<string, unknown>;
+  const validated = new Map<string, ValidatedList>();
   try {
-    body = await parseInSlices(bytes, control);
+    body = await parseInSlices(bytes, control, validated);
   } catch (err) {
     if (err instanceof Unexpected || err instanceof PayloadError) return parseClientPayload(bytes);
     throw err;
   }
+  const features = validated.get('features');
+  if (features !== undefined && body.features === features.items) {
+    // A full body (it has a features array), validated already. Anything unusual about
+    // its segments goes to the synchronous door, which says what validateBody would.
+    const segments = validated.get('segments');
+    const ownSegments = segments !== undefined && body.segments === segments.items ? segments : undefined;
+    if (ownSegments === undefined && body.segments !== undefined && body.segments !== null) return parseClientPayload(bytes);
+    const version = typeof body.version === 'number' ? body.version : 1;
+    const warnings = version > 2 ? [newerVersionWarning(version)] : [];
+    // A loop, not push(...): a body of 200,000 unusable flags would overflow the call's arguments.
+    for (const w of features.warnings) warnings.push(w);
+    if (ownSegments !== undefined) for (const w of ownSegments.warnings) warnings.push(w);
+    const payload: ClientPayload = {
+      kind: 'full',
+      version,
+      features: features.items as FeatureDefinition[],
+      segments: (ownSegments?.items ?? []) as SegmentDefinition[],
+    };
+    if (body.query !== undefined) payload.query = body.query;
+    if (body.meta !== undefined) payload.meta = body.meta;
+    return { payload, warnings };
+  }
+  // A delta (or a body the door refuses): validated in steps. Segments validated in a
+  // body that turns out not to be full are ignored there, as validateBody ignores them.
   const steps = validateBody(body);
   for (;;) {
     const next = steps.next();

@@ -339,10 +339,14 @@ function readValidated(body: FeaturesPayload): ParseResult {
   const payload: ClientPayload = { kind: 'full', version, features: body.features, segments: body.segments ?? [] };
   if (body.query !== undefined) payload.query = body.query;
   if (body.meta !== undefined) payload.meta = body.meta;
-  return { payload, warnings: version > 2 ? [newerVersion(version)] : [] };
+  return { payload, warnings: version > 2 ? [newerVersionWarning(version)] : [] };
 }
 
-function newerVersion(version: number): string {
+/**
+ * The warning for a body version newer than 2.
+ * @internal
+ */
+export function newerVersionWarning(version: number): string {
   return `payload version ${version} is newer than this client knows; reading it as version 2`;
 }
 
@@ -385,7 +389,7 @@ export function* validateBody(body: unknown): Generator<void, ParseResult, void>
     throw new PayloadError('PAYLOAD_INVALID', 'payload has no "features" array (nor a delta "events" array)');
   }
   const version = typeof body.version === 'number' ? body.version : 1;
-  if (version > 2) warnings.push(newerVersion(version));
+  if (version > 2) warnings.push(newerVersionWarning(version));
   const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings);
   const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings);
   const payload: ClientPayload = { kind: 'full', version, features, segments };

@@ -98,11 +98,14 @@ describe('slices', () => {
   const body = (n: number): Buffer =>
     Buffer.from(`{"features":[${Array.from({ length: n }, (_, i) => feature(`f${i}`)).join(',')}]}`);
 
-  test('a step is one element parsed or one flag validated: every one may end a slice', async () => {
+  test('a step is one flag split, parsed and validated (one delta event split and parsed, then validated): every one may end a slice', async () => {
     const control = everyStep();
     await parseClientPayloadInSlices(body(50), control);
-    // 50 elements split and parsed, then 50 flags validated.
-    expect(control.pauses).toBe(100);
+    expect(control.pauses).toBe(50);
+    const delta = everyStep();
+    const events = Array.from({ length: 30 }, (_, i) => `{"type":"feature-updated","eventId":${i},"feature":${feature(`f${i}`)}}`);
+    await parseClientPayloadInSlices(Buffer.from(`{"events":[${events.join(',')}]}`), delta);
+    expect(delta.pauses).toBe(60);
   });
 
   test('yieldingControl ends a slice after maxSteps steps whatever the time, and pauses on a later turn', async () => {
@@ -118,7 +121,7 @@ describe('slices', () => {
     const result = await parseClientPayloadInSlices(body(100), yieldingControl(60_000, 10, () => pauses++));
     on = false;
     expect(result.payload.kind === 'full' && result.payload.features.length).toBe(100);
-    expect(pauses).toBe(20);
+    expect(pauses).toBe(10);
     expect(turns).toBeGreaterThanOrEqual(pauses);
   });
 });
