@@ -14,14 +14,28 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateFlags } from './generator.mjs';
-import { digestOf } from './measure.mjs';
+import { digestOf, median } from './measure.mjs';
 import { officialVersion } from './systems.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
+/**
+ * `sizes`: the flag counts every row is measured at; the first is the base size, where the
+ * answers are compared, the floor and the context-size rows are measured. Larger sizes
+ * take fewer rounds (each load of 50,000 flags takes a second or more).
+ */
 const CONFIG = QUICK
-  ? { flags: 200, contexts: 1000, rounds: 3, roundMs: 150, warmupMs: 300, loadRounds: 3, scale: [1000, 5000], scaleRounds: 2 }
-  : { flags: 1000, contexts: 10_000, rounds: 5, roundMs: 400, warmupMs: 800, loadRounds: 5, scale: [1000, 10_000, 50_000], scaleRounds: 2 };
+  ? { sizes: [200, 2000], contexts: 1000, rounds: 3, roundMs: 150, warmupMs: 300, loadRounds: 3, coldRuns: 2 }
+  : { sizes: [1000, 10_000, 50_000], contexts: 10_000, rounds: 5, roundMs: 400, warmupMs: 800, loadRounds: 5, coldRuns: 3 };
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+
+/** The goals of issue 12 ("Speed at scale"); ratios decide, never absolute times. */
+const GOALS = {
+  throughput: 20, // × unleash-client, isEnabled and getVariant
+  coldLoad: 1.5, // × unleash-client's time, bootstrap to ready in a fresh process
+  heap: 1, // × unleash-client's retained heap
+  stallMs: 100, // worst event-loop delay while an update of every flag is taken in
+  contextSize: 1.5, // time per call, 10,000-property context ÷ small context
+};
 
 function runWorker(task) {
   return new Promise((resolve, reject) => {
@@ -49,9 +63,10 @@ function step(message) {
 }
 
 const fmtOps = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(0)} k/s`);
-const fmtMs = (n) => (n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
+const fmtMs = (n) => (n === undefined ? 'n/a' : n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`);
 const fmtBytes = (n) => (n === undefined ? 'n/a' : n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(2)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
 const fmtAlloc = (n) => (n === undefined ? 'n/a' : `${n.toFixed(n < 10 ? 1 : 0)} B`);
+const fmtSize = (n) => (n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
 function table(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
@@ -65,6 +80,45 @@ function switchyardVersion() {
   return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 }
 
+/** Median of the fresh-process runs of one cold-start kind. */
+async function cold(system, source, bodyFile) {
+  const runs = [];
+  for (let i = 0; i < CONFIG.coldRuns; i++) runs.push(await runWorker({ kind: 'cold', system, source, bodyFile }));
+  return { importMs: median(runs.map((r) => r.importMs)), readyMs: median(runs.map((r) => r.readyMs)), totalMs: median(runs.map((r) => r.importMs + r.readyMs)) };
+}
+
+/** Every measurement at one size, both systems, one process at a time. */
+async function measureSize(size, bodyFile, base) {
+  const big = size >= 10_000;
+  const common = {
+    bodyFile,
+    contexts: CONFIG.contexts,
+    rounds: big ? 3 : CONFIG.rounds,
+    roundMs: CONFIG.roundMs,
+    warmupMs: CONFIG.warmupMs,
+    loadRounds: big ? 2 : CONFIG.loadRounds,
+    loadWarmup: big ? 1 : 2,
+    copies: size >= 50_000 ? 1 : big ? 2 : 3,
+  };
+  const out = {};
+  for (const system of ['switchyard', 'official']) {
+    const name = system === 'official' ? 'unleash-client' : 'switchyard';
+    step(`${fmtSize(size)} flags, ${name}: load, heap, throughput (metrics on), allocation${base && system === 'switchyard' ? ', answer digest' : ''}`);
+    const main = await runWorker({ ...common, kind: 'main', system, digest: base && system === 'switchyard' ? undefined : false });
+    step(`${fmtSize(size)} flags, ${name}: throughput with metrics off`);
+    const off = await runWorker({ ...common, kind: 'main', system, metrics: false, throughputOnly: true });
+    step(`${fmtSize(size)} flags, ${name}: cold starts (${CONFIG.coldRuns} fresh processes each, bootstrap and fetch)`);
+    const coldBoot = await cold(system, 'bootstrap', bodyFile);
+    const coldFetch = await cold(system, 'server', bodyFile);
+    step(`${fmtSize(size)} flags, ${name}: an update of every flag while running`);
+    const update = await runWorker({ kind: 'update', system, bodyFile, settleMs: big ? 1500 : 500 });
+    let compileMs;
+    if (system === 'switchyard') compileMs = (await runWorker({ kind: 'scale', system, bodyFile, loadRounds: 2, copies: 1 })).compileMs;
+    out[system] = { main, off, coldBoot, coldFetch, update, compileMs };
+  }
+  return out;
+}
+
 async function main() {
   const started = Date.now();
   const loadAtStart = loadavg()
@@ -72,39 +126,32 @@ async function main() {
     .join(' ');
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   try {
-    step(`${QUICK ? 'quick' : 'full'} run: ${CONFIG.flags} flags × ${CONFIG.contexts} contexts`);
-    const bodyFile = join(dir, `flags-${CONFIG.flags}.json`);
-    writeFileSync(bodyFile, JSON.stringify(generateFlags(CONFIG.flags)));
-    const common = { bodyFile, contexts: CONFIG.contexts, rounds: CONFIG.rounds, roundMs: CONFIG.roundMs, warmupMs: CONFIG.warmupMs, loadRounds: CONFIG.loadRounds };
-
-    step('switchyard: load, heap, isEnabled, getVariant, allocation, answer digest');
-    const ours = await runWorker({ ...common, kind: 'main', system: 'switchyard' });
-    step('unleash-client: load, heap, isEnabled, getVariant, allocation');
-    const theirs = await runWorker({ ...common, kind: 'main', system: 'official', digest: false });
-    step('murmur-hash-only floor');
-    const floor = await runWorker({ ...common, kind: 'floor' });
-
-    step(`scale: ${CONFIG.scale.join(', ')} flags`);
-    const scale = [];
-    for (const size of CONFIG.scale) {
-      const file = join(dir, `scale-${size}.json`);
-      writeFileSync(file, JSON.stringify(generateFlags(size)));
-      const task = { kind: 'scale', bodyFile: file, loadRounds: CONFIG.scaleRounds, copies: size >= 50_000 ? 1 : 2 };
-      const s = await runWorker({ ...task, system: 'switchyard' });
-      const o = await runWorker({ ...task, system: 'official' });
-      scale.push({ size, ours: s, theirs: o });
-      rmSync(file);
+    const baseSize = CONFIG.sizes[0];
+    step(`${QUICK ? 'quick' : 'full'} run: ${CONFIG.sizes.map(fmtSize).join(', ')} flags × ${CONFIG.contexts} contexts`);
+    const files = {};
+    for (const size of CONFIG.sizes) {
+      files[size] = join(dir, `flags-${size}.json`);
+      writeFileSync(files[size], JSON.stringify(generateFlags(size)));
     }
+    const bodyFile = files[baseSize];
+    const results = {};
+    for (const size of CONFIG.sizes) results[size] = await measureSize(size, bodyFile === files[size] ? bodyFile : files[size], size === baseSize);
 
+    step('murmur-hash-only floor');
+    const floor = await runWorker({ kind: 'floor', bodyFile, contexts: CONFIG.contexts, rounds: CONFIG.rounds, roundMs: CONFIG.roundMs, warmupMs: CONFIG.warmupMs });
+    step('context size: isEnabled with a 10,000-property context');
+    const contextSize = { switchyard: await runWorker({ kind: 'context-size', system: 'switchyard' }), official: await runWorker({ kind: 'context-size', system: 'official' }) };
     step('unchanged payloads: 304 and identical 200 bodies');
     const refresh = await runWorker({ kind: 'refresh', bodyFile });
 
     step('unleash-client: answer digest (2 processes, untimed)');
-    const half = Math.ceil(CONFIG.flags / 2);
+    const flags = baseSize;
+    const half = Math.ceil(flags / 2);
     const slices = await Promise.all([
       runWorker({ kind: 'digest', system: 'official', bodyFile, contexts: CONFIG.contexts, from: 0, to: half }),
-      runWorker({ kind: 'digest', system: 'official', bodyFile, contexts: CONFIG.contexts, from: half, to: CONFIG.flags }),
+      runWorker({ kind: 'digest', system: 'official', bodyFile, contexts: CONFIG.contexts, from: half, to: flags }),
     ]);
+    const ours = results[baseSize].switchyard.main;
     const theirsPerFlag = [...slices[0].digest.perFlag, ...slices[1].digest.perFlag];
     const mismatched = [];
     ours.digest.perFlag.forEach((d, i) => {
@@ -116,88 +163,89 @@ async function main() {
     const names = JSON.parse(readFileSync(bodyFile, 'utf8')).features.map((f) => f.name);
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
-    const ratioIs = ours.isEnabled.opsPerSec / theirs.isEnabled.opsPerSec;
-    const ratioGv = ours.getVariant.opsPerSec / theirs.getVariant.opsPerSec;
     const ns = (opsPerSec) => `${(1e9 / opsPerSec).toFixed(0)} ns`;
     console.log('');
-    console.log(`switchyard ${switchyardVersion()} vs unleash-client ${officialVersion()}: ${CONFIG.flags} flags × ${CONFIG.contexts.toLocaleString('en-US')} contexts${QUICK ? ' (QUICK run: small, short, indicative only)' : ''}`);
+    console.log(
+      `switchyard ${switchyardVersion()} vs unleash-client ${officialVersion()}: ${CONFIG.sizes.map(fmtSize).join(', ')} flags × ${CONFIG.contexts.toLocaleString('en-US')} contexts` +
+        `${QUICK ? ' (QUICK run: small, short, indicative only)' : ''}`,
+    );
     console.log(`node ${process.version}, ${availableParallelism()} cores (${cpu}), load average at start ${loadAtStart}`);
-    console.log(`switchyard via ${ours.mode}, unleash-client via ${theirs.mode}; both count metrics on every call.`);
-    console.log(`Throughput: evaluations per CPU-second of the process, median of ${CONFIG.rounds} rounds after warm-up (wall-clock medians in parentheses).`);
+    console.log(`switchyard via ${ours.mode}, unleash-client via ${results[baseSize].official.main.mode}.`);
+    console.log('Throughput: evaluations per CPU-second of the process, median of the rounds after warm-up. Ratios decide; absolute times depend on the machine.');
+
+    const goals = [];
+    const mark = (ok) => (ok ? 'met' : 'NOT MET');
+    for (const size of CONFIG.sizes) {
+      const { switchyard: s, official: o } = results[size];
+      const r = (a, b) => a / b;
+      const isOn = r(s.main.isEnabled.opsPerSec, o.main.isEnabled.opsPerSec);
+      const gvOn = r(s.main.getVariant.opsPerSec, o.main.getVariant.opsPerSec);
+      const isOff = r(s.off.isEnabled.opsPerSec, o.off.isEnabled.opsPerSec);
+      const gvOff = r(s.off.getVariant.opsPerSec, o.off.getVariant.opsPerSec);
+      const coldBoot = r(s.coldBoot.readyMs, o.coldBoot.readyMs);
+      const coldFetch = r(s.coldFetch.readyMs, o.coldFetch.readyMs);
+      const heapLoaded = r(s.main.heap?.loaded, o.main.heap?.loaded);
+      const heapWarmed = r(s.main.heap?.warmed, o.main.heap?.warmed);
+      const stall = s.update.maxStallMs;
+      const rows = [
+        ['', 'switchyard', 'unleash-client', 'ratio', 'goal', ''],
+        ['isEnabled, metrics on (default)', `${fmtOps(s.main.isEnabled.opsPerSec)} (${ns(s.main.isEnabled.opsPerSec)})`, `${fmtOps(o.main.isEnabled.opsPerSec)} (${ns(o.main.isEnabled.opsPerSec)})`, `${isOn.toFixed(1)}×`, `≥ ${GOALS.throughput}×`, mark(isOn >= GOALS.throughput)],
+        ['getVariant, metrics on (default)', `${fmtOps(s.main.getVariant.opsPerSec)} (${ns(s.main.getVariant.opsPerSec)})`, `${fmtOps(o.main.getVariant.opsPerSec)} (${ns(o.main.getVariant.opsPerSec)})`, `${gvOn.toFixed(1)}×`, `≥ ${GOALS.throughput}×`, mark(gvOn >= GOALS.throughput)],
+        ['isEnabled, metrics off', `${fmtOps(s.off.isEnabled.opsPerSec)} (${ns(s.off.isEnabled.opsPerSec)})`, `${fmtOps(o.off.isEnabled.opsPerSec)} (${ns(o.off.isEnabled.opsPerSec)})`, `${isOff.toFixed(1)}×`, `≥ ${GOALS.throughput}×`, mark(isOff >= GOALS.throughput)],
+        ['getVariant, metrics off', `${fmtOps(s.off.getVariant.opsPerSec)} (${ns(s.off.getVariant.opsPerSec)})`, `${fmtOps(o.off.getVariant.opsPerSec)} (${ns(o.off.getVariant.opsPerSec)})`, `${gvOff.toFixed(1)}×`, `≥ ${GOALS.throughput}×`, mark(gvOff >= GOALS.throughput)],
+        ['allocated per isEnabled / getVariant', `${fmtAlloc(s.main.alloc.isEnabled)} / ${fmtAlloc(s.main.alloc.getVariant)}`, `${fmtAlloc(o.main.alloc.isEnabled)} / ${fmtAlloc(o.main.alloc.getVariant)}`, '', '', ''],
+        ['  same, new context every 1000 calls', `${fmtAlloc(s.main.alloc.isEnabledNewContexts)} / ${fmtAlloc(s.main.alloc.getVariantNewContexts)}`, `${fmtAlloc(o.main.alloc.isEnabledNewContexts)} / ${fmtAlloc(o.main.alloc.getVariantNewContexts)}`, '', '', ''],
+        ['cold: import the SDK (fresh process)', fmtMs(s.coldBoot.importMs), fmtMs(o.coldBoot.importMs), `${r(s.coldBoot.importMs, o.coldBoot.importMs).toFixed(2)}×`, '', ''],
+        ['cold: bootstrap to ready (fresh process)', fmtMs(s.coldBoot.readyMs), fmtMs(o.coldBoot.readyMs), `${coldBoot.toFixed(2)}×`, `≤ ${GOALS.coldLoad}×`, mark(coldBoot <= GOALS.coldLoad)],
+        ['cold: import + bootstrap to ready', fmtMs(s.coldBoot.totalMs), fmtMs(o.coldBoot.totalMs), `${r(s.coldBoot.totalMs, o.coldBoot.totalMs).toFixed(2)}×`, '', ''],
+        ['cold: fetch to ready (fresh process)', fmtMs(s.coldFetch.readyMs), fmtMs(o.coldFetch.readyMs), `${coldFetch.toFixed(2)}×`, `≤ ${GOALS.coldLoad}×`, mark(coldFetch <= GOALS.coldLoad)],
+        ['warm: fetch to ready (median of reloads)', fmtMs(s.main.loadMs), fmtMs(o.main.loadMs), `${r(s.main.loadMs, o.main.loadMs).toFixed(2)}×`, '', ''],
+        ['retained heap: loaded', fmtBytes(s.main.heap?.loaded), fmtBytes(o.main.heap?.loaded), `${heapLoaded.toFixed(2)}×`, `≤ ${GOALS.heap}×`, mark(heapLoaded <= GOALS.heap)],
+        ['retained heap: every flag evaluated', fmtBytes(s.main.heap?.warmed), fmtBytes(o.main.heap?.warmed), `${heapWarmed.toFixed(2)}×`, `≤ ${GOALS.heap}×`, mark(heapWarmed <= GOALS.heap)],
+        [`update of every flag (${fmtBytes(s.update.bytes)}): worst event-loop stall`, fmtMs(stall), fmtMs(o.update.maxStallMs), `${r(stall, o.update.maxStallMs).toFixed(2)}×`, `≤ ${GOALS.stallMs} ms`, mark(stall <= GOALS.stallMs)],
+        ['  same, 99th percentile of the delay', fmtMs(s.update.p99StallMs), fmtMs(o.update.p99StallMs), '', '', ''],
+        ['  last byte received to new flags served', fmtMs(s.update.lastByteToServedMs), fmtMs(o.update.lastByteToServedMs), `${r(s.update.lastByteToServedMs, o.update.lastByteToServedMs).toFixed(2)}×`, '', ''],
+        ['compile (engine alone: parse + compile)', fmtMs(s.compileMs), '', '', '', ''],
+      ];
+      console.log('');
+      console.log(`${size.toLocaleString('en-US')} flags`);
+      console.log(table(rows));
+      for (const row of rows.slice(1)) if (row[5] !== '') goals.push({ size, label: row[0], value: `${row[3]} (${row[1]} vs ${row[2]})`, goal: row[4], ok: row[5] === 'met' });
+    }
+
+    const ctxRatio = contextSize.switchyard.bigNs / contextSize.switchyard.smallNs;
+    const ctxRatioTheirs = contextSize.official.bigNs / contextSize.official.smallNs;
     console.log('');
     console.log(
       table([
-        ['', 'switchyard', 'unleash-client', 'ratio'],
-        ['isEnabled', `${fmtOps(ours.isEnabled.opsPerSec)} (${fmtOps(ours.isEnabled.wallOpsPerSec)})`, `${fmtOps(theirs.isEnabled.opsPerSec)} (${fmtOps(theirs.isEnabled.wallOpsPerSec)})`, `${ratioIs.toFixed(1)}×`],
-        ['getVariant', `${fmtOps(ours.getVariant.opsPerSec)} (${fmtOps(ours.getVariant.wallOpsPerSec)})`, `${fmtOps(theirs.getVariant.opsPerSec)} (${fmtOps(theirs.getVariant.wallOpsPerSec)})`, `${ratioGv.toFixed(1)}×`],
-        ['isEnabled, time per call', ns(ours.isEnabled.opsPerSec), ns(theirs.isEnabled.opsPerSec), ''],
-        ['getVariant, time per call', ns(ours.getVariant.opsPerSec), ns(theirs.getVariant.opsPerSec), ''],
-        ['allocated per isEnabled / getVariant', `${fmtAlloc(ours.alloc.isEnabled)} / ${fmtAlloc(ours.alloc.getVariant)}`, `${fmtAlloc(theirs.alloc.isEnabled)} / ${fmtAlloc(theirs.alloc.getVariant)}`, ''],
-        ['  same, new context every 1000 calls', `${fmtAlloc(ours.alloc.isEnabledNewContexts)} / ${fmtAlloc(ours.alloc.getVariantNewContexts)}`, `${fmtAlloc(theirs.alloc.isEnabledNewContexts)} / ${fmtAlloc(theirs.alloc.getVariantNewContexts)}`, ''],
-        ['load: fetch to ready', fmtMs(ours.loadMs), fmtMs(theirs.loadMs), `${(ours.loadMs / theirs.loadMs).toFixed(1)}× the time`],
-        ['retained heap: loaded', fmtBytes(ours.heap?.loaded), fmtBytes(theirs.heap?.loaded), `${(ours.heap?.loaded / theirs.heap?.loaded).toFixed(2)}× the heap`],
-        ['retained heap: every flag evaluated', fmtBytes(ours.heap?.warmed), fmtBytes(theirs.heap?.warmed), `${(ours.heap?.warmed / theirs.heap?.warmed).toFixed(2)}× the heap`],
-        ['answer digest', digestOurs, digestTheirs, mismatched.length === 0 ? 'MATCH' : `MISMATCH (${mismatched.length} flags)`],
+        ['isEnabled, flag reading appName/environment', 'switchyard', 'unleash-client'],
+        ['small context', `${contextSize.switchyard.smallNs.toFixed(0)} ns`, `${contextSize.official.smallNs.toFixed(0)} ns`],
+        ['10,000-property context', `${contextSize.switchyard.bigNs.toFixed(0)} ns`, `${contextSize.official.bigNs.toFixed(0)} ns`],
+        ['ratio (10,000 properties ÷ small)', `${ctxRatio.toFixed(2)}×`, `${ctxRatioTheirs.toFixed(2)}×`],
       ]),
     );
+    goals.push({ size: 1, label: 'isEnabled independent of context size (10,000 properties ÷ small)', value: `${ctxRatio.toFixed(2)}×`, goal: `≤ ${GOALS.contextSize}×`, ok: ctxRatio <= GOALS.contextSize });
+
+    const base = results[baseSize].switchyard.main;
     console.log('');
+    console.log(`Answers compared at ${fmtSize(baseSize)} flags: ${base.digest.pairs.toLocaleString('en-US')} (flag, context) pairs, isEnabled and getVariant each ` +
+      `(${base.digest.enabledCount.toLocaleString('en-US')} enabled, ${base.digest.variantCount.toLocaleString('en-US')} with a variant): ` +
+      `${digestOurs} vs ${digestTheirs}, ${mismatched.length === 0 ? 'MATCH' : `MISMATCH (${mismatched.length} flags)`}.`);
     console.log(
       `murmur-hash-only floor (one "<groupId>:<userId>" hash per call with switchyard's lib/engine/hash.ts): ${fmtOps(floor.shipped)} ` +
-        `(${ns(floor.shipped)}); isEnabled runs at ${((100 * ours.isEnabled.opsPerSec) / floor.shipped).toFixed(0)}% of it.`,
-    );
-    console.log(
-      `murmurhash3js-revisited alone on pre-encoded ${floor.averageBytes.toFixed(0)}-byte inputs: ${fmtOps(floor.packageValidated)} with its default ` +
+        `(${ns(floor.shipped)}); isEnabled runs at ${((100 * base.isEnabled.opsPerSec) / floor.shipped).toFixed(0)}% of it. ` +
+        `murmurhash3js-revisited alone on pre-encoded ${floor.averageBytes.toFixed(0)}-byte inputs: ${fmtOps(floor.packageValidated)} with its default ` +
         `inputValidation, ${fmtOps(floor.packageUnvalidated)} without.`,
     );
-    console.log(
-      `Answers compared: ${ours.digest.pairs.toLocaleString('en-US')} (flag, context) pairs, isEnabled and getVariant each ` +
-        `(${ours.digest.enabledCount.toLocaleString('en-US')} enabled, ${ours.digest.variantCount.toLocaleString('en-US')} with a variant).`,
-    );
+    console.log(`Unchanged payloads: a 304 ${refresh.kept304 ? 'kept' : 'RECOMPILED'} the snapshot; an identical 200 body ${refresh.keptIdentical ? 'kept' : 'RECOMPILED'} it.`);
+    const first = results[CONFIG.sizes[0]].switchyard;
+    const last = results[CONFIG.sizes[CONFIG.sizes.length - 1]].switchyard;
+    const growth = (x) => (x(last) / CONFIG.sizes[CONFIG.sizes.length - 1] / (x(first) / CONFIG.sizes[0])).toFixed(2);
+    console.log(`Growth per flag from ${fmtSize(CONFIG.sizes[0])} to ${fmtSize(CONFIG.sizes[CONFIG.sizes.length - 1])} flags: heap ${growth((r) => r.main.heap.loaded)}×, compile ${growth((r) => r.compileMs)}× (≈ 1× is linear).`);
+
     console.log('');
-    console.log('Targets:');
-    const target = (ok, label, value, goal) => console.log(`  ${ok ? 'met    ' : 'NOT MET'}  ${label}: ${value} (target: ${goal})`);
-    target(ratioIs >= 20, 'isEnabled throughput', `${ratioIs.toFixed(1)}×`, '≥ 20×');
-    target(ratioGv >= 10, 'getVariant throughput', `${ratioGv.toFixed(1)}×`, '≥ 10×');
-    target(ours.heap?.loaded <= theirs.heap?.loaded, 'retained heap, loaded', `${fmtBytes(ours.heap?.loaded)} vs ${fmtBytes(theirs.heap?.loaded)}`, '≤ unleash-client');
-    target(ours.heap?.warmed <= theirs.heap?.warmed, 'retained heap, every flag evaluated', `${fmtBytes(ours.heap?.warmed)} vs ${fmtBytes(theirs.heap?.warmed)}`, '≤ unleash-client');
-    const perCall = Math.max(ours.alloc.isEnabled ?? Infinity, ours.alloc.getVariant ?? Infinity);
-    target(perCall < 2, 'allocation per call (one context)', `${fmtAlloc(ours.alloc.isEnabled)} / ${fmtAlloc(ours.alloc.getVariant)}`, '~0 B; the clock read of DATE_* without currentTime boxes 16 B');
-    target(refresh.kept304, 'unchanged payload (304) not recompiled', refresh.kept304 ? 'kept' : 'recompiled', 'kept');
-    target(refresh.keptIdentical, 'unchanged payload (identical 200 body) not recompiled', refresh.keptIdentical ? 'kept' : 'recompiled', 'kept');
-    const biggest = scale[scale.length - 1];
-    target(
-      biggest.ours.compileMs < 3000,
-      `compile of ${biggest.size.toLocaleString('en-US')} flags`,
-      fmtMs(biggest.ours.compileMs),
-      '≪ the 15 s default refresh interval (under a fifth of it)',
-    );
-    const first = scale[0];
-    const growth = (x) => (x(biggest) / biggest.size / (x(first) / first.size)).toFixed(2);
-    const heapGrowth = Number(growth((r) => r.ours.heap.loaded));
-    target(
-      heapGrowth > 0.75 && heapGrowth < 1.25,
-      'linear growth',
-      `per-flag heap at ${biggest.size.toLocaleString('en-US')} vs ${first.size.toLocaleString('en-US')} flags: switchyard ${growth((r) => r.ours.heap.loaded)}×, ` +
-        `unleash-client ${growth((r) => r.theirs.heap.loaded)}×; per-flag compile time ${growth((r) => r.ours.compileMs)}×`,
-      '≈ 1× (see the scale table)',
-    );
-    console.log('');
-    console.log('Scale (load: fetch from a loopback server until ready; compile: parse + compile of the body by the engine alone):');
-    console.log(
-      table([
-        ['flags', 'switchyard load', 'compile', 'heap', 'per flag', 'unleash-client load', 'heap', 'per flag'],
-        ...scale.map(({ size, ours: s, theirs: o }) => [
-          size.toLocaleString('en-US'),
-          fmtMs(s.loadMs),
-          fmtMs(s.compileMs),
-          fmtBytes(s.heap?.loaded),
-          `${(s.heap?.loaded / size / 1024).toFixed(2)} KiB`,
-          fmtMs(o.loadMs),
-          fmtBytes(o.heap?.loaded),
-          `${(o.heap?.loaded / size / 1024).toFixed(2)} KiB`,
-        ]),
-      ]),
-    );
+    console.log('Goals (issue 12):');
+    for (const g of goals) console.log(`  ${g.ok ? 'met    ' : 'NOT MET'}  ${g.size > 1 ? `${fmtSize(g.size)} flags: ` : ''}${g.label}: ${g.value} (goal ${g.goal})`);
     console.log('');
     console.log(`Reproduce: ${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench   (total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
@@ -220,6 +268,7 @@ async function main() {
       }
       process.exitCode = 1;
     }
+    if (!refresh.kept304 || !refresh.keptIdentical) process.exitCode = 1;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,7 +33,7 @@ export function officialVersion() {
  * `/api/client/features` with an ETag (answering 304 to a matching If-None-Match unless
  * `etags` is false), and accepts registration and metrics (202). Counts what it served.
  */
-export async function createFlagServer(initialBody, { etags: withEtags = true } = {}) {
+export async function createFlagServer(initialBody, { etags: withEtags = true, onSent } = {}) {
   let body = initialBody;
   let etags = withEtags;
   let etag = `"${createHash('sha1').update(body).digest('hex')}"`;
@@ -48,7 +48,8 @@ export async function createFlagServer(initialBody, { etags: withEtags = true } 
         return;
       }
       served.full++;
-      res.writeHead(200, { 'content-type': 'application/json', ...(etags ? { etag } : {}) }).end(body);
+      const bytes = Buffer.byteLength(body);
+      res.writeHead(200, { 'content-type': 'application/json', ...(etags ? { etag } : {}) }).end(body, () => onSent?.(bytes));
       return;
     }
     if (req.method === 'POST' && url.startsWith('/api/client/metrics')) served.metrics++;
@@ -88,19 +89,20 @@ export async function createFlagServer(initialBody, { etags: withEtags = true } 
  * never fetches. Metrics: `metricsInterval: 0` starts no timer and skips registration,
  * while `count()` still runs on every evaluation (its only guard is `disableMetrics`).
  */
-export async function loadOfficial(text, { url, source = url ? 'server' : 'bootstrap' } = {}) {
+export async function loadOfficial(text, { url, source = url ? 'server' : 'bootstrap', metrics = true, refreshInterval = LATER_MS, backupPath } = {}) {
   const { Unleash, InMemStorageProvider } = require('unleash-client');
   const errors = [];
   const common = {
     appName: APP_NAME,
     metricsInterval: 0,
-    disableMetrics: false,
-    storageProvider: new InMemStorageProvider(),
+    disableMetrics: !metrics,
+    // backupPath: its default storage (a file), as in production; else in memory.
+    ...(backupPath === undefined ? { storageProvider: new InMemStorageProvider() } : { backupPath }),
     skipInstanceCountWarning: true,
   };
   let unleash;
   if (source === 'server') {
-    unleash = new Unleash({ ...common, url, refreshInterval: LATER_MS });
+    unleash = new Unleash({ ...common, url, refreshInterval });
   } else {
     const body = JSON.parse(text);
     unleash = new Unleash({
@@ -115,7 +117,7 @@ export async function loadOfficial(text, { url, source = url ? 'server' : 'boots
   unleash.on('warn', () => {});
   await once(unleash, 'ready');
   if (errors.length > 0) throw new Error(`unleash-client failed to load: ${errors[0].message}`);
-  if (unleash.metrics.disabled) throw new Error('unleash-client metrics are off; the comparison would be unfair');
+  if (metrics && unleash.metrics.disabled) throw new Error('unleash-client metrics are off; the comparison would be unfair');
   return {
     mode: `unleash-client (${source})`,
     target: unleash,
@@ -128,20 +130,21 @@ export async function loadOfficial(text, { url, source = url ? 'server' : 'boots
  * sources under jest). The `UnleashClient` is what is measured, with a MemoryCache and
  * metrics counted on every evaluation; `prefer: 'engine'` measures the bare `Engine`.
  */
-export async function loadSwitchyard(mod, text, { url, source = url ? 'server' : 'bootstrap', prefer = 'client' } = {}) {
+export async function loadSwitchyard(mod, text, { url, source = url ? 'server' : 'bootstrap', prefer = 'client', metrics = true, refreshInterval = 0, backupPath } = {}) {
   if (prefer === 'engine' || typeof mod.UnleashClient !== 'function') return loadSwitchyardEngine(mod, text);
-  const { UnleashClient, MemoryCache } = mod;
-  const cache = new MemoryCache();
+  const { UnleashClient, MemoryCache, FileCache } = mod;
+  // backupPath: the default cache (a file), as in production; else in memory.
+  const cache = backupPath === undefined ? new MemoryCache() : new FileCache({ appName: APP_NAME, directory: backupPath });
   const options = {
     appName: APP_NAME,
     cache,
-    disableMetrics: false,
+    disableMetrics: !metrics,
     disableRegistration: true,
     metricsInterval: LATER_MS,
   };
   let client;
   if (source === 'server') {
-    client = new UnleashClient({ ...options, url, refreshInterval: 0 });
+    client = new UnleashClient({ ...options, url, refreshInterval });
   } else {
     await cache.bootstrapFromDict(text);
     client = new UnleashClient({ ...options, offline: true });

@@ -10,7 +10,7 @@
 import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
-import { parseClientPayload, PayloadError, type ParseResult } from '../lib/payload';
+import { markValidated, parseClientPayload, PayloadError, type ParseResult } from '../lib/payload';
 
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
@@ -105,7 +105,7 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
 export function fullBodyOf(parsed: ParseResult): BootstrapResult {
   if (parsed.payload.kind === 'full') {
     const { kind: _kind, ...payload } = parsed.payload;
-    return { payload, warnings: parsed.warnings };
+    return { payload: markValidated(payload), warnings: parsed.warnings };
   }
   const events = parsed.payload.events;
   if (events.length === 0) throw new PayloadError('PAYLOAD_INVALID', 'a delta body with no events holds no flags');
@@ -114,5 +114,5 @@ export function fullBodyOf(parsed: ParseResult): BootstrapResult {
     warnings.push('the delta body does not start with a hydration: it was applied to no flags, so only the flags its events name are served');
   }
   const state = applyDelta({ features: new Map(), segments: new Map() }, events);
-  return { payload: { version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }, warnings };
+  return { payload: markValidated({ version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }), warnings };
 }

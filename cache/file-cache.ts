@@ -22,6 +22,7 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { stringifyInSlices, yieldingControl } from '../lib/payload-slices';
 import { decodePayloadText } from '../lib/payload';
 import { BaseCache, CacheWarning, type CacheWarningCode } from './base-cache';
 
@@ -68,10 +69,10 @@ interface CacheDocument {
   entries: Record<string, unknown>;
 }
 
-/** One stored value and its JSON text, serialised once when it is set. */
+/** One stored value and its JSON text (in pieces, see `stringifyInSlices`), serialised once when it is set. */
 interface Entry {
   value: unknown;
-  json: string;
+  json: readonly string[];
 }
 
 /**
@@ -168,6 +169,8 @@ export class FileCache extends BaseCache {
   private sweeping: Promise<void> = Promise.resolve();
   /** `mset` calls not yet on disk, so `destroy` can wait for writes asked for before it. */
   private readonly pending = new Set<Promise<void>>();
+  /** The last `mset` taken in: values are taken in one call at a time, in call order. */
+  private applied: Promise<void> = Promise.resolve();
   /** Writes run one at a time, in order; see `scheduleWrite`. */
   private queue: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -209,7 +212,10 @@ export class FileCache extends BaseCache {
   /** Stores several values with one file write. Never rejects, like `set`. */
   override mset(values: Record<string, unknown>): Promise<void> {
     if (this.destroyed) return Promise.resolve();
-    const operation = this.apply(values).finally(() => this.pending.delete(operation));
+    // In call order: a large value is stringified in slices, and a later call must not
+    // land before it.
+    const operation = this.applied.then(() => this.apply(values)).finally(() => this.pending.delete(operation));
+    this.applied = operation.catch(() => undefined);
     this.pending.add(operation);
     return operation;
   }
@@ -227,9 +233,10 @@ export class FileCache extends BaseCache {
         this.entries.delete(key);
         continue;
       }
-      let json: string | undefined;
+      let json: string[] | undefined;
       try {
-        json = JSON.stringify(value);
+        // A 50,000-flag payload takes a few hundred milliseconds to stringify: in slices.
+        json = await stringifyInSlices(value, yieldingControl());
       } catch (err) {
         this.warn('CACHE_WRITE_FAILED', `the value for "${key.slice(0, 60)}" is not JSON-serialisable; it was not stored`, err);
         continue;
@@ -300,7 +307,7 @@ export class FileCache extends BaseCache {
     }
     const entries = new Map<string, Entry>();
     try {
-      for (const [key, value] of Object.entries(doc.entries)) entries.set(key, { value, json: JSON.stringify(value) });
+      for (const [key, value] of Object.entries(doc.entries)) entries.set(key, { value, json: [JSON.stringify(value)] });
     } catch (err) {
       // JSON.parse reads any depth, but JSON.stringify recurses: a value nested tens of
       // thousands of levels deep parses, yet could never be written back.
@@ -332,8 +339,14 @@ export class FileCache extends BaseCache {
         version: FILE_CACHE_VERSION,
         savedAt: new Date().toISOString(),
       };
-      const body = [...this.entries].map(([key, entry]) => `${JSON.stringify(key)}:${entry.json}`).join(',');
-      const text = `${JSON.stringify(document).slice(0, -1)},"entries":{${body}}}\n`;
+      // In pieces, written one by one: a large payload is never one string (see stringifyInSlices).
+      const text: string[] = [`${JSON.stringify(document).slice(0, -1)},"entries":{`];
+      let first = true;
+      for (const [key, entry] of this.entries) {
+        text.push(`${first ? '' : ','}${JSON.stringify(key)}:`, ...entry.json);
+        first = false;
+      }
+      text.push('}}\n');
       await mkdir(dirname(this.path), { recursive: true });
       await writeAtomically(this.path, text);
       this.writeFailing = false;
@@ -402,7 +415,7 @@ export class FileCache extends BaseCache {
  * Writes `text` to `path` so that readers see the old file or the new one, never a
  * partial one, even if the process or machine dies part-way.
  */
-async function writeAtomically(path: string, text: string): Promise<void> {
+async function writeAtomically(path: string, text: readonly string[]): Promise<void> {
   const dir = dirname(path);
   // Same directory, so rename() stays on one file system and is atomic; `wx` refuses to
   // follow a symlink planted at this name (the default directory is shared /tmp).
@@ -410,7 +423,11 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   const handle = await open(temp, 'wx', 0o600);
   try {
     try {
-      await handle.writeFile(text, 'utf8');
+      for (const piece of text) {
+        const bytes = Buffer.from(piece, 'utf8');
+        // write() may write less than asked (a signal, a nearly full disk): loop until done.
+        for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
+      }
       // Without fsync a crash after rename can leave an empty file on some file systems.
       await handle.sync();
     } finally {

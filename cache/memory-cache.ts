@@ -2,7 +2,6 @@
  * The default cache: keeps the last good flags in process memory. It survives a server
  * outage, not a restart; use `FileCache` (or your own `BaseCache`) for that.
  */
-import NodeCache from 'node-cache';
 import { BaseCache } from './base-cache';
 
 /**
@@ -11,9 +10,10 @@ import { BaseCache } from './base-cache';
  * @group Caches & bootstrap
  */
 export class MemoryCache extends BaseCache {
-  // Values are immutable JSON the client never mutates, so cloning on every get/set
-  // would only cost time. checkperiod 0: entries never expire, so no sweep timer.
-  private readonly store = new NodeCache({ useClones: false, stdTTL: 0, checkperiod: 0 });
+  // Values are immutable JSON the client never mutates, so they are stored as given (no
+  // clone) and never expire: a Map is all it takes (node-cache, used before, cost a fresh
+  // process a module load for nothing more).
+  private readonly store = new Map<string, unknown>();
   private destroyed = false;
 
   /** Returns the stored value, or `undefined`. */
@@ -24,7 +24,7 @@ export class MemoryCache extends BaseCache {
   /** Stores `value`; storing `undefined` removes the key. */
   set(key: string, value: unknown): void {
     if (this.destroyed) return;
-    if (value === undefined) this.store.del(key);
+    if (value === undefined) this.store.delete(key);
     else this.store.set(key, value);
   }
 
@@ -37,7 +37,6 @@ export class MemoryCache extends BaseCache {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.store.flushAll();
-    this.store.close();
+    this.store.clear();
   }
 }

@@ -23,10 +23,12 @@ import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
-import { parseClientPayload } from './payload';
+import { markValidated, parseClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
 import type { PollOutcome } from './poller';
 import { Updater } from './updater';
+import { yieldingControl } from './payload-slices';
+import { SnapshotLoader } from './snapshot-loader';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeatureDefinition, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
@@ -131,6 +133,7 @@ export class UnleashClient {
   private readonly events: EventHub;
   private readonly scheduler: Scheduler;
   private readonly engine: Engine;
+  private readonly loader: SnapshotLoader;
   private readonly cache: BaseCache;
   private readonly ownsCache: boolean;
   private readonly store: MetricsStore;
@@ -196,6 +199,7 @@ export class UnleashClient {
     });
     const impactWarning = warnOnce((message) => this.events.warn('metrics', message));
     this.impactMetrics = new ImpactMetrics(config.appName, config.environment, impactWarning);
+    this.loader = new SnapshotLoader(this.engine, () => yieldingControl(), () => this.destroyed);
     this.store = new MetricsStore(this.scheduler.now(), (message) => this.events.warn('metrics', message));
     this.store.readFlagTable(() => this.flags);
     this.fleet = options.fleet ?? undefined;
@@ -348,7 +352,7 @@ export class UnleashClient {
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
     try {
       // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
-      this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
+      await this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
     } catch (err) {
       this.events.error('cache', new Error(`applying the cached flags failed: ${describe(err)}`));
     }
@@ -364,7 +368,7 @@ export class UnleashClient {
         try {
           const parsed = parseClientPayload(body);
           for (const w of parsed.warnings) this.events.warn('fetch', w);
-          this.apply(parsed.payload, 'pushed', undefined);
+          void this.apply(parsed.payload, 'pushed', undefined);
         } catch (err) {
           this.events.error('fetch', err);
         }
@@ -374,8 +378,8 @@ export class UnleashClient {
     }
   }
 
-  /** Takes in one outcome of any mode; answers false when new flags could not be applied. */
-  private onPoll(outcome: PollOutcome): boolean {
+  /** Takes in one outcome of any mode; answers (or resolves to) false when new flags could not be applied. */
+  private onPoll(outcome: PollOutcome): boolean | Promise<boolean> {
     if (this.destroyed) return false;
     this.lastFetch = {
       at: this.scheduler.now(),
@@ -401,16 +405,31 @@ export class UnleashClient {
     return true;
   }
 
-  /** Makes a payload current: compiles it, re-indexes flags and counters, reports it; false when it could not be compiled. */
-  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): boolean {
-    let snapshot: Snapshot;
-    try {
-      snapshot = this.engine.load(payload);
-    } catch (err) {
-      this.events.error('engine', err);
-      return false;
-    }
-    const full = snapshot.toPayload();
+  /**
+   * Makes a payload current: compiles it, re-indexes flags and counters, reports it. The
+   * one entry point for every payload. A large one (or one arriving while another
+   * compiles) compiles in slices and the returned promise settles once it is served; a
+   * small one is served before this returns (see lib/snapshot-loader.ts). Answers (or
+   * resolves to) false when the payload could not be compiled; a payload superseded by a
+   * newer full one counts as applied. Never rejects.
+   */
+  private apply(payload: ClientPayload, origin: FlagOrigin, etag: string | undefined): boolean | Promise<boolean> {
+    let applied = true;
+    const pending = this.loader.load(
+      payload,
+      (snapshot) => this.serve(snapshot, origin, etag),
+      (err) => {
+        applied = false;
+        this.events.error('engine', err);
+      },
+    );
+    return pending === undefined ? applied : pending.then(() => applied);
+  }
+
+  /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
+  private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
+    // Built from validated definitions: read back from a MemoryCache, it is not validated again.
+    const full = markValidated(snapshot.toPayload());
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
     this.fillDefaults = snapshot.callsCustomStrategies();
@@ -441,7 +460,6 @@ export class UnleashClient {
       // Flags from the fleet are in its store already.
       if (origin !== 'fleet') this.writeCache(full, etag);
     }
-    return true;
   }
 
   /** What the `fleet` coordinator may do to this client: pause or resume polling, hand it flags. */
@@ -462,7 +480,7 @@ export class UnleashClient {
           this.events.warn('fleet', `the fleet's flags are unusable (${(err as Error).message}); keeping the flags served now`);
           return false;
         }
-        this.apply(payload, 'fleet', etag);
+        void this.apply(payload, 'fleet', etag);
         return true;
       },
       warn: (message) => this.events.warn('fleet', message),

@@ -332,12 +332,36 @@ function readBody(stream: ReturnType<Got['stream']>, limit: number, tooLarge: ()
     stream.once('end', () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (size <= JOIN_SLICE_BYTES) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      else joinInSlices(chunks, size).then(resolve, reject);
     });
     stream.once('error', fail);
     // Destroyed without an error (got does that on some aborts): the body is incomplete.
     stream.once('close', () => fail(new Error('the connection closed before the body ended')));
   });
+}
+
+/** The bytes of a large body copied per turn of the event loop (a few milliseconds each). */
+const JOIN_SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `Buffer.concat` of a large body, a few megabytes per turn of the event loop: copying
+ * 50 MB into freshly mapped memory at once holds the loop for tens of milliseconds.
+ */
+async function joinInSlices(chunks: Buffer[], size: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  let sinceYield = 0;
+  for (const chunk of chunks) {
+    chunk.copy(out, at);
+    at += chunk.length;
+    sinceYield += chunk.length;
+    if (sinceYield >= JOIN_SLICE_BYTES) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  return out;
 }
 
 /** Options of `getBody`. */

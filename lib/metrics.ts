@@ -30,32 +30,59 @@ export const MAX_UNKNOWN_NAME_LENGTH = 200;
 export class ToggleCounter {
   yes = 0;
   no = 0;
-  variants: Map<string, number> | undefined = undefined;
+  // Most flags answer one variant name only (`disabled`, for a flag without variants):
+  // that one is counted in two fields, and a Map (about 190 bytes per flag) is made only
+  // for a second name. Kept apart, since a service holds a counter per flag for its life.
+  private firstVariant: string | undefined = undefined;
+  private firstCount = 0;
+  private moreVariants: Map<string, number> | undefined = undefined;
 
   /** Counts one variant result. */
   variant(name: string): void {
-    this.addVariant(name, 1);
+    if (name === this.firstVariant) this.firstCount++;
+    else this.addVariant(name, 1);
   }
 
   /** Whether anything was counted since the last report. */
   get counted(): boolean {
-    return this.yes !== 0 || this.no !== 0 || this.variants !== undefined;
+    return this.yes !== 0 || this.no !== 0 || this.firstVariant !== undefined;
+  }
+
+  /** Calls `fn` with each variant name counted and its count. */
+  forEachVariant(fn: (name: string, count: number) => void): void {
+    if (this.firstVariant === undefined) return;
+    fn(this.firstVariant, this.firstCount);
+    if (this.moreVariants !== undefined) for (const [v, n] of this.moreVariants) fn(v, n);
+  }
+
+  /** Zeroes every count. */
+  reset(): void {
+    this.yes = 0;
+    this.no = 0;
+    this.firstVariant = undefined;
+    this.firstCount = 0;
+    this.moreVariants = undefined;
   }
 
   /** Adds `other`'s counts to these and zeroes `other`. */
   absorb(other: ToggleCounter): void {
     this.yes += other.yes;
     this.no += other.no;
-    if (other.variants !== undefined) for (const [v, n] of other.variants) this.addVariant(v, n);
-    other.yes = 0;
-    other.no = 0;
-    other.variants = undefined;
+    other.forEachVariant((v, n) => this.addVariant(v, n));
+    other.reset();
   }
 
   /** Adds `n` results of variant `name`. */
   addVariant(name: string, n: number): void {
-    const variants = (this.variants ??= new Map());
-    variants.set(name, (variants.get(name) ?? 0) + n);
+    if (this.firstVariant === undefined) {
+      this.firstVariant = name;
+      this.firstCount = n;
+    } else if (name === this.firstVariant) {
+      this.firstCount += n;
+    } else {
+      const more = (this.moreVariants ??= new Map());
+      more.set(name, (more.get(name) ?? 0) + n);
+    }
   }
 }
 
@@ -168,10 +195,8 @@ export class MetricsStore {
       const out = (toggles[name] ??= { yes: 0, no: 0, variants: Object.create(null) as Record<string, number> });
       out.yes += c.yes;
       out.no += c.no;
-      if (c.variants !== undefined) for (const [v, n] of c.variants) out.variants[v] = (out.variants[v] ?? 0) + n;
-      c.yes = 0;
-      c.no = 0;
-      c.variants = undefined;
+      c.forEachVariant((v, n) => (out.variants[v] = (out.variants[v] ?? 0) + n));
+      c.reset();
       any = true;
     };
     for (const [name, c] of this.flagTable()) collect(name, c);

@@ -11,6 +11,7 @@
  */
 import type {
   ClientPayload,
+  FeaturesPayload,
   ConstraintDefinition,
   DeltaEvent,
   Dependency,
@@ -315,42 +316,106 @@ function jsonKind(value: unknown): string {
  * Throws `PayloadError` when the body cannot be used at all.
  */
 export function parseClientPayload(input: unknown): ParseResult {
+  if (typeof input === 'object' && input !== null && validated.has(input)) return readValidated(input as FeaturesPayload);
   let body = input;
-  if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) {
-    const text = decodePayloadText(input);
-    try {
-      body = JSON.parse(text);
-    } catch (err) {
-      // V8's message quotes the start of the text, which may hold customer data or secrets:
-      // keep only the position.
-      const position = /position (\d+)/.exec((err as Error).message)?.[1];
-      throw new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
-    }
+  if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) body = parseJsonText(decodePayloadText(input));
+  const steps = validateBody(body);
+  for (;;) {
+    const next = steps.next();
+    if (next.done === true) return next.value;
   }
+}
+
+/**
+ * Full bodies this door produced (a bootstrap's, the flags the client serves), stored in
+ * a cache as objects: reading one back (`start()` after `bootstrapFromDict`) need not
+ * validate it again. Held weakly; a body read from a file or a server is never in it.
+ */
+const validated = new WeakSet<object>();
+
+/**
+ * Marks a full body built from validated definitions, so that `parseClientPayload` takes
+ * it as it is. Returns it.
+ * @internal
+ */
+export function markValidated<T extends FeaturesPayload>(body: T): T {
+  validated.add(body);
+  return body;
+}
+
+function readValidated(body: FeaturesPayload): ParseResult {
+  const version = body.version;
+  const payload: ClientPayload = { kind: 'full', version, features: body.features, segments: body.segments ?? [] };
+  if (body.query !== undefined) payload.query = body.query;
+  if (body.meta !== undefined) payload.meta = body.meta;
+  return { payload, warnings: version > 2 ? [newerVersionWarning(version)] : [] };
+}
+
+/**
+ * The warning for a body version newer than 2.
+ * @internal
+ */
+export function newerVersionWarning(version: number): string {
+  return `payload version ${version} is newer than this client knows; reading it as version 2`;
+}
+
+/**
+ * `JSON.parse` with the door's error: `PAYLOAD_NOT_JSON`, naming the position only.
+ * @internal
+ */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8's message quotes the start of the text, which may hold customer data or secrets:
+    // keep only the position.
+    const position = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`);
+  }
+}
+
+/**
+ * The validation of a parsed body, one flag, segment or event per step, so a caller can
+ * spread a large body over several turns of the event loop (lib/payload-slices.ts);
+ * `parseClientPayload` runs it to the end at once. Throws `PayloadError` as that does.
+ * @internal
+ */
+export function* validateBody(body: unknown): Generator<void, ParseResult, void> {
   if (!isObject(body)) {
     throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${jsonKind(body)}`);
   }
   const warnings: string[] = [];
   if (Array.isArray(body.events) && body.features === undefined) {
     const events: DeltaEvent[] = [];
-    body.events.forEach((raw, i) => {
-      const event = parseEvent(raw, i, warnings);
+    for (let i = 0; i < body.events.length; i++) {
+      const event = parseEvent(body.events[i], i, warnings);
       if (event) events.push(event);
-    });
+      yield;
+    }
     return { payload: { kind: 'delta', events }, warnings };
   }
   if (!Array.isArray(body.features)) {
     throw new PayloadError('PAYLOAD_INVALID', 'payload has no "features" array (nor a delta "events" array)');
   }
   const version = typeof body.version === 'number' ? body.version : 1;
-  if (version > 2) warnings.push(`payload version ${version} is newer than this client knows; reading it as version 2`);
-  const payload: ClientPayload = {
-    kind: 'full',
-    version,
-    features: parseList(body.features, parseFeature, 'features', warnings),
-    segments: parseList(body.segments, parseSegment, 'segments', warnings),
-  };
+  if (version > 2) warnings.push(newerVersionWarning(version));
+  const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings);
+  const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings);
+  const payload: ClientPayload = { kind: 'full', version, features, segments };
   if (body.query !== undefined) payload.query = body.query;
   if (body.meta !== undefined) payload.meta = body.meta;
   return { payload, warnings };
+}
+
+function* parseListInSteps<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: string, warnings: string[]): Generator<void, T[], void> {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new PayloadError('PAYLOAD_INVALID', `"${what}" must be an array`);
+  const out: T[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const parsed = parse(raw[i]);
+    if (parsed === undefined) warnings.push(`${what}[${i}] was ignored: it has no usable name or id`);
+    else out.push(parsed);
+    yield;
+  }
+  return out;
 }

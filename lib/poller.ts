@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
 import { parseClientPayload, PayloadError, type ParseResult } from './payload';
+import { parseClientPayloadInSlices, yieldingControl, type SliceControl } from './payload-slices';
 import { MAX_TIMER_DELAY, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
 import type { PollPath, UnleashApi } from './unleash-api';
@@ -19,6 +20,11 @@ export type PollOutcome =
   | { kind: 'unchanged'; etag?: string }
   /** `fatal`: polling has stopped (401/403). */
   | { kind: 'failed'; error: Error; fatal: boolean };
+
+/** Bodies larger than this (bytes) are digested and parsed in slices (lib/payload-slices.ts). */
+export const SLICED_PARSE_BYTES = 1024 * 1024;
+/** The bytes hashed per slice of a large body's digest (about 10 ms of SHA-256). */
+const DIGEST_SLICE_BYTES = 4 * 1024 * 1024;
 
 /** The most failures backoff counts. */
 export const MAX_BACKOFF_FAILURES = 10;
@@ -70,8 +76,14 @@ export interface PollerOptions {
   interval: number;
   /** The ETag of the flags the client holds now, for If-None-Match. */
   etag: () => string | undefined;
-  /** Receives each outcome before the next fetch is scheduled. */
-  onOutcome: (outcome: PollOutcome) => void;
+  /**
+   * Receives each outcome before the next fetch is scheduled; when it returns a promise
+   * (new flags still compiling), the next fetch is scheduled once that settles, so fetches
+   * never pile up behind a compile.
+   */
+  onOutcome: (outcome: PollOutcome) => void | Promise<void>;
+  /** The pacing of a large body's digest and parse (default `yieldingControl()`). */
+  slices?: () => SliceControl;
   /** The `url` option, for `missingApiHint`. */
   url?: string;
   /** The endpoint asked: `features` (default) or `delta`. */
@@ -159,20 +171,26 @@ export class Poller {
     // nothing rejects unhandled from a timer.
     const run = this.fetchOnce()
       .catch((err: unknown): PollOutcome => ({ kind: 'failed', error: asError(err), fatal: false }))
-      .then((outcome) => {
-        this.inFlight = undefined;
-        if (this.stopped) return outcome;
+      .then(async (outcome) => {
+        if (this.stopped) {
+          this.inFlight = undefined;
+          return outcome;
+        }
         if (outcome.kind === 'failed') {
           if (!outcome.fatal) this.failures = Math.min(MAX_BACKOFF_FAILURES, this.failures + 1);
         } else {
           this.failures = Math.max(0, this.failures - 1);
         }
         try {
-          this.options.onOutcome(outcome);
+          // Awaited only when it is a promise: a synchronous outcome schedules the next
+          // fetch in the same turn, as it always did.
+          const settled = this.options.onOutcome(outcome);
+          if (settled !== undefined) await settled;
         } catch {
           // The client reports its own failures; one must never end polling or surface as
           // an unhandled rejection from a timer.
         }
+        this.inFlight = undefined;
         this.scheduleNext(outcome);
         return outcome;
       });
@@ -218,7 +236,7 @@ export class Poller {
     }
     if (status === 200) {
       try {
-        return this.read(response.body, response.etag, fresh);
+        return await this.read(response.body, response.etag, fresh);
       } catch (err) {
         const detail = err instanceof PayloadError ? err.message : `the body could not be read (${describe(err)})`;
         const code = err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID';
@@ -253,13 +271,16 @@ export class Poller {
     };
   }
 
-  /** Turns a 200 body into an outcome; throws when it cannot be used. */
-  private read(body: Buffer, etag: string | undefined, fresh: boolean): PollOutcome {
+  /**
+   * Turns a 200 body into an outcome; rejects when it cannot be used. A body over
+   * `SLICED_PARSE_BYTES` is digested and parsed in slices that yield to the event loop.
+   */
+  private async read(body: Buffer, etag: string | undefined, fresh: boolean): Promise<PollOutcome> {
     // Servers without ETags (or behind proxies that drop them) resend the same body on
     // every poll; compiling it again would be wasted work at 50k flags.
-    const digest = this.digest(body);
+    const digest = await this.digest(body);
     if (digest === this.lastDigest && !fresh) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
-    const { payload, warnings } = this.parse(body);
+    const { payload, warnings } = await this.parse(body);
     // A delta of no events changes nothing: the same as a 304, and as the same message on a
     // stream. The ETag it came with is not taken either (a 304 brings none).
     if (payload.kind === 'delta' && payload.events.length === 0) return { kind: 'unchanged' };
@@ -270,12 +291,23 @@ export class Poller {
 
   // The digest and the parse are methods of their own so that a test can make each step
   // of a poll fail and check that polling carries on.
-  private digest(body: Buffer): string {
-    return createHash('sha256').update(body).digest('base64');
+  private async digest(body: Buffer): Promise<string> {
+    const hash = createHash('sha256');
+    if (body.length <= SLICED_PARSE_BYTES) return hash.update(body).digest('base64');
+    const control = this.slices();
+    for (let at = 0; at < body.length; at += DIGEST_SLICE_BYTES) {
+      hash.update(body.subarray(at, at + DIGEST_SLICE_BYTES));
+      await control.pause();
+    }
+    return hash.digest('base64');
   }
 
-  private parse(body: Buffer): ParseResult {
-    return parseClientPayload(body);
+  private parse(body: Buffer): ParseResult | Promise<ParseResult> {
+    return body.length <= SLICED_PARSE_BYTES ? parseClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
+  }
+
+  private slices(): SliceControl {
+    return this.options.slices?.() ?? yieldingControl();
   }
 }
 

@@ -280,7 +280,7 @@ export class Updater {
   // ---- polling and delta polling ----
 
   private startPoller(path: 'features' | 'delta', fresh = false): void {
-    const poller = new Poller({
+    const poller: Poller = new Poller({
       api: this.options.api,
       scheduler: this.options.scheduler,
       interval: this.options.interval,
@@ -291,7 +291,7 @@ export class Updater {
         this.sentEtag = path === 'delta' && this.rehydrate ? undefined : this.options.etag();
         return this.sentEtag;
       },
-      onOutcome: (outcome) => this.onPoll(poller, path, outcome),
+      onOutcome: (outcome): Promise<void> | undefined => this.onPoll(poller, path, outcome),
       onFetchMode: (mode) => {
         // At most one try per backoff period: a server that asks on every answer while its
         // stream stays broken must not get a try (and an error) per poll.
@@ -307,8 +307,9 @@ export class Updater {
     else void poller.start();
   }
 
-  private onPoll(poller: Poller, path: 'features' | 'delta', outcome: PollOutcome): void {
-    if (this.stopped || poller !== this.poller) return;
+  private onPoll(poller: Poller, path: 'features' | 'delta', outcome: PollOutcome): Promise<void> | undefined {
+    // The promise lets the poller schedule its next fetch only once these flags are served.
+    if (this.stopped || poller !== this.poller) return undefined;
     if (outcome.kind === 'failed' && outcome.fatal) {
       // 401/403: polling has stopped, and streaming with the same token would fare no better.
       this.clearTimer('probeTimer');
@@ -323,20 +324,19 @@ export class Updater {
         const error = new HttpError('PAYLOAD_INVALID', url, `GET ${url}: ${order.reason}; asking for a fresh hydration`);
         void this.deliver({ kind: 'failed', error, fatal: false });
         this.firstDone();
-        return;
+        return undefined;
       }
       const etag = outcome.etag ?? (order.id === undefined ? undefined : String(order.id));
       const restores = restoresState(outcome.payload);
-      void this.deliver({ ...outcome, etag }).then((applied) => {
+      return this.deliver({ ...outcome, etag }).then((applied) => {
         // Asked for a fresh state, a partial delta is applied but leaves the state untrusted:
         // only a hydration (or a full body) makes it whole again.
         if (!applied) this.rehydrate = true;
         else if (restores) this.rehydrate = false;
         this.firstDone();
       });
-      return;
     }
-    void this.deliver(outcome).then((applied) => {
+    return this.deliver(outcome).then((applied) => {
       if (path === 'delta' && outcome.kind === 'updated') {
         if (!applied) this.rehydrate = true;
         else if (restoresState(outcome.payload)) this.rehydrate = false;

@@ -13,10 +13,15 @@
  * constraint value makes the constraint false whatever `inverted` says; `inverted`
  * negates the operator's answer otherwise.
  */
-import { UTCDate } from '@date-fns/utc';
-import { parseISO } from 'date-fns';
+// Subpaths and the mini class: the package roots load hundreds of modules, and UTCDate
+// builds Intl formatters when imported, which together cost a fresh process tens of
+// milliseconds before its first flag (only getTime() of the result is ever read).
+import { UTCDateMini } from '@date-fns/utc/date/mini';
+import { parseISO } from 'date-fns/parseISO';
 import { RE2JS } from 're2js';
-import semver, { type SemVer } from 'semver';
+// parse only: semver's root requires its every module (ranges, comparators) on import.
+import parseSemverText from 'semver/functions/parse.js';
+import type { SemVer } from 'semver';
 import { addressOf, parseNumber, readField, readNumber, type ContextDefaults } from './context';
 import { AddressSet } from './ip';
 import type { ConstraintDefinition, Context } from '../types';
@@ -131,7 +136,7 @@ function parseUtcIso(text: string): number {
 }
 
 /** Reads dates in UTC: date-fns builds the result in this context instead of local time. */
-const inUtc = (value: Date | number | string): UTCDate => new UTCDate(value as number);
+const inUtc = (value: Date | number | string): Date => new UTCDateMini(value as number);
 
 /** Starts like an ISO 8601 date. */
 const ISO_SHAPED = /^[+-]?\d{4,6}-\d/;
@@ -191,7 +196,7 @@ function timeCompare(context: Context, env: EvalEnv, target: number, after: bool
 function parseSemver(text: string | undefined): SemVer | null {
   // node-semver trims its input; strict SemVer has no whitespace at either end.
   if (text === undefined || !/^\d/.test(text) || /\s$/.test(text)) return null;
-  return semver.parse(text);
+  return parseSemverText(text);
 }
 
 // Context versions repeat (a handful of app versions): one bounded cache for all SEMVER

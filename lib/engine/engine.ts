@@ -236,6 +236,16 @@ class Compactor {
   }
 }
 
+/** A load in progress (see `Engine.prepare`). */
+export interface PendingLoad {
+  /** Compiles until `shouldYield()` answers true or the work is done; returns whether it is done. */
+  step(shouldYield: () => boolean): boolean;
+  /** Makes the compiled snapshot current and returns it. Throws `Error` before the work is done. */
+  commit(): Snapshot;
+}
+
+const never = (): boolean => false;
+
 /** Compiles flags and holds the current snapshot. */
 export class Engine {
   private current: Snapshot;
@@ -273,15 +283,47 @@ export class Engine {
    * reported then (see the file comment).
    */
   load(payload: ClientPayload): Snapshot {
+    const pending = this.prepare(payload);
+    while (!pending.step(never)) {
+      // runs to the end
+    }
+    return pending.commit();
+  }
+
+  /**
+   * `load` in steps, for a caller that spreads a large payload over turns of its event
+   * loop: `step(shouldYield)` compiles flags until `shouldYield()` answers true (asked
+   * after each flag) and returns whether the work is done; `commit()` then makes the new
+   * snapshot current, at once. Until then `snapshot` is the old one, untouched. A delta
+   * applies to the state current when `prepare` is called; the caller keeps loads in
+   * order. Abandoning a pending load (never committing it) leaves the engine as it was.
+   */
+  prepare(payload: ClientPayload): PendingLoad {
     const state: FlagState =
       payload.kind === 'full'
         ? { features: new Map(payload.features.map((f) => [f.name, f])), segments: new Map(payload.segments.map((s) => [s.id, s])) }
         : applyDelta(this.current.state(), payload.events);
-    this.current = this.compile(state, payload.kind === 'full' ? payload.version : this.current.version);
-    return this.current;
+    const steps = this.compile(state, payload.kind === 'full' ? payload.version : this.current.version);
+    let result: Snapshot | undefined;
+    return {
+      step: (shouldYield) => {
+        while (result === undefined) {
+          const next = steps.next();
+          if (next.done === true) result = next.value;
+          else if (shouldYield()) return false;
+        }
+        return true;
+      },
+      commit: () => {
+        if (result === undefined) throw new Error('Engine: commit() before the pending load was done');
+        this.current = result;
+        return result;
+      },
+    };
   }
 
-  private compile(state: FlagState, version: number): Snapshot {
+  /** The compile, one flag per step (see `prepare`). */
+  private *compile(state: FlagState, version: number): Generator<void, Snapshot, void> {
     const compactor = new Compactor();
     const segments = new Map<number, SegmentDefinition>();
     for (const s of state.segments.values()) segments.set(s.id, compactor.segment(s));
@@ -290,6 +332,7 @@ export class Engine {
     for (const raw of state.features.values()) {
       const feature = compactor.feature(raw);
       flags.set(feature.name, new CompiledFlag(feature, shared));
+      yield;
     }
     const warn = this.env.warn;
     // Strategies are compiled on each flag's first use; the problems visible without
@@ -308,15 +351,15 @@ export class Engine {
           warn(`strategy-unknown:${s.name}`, `unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
         }
       }
-    }
-    for (const flag of flags.values()) {
-      const deps = flag.definition.dependencies;
-      if (deps.length === 0) continue;
-      flag.parents = deps.map((d) => flags.get(d.feature));
-      flag.parents.forEach((p, i) => {
-        const parent = deps[i]!.feature;
-        if (p === undefined) warn(`parent-missing:${flag.name}:${parent}`, `flag "${flag.name}" depends on "${parent}", which is not in the payload; it is off`);
-      });
+      const deps = feature.dependencies;
+      if (deps.length > 0) {
+        flag.parents = deps.map((d) => flags.get(d.feature));
+        flag.parents.forEach((p, i) => {
+          const parent = deps[i]!.feature;
+          if (p === undefined) warn(`parent-missing:${flag.name}:${parent}`, `flag "${flag.name}" depends on "${parent}", which is not in the payload; it is off`);
+        });
+      }
+      yield;
     }
     return new Snapshot(flags, segments, version, this.registry);
   }

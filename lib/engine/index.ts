@@ -12,7 +12,7 @@
  * @module switchyard-flags/engine
  * @sortStrategy kind, alphabetical
  */
-export { Engine, Snapshot, type EngineOptions } from './engine';
+export { Engine, Snapshot, type EngineOptions, type PendingLoad } from './engine';
 export type { ContextDefaults } from './context';
 export { CompiledFlag } from './flag';
 export { evaluateIn, type EvaluationResult, type Reason, type StrategyMiss, type ConstraintReport } from './evaluation';

@@ -1382,6 +1382,8 @@ describe('a throw anywhere in a poll, a metrics report or a cache write', () => 
     await scheduler.fireNext('fetch');
     await recorder.next('fetched', (e) => e.features.length === 2);
     expect(client.isEnabled('b')).toBe(true);
+    // Scheduled once the new flags are served (the poller waits for the apply to settle).
+    await scheduler.next('fetch');
     expect(scheduler.pending('fetch')).toHaveLength(1);
     expect(unhandled).toEqual([]);
   });

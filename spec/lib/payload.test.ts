@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../lib/errors';
 import { parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseBootstrapBody } from '../../bootstrap/dict';
 
 describe('parseClientPayload', () => {
   test.each([
@@ -99,5 +100,28 @@ describe('parseClientPayload', () => {
     if (payload.kind !== 'delta') return;
     expect(payload.events.map((e) => e.type)).toEqual(['hydration', 'feature-removed', 'segment-removed']);
     expect(warnings[0]).toMatch(/unknown type "something-new"/);
+  });
+});
+
+describe('a body this door produced, read back from a cache', () => {
+  const text = '{"version":2,"features":[{"name":"a","enabled":true,"strategies":[{"name":"default"}]},{"name":""}],"segments":[]}';
+
+  test('is taken as it is (bootstrap, then start: one validation, not two)', () => {
+    const { payload } = parseBootstrapBody(text);
+    const again = parseClientPayload(payload);
+    expect(again.payload.kind === 'full' && again.payload.features).toBe(payload.features);
+    expect(again.warnings).toEqual([]);
+  });
+
+  test('an equal object the door did not produce is validated (a copy, warnings included)', () => {
+    const body = JSON.parse(text) as { features: unknown[] };
+    const parsed = parseClientPayload(body);
+    expect(parsed.payload.kind === 'full' && parsed.payload.features).not.toBe(body.features);
+    expect(parsed.warnings).toEqual(['features[1] was ignored: it has no usable name or id']);
+  });
+
+  test('a newer version still says so', () => {
+    const { payload } = parseBootstrapBody('{"version":3,"features":[]}');
+    expect(parseClientPayload(payload).warnings).toEqual(['payload version 3 is newer than this client knows; reading it as version 2']);
   });
 });

@@ -1,0 +1,93 @@
+/**
+ * Makes payloads current, one at a time and in the order they arrive, without holding
+ * the event loop for a large one. The client hands every payload (fetched, pushed, from
+ * the cache) to `SnapshotLoader.load`:
+ *
+ * - a small payload with nothing ahead of it compiles at once, synchronously, as it
+ *   always did (the fast path: no turn of the event loop is lost);
+ * - a large one, or any payload arriving while another is still compiling, is queued and
+ *   compiled in slices (`Engine.prepare`), yielding to the event loop between them. The
+ *   engine keeps serving the old snapshot until the new one is committed, in one step.
+ *
+ * Order: payloads are committed in arrival order, so an older one can never overtake a
+ * newer one. A full payload supersedes every payload queued or compiling before it (it
+ * replaces the whole state, so their results would be overwritten unseen): those are
+ * dropped at their next slice and never committed. A delta never supersedes anything: it
+ * applies to the state its predecessors leave.
+ */
+import type { Engine, Snapshot } from './engine/engine';
+import type { SliceControl } from './payload-slices';
+import type { ClientPayload } from './types';
+
+/** Full payloads with more flags than this compile in slices. */
+export const SLICED_COMPILE_FLAGS = 2000;
+
+interface Job {
+  superseded: boolean;
+  readonly full: boolean;
+}
+
+export class SnapshotLoader {
+  private tail: Promise<void> | undefined;
+  private queued: Job[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    /** A fresh pacing for each sliced job. */
+    private readonly control: () => SliceControl,
+    /** Whether the owner has stopped (a queued job then ends without committing). */
+    private readonly stopped: () => boolean,
+  ) {}
+
+  /** Whether a payload is compiling or queued. */
+  get busy(): boolean {
+    return this.tail !== undefined;
+  }
+
+  /**
+   * Compiles `payload` and makes it current, then calls `onCommit` with the new snapshot
+   * (synchronously on the fast path). Returns `undefined` when done synchronously, else a
+   * promise that settles once the payload is committed, superseded or failed; it never
+   * rejects: a compile failure goes to `onError` (and the old snapshot stays).
+   */
+  load(payload: ClientPayload, onCommit: (snapshot: Snapshot) => void, onError: (err: unknown) => void): Promise<void> | undefined {
+    const full = payload.kind === 'full';
+    if (this.tail === undefined && !(full && payload.features.length > SLICED_COMPILE_FLAGS)) {
+      let snapshot: Snapshot;
+      try {
+        snapshot = this.engine.load(payload);
+      } catch (err) {
+        onError(err);
+        return undefined;
+      }
+      onCommit(snapshot);
+      return undefined;
+    }
+    const job: Job = { superseded: false, full };
+    if (full) for (const earlier of this.queued) earlier.superseded = true;
+    this.queued.push(job);
+    const run = (this.tail ?? Promise.resolve())
+      .then(() => this.run(job, payload, onCommit, onError))
+      .finally(() => {
+        this.queued = this.queued.filter((j) => j !== job);
+        if (this.tail === run) this.tail = undefined;
+      });
+    this.tail = run;
+    return run;
+  }
+
+  private async run(job: Job, payload: ClientPayload, onCommit: (snapshot: Snapshot) => void, onError: (err: unknown) => void): Promise<void> {
+    if (job.superseded || this.stopped()) return;
+    try {
+      const control = this.control();
+      const pending = this.engine.prepare(payload);
+      while (!pending.step(() => control.shouldYield())) {
+        await control.pause();
+        if (job.superseded || this.stopped()) return;
+      }
+      onCommit(pending.commit());
+    } catch (err) {
+      onError(err);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * A large update is compiled in slices that yield to the event loop, evaluations answer
+ * from the old flags until the new ones are served in one swap, and payloads are served in
+ * the order they arrive (a full payload supersedes those still compiling before it; a delta
+ * queues behind them). Nothing here is timed: the slices end after at most 2,000 flags
+ * (SLICED_COMPILE_FLAGS), whatever the machine's speed, so the turns counted are a floor.
+ */
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { UnleashClient } from '../../lib/client';
+import type { UnleashEvent } from '../../lib/events';
+import type { FlagSource } from '../../lib/test-data';
+import type { FeaturesPayload } from '../../lib/types';
+import { SLICED_COMPILE_FLAGS } from '../../lib/snapshot-loader';
+import { SLICED_PARSE_BYTES } from '../../lib/poller';
+import { FileCache } from '../../cache/file-cache';
+import { TestServer } from '../support/test-server';
+import { ManualScheduler } from '../support/manual-scheduler';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIG = 3 * SLICED_COMPILE_FLAGS;
+
+function flag(name: string, enabled: boolean) {
+  return { name, enabled, strategies: [{ name: 'default', parameters: {}, constraints: [], segments: [], variants: [] }], variants: [], dependencies: [], impressionData: false };
+}
+
+/** `count` filler flags plus `changing`, on or off. */
+function body(count: number, changing: boolean): FeaturesPayload {
+  const features = Array.from({ length: count }, (_, i) => flag(`filler-${i}`, true));
+  features.push(flag('changing', changing));
+  return { version: 2, features, segments: [] } as FeaturesPayload;
+}
+
+/** A flag source the test pushes through by hand. */
+function manualSource(): FlagSource & { push(body: unknown): void } {
+  let listener: ((payload: FeaturesPayload) => void) | undefined;
+  return {
+    subscribe(l) {
+      listener = l;
+      return () => (listener = undefined);
+    },
+    push(b) {
+      listener!(b as FeaturesPayload);
+    },
+  };
+}
+
+/** Runs a setImmediate loop until stopped: each turn of the event loop calls `onTurn` once. */
+function everyTurn(onTurn: () => void): () => void {
+  let on = true;
+  let turns = 0;
+  const tick = (): void => {
+    if (!on || ++turns > 20_000) return;
+    onTurn();
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return () => (on = false);
+}
+
+describe('a large update', () => {
+  let client: UnleashClient | undefined;
+  afterEach(async () => {
+    await client?.destroy();
+    client = undefined;
+  });
+
+  async function start(source: FlagSource, events: UnleashEvent[]) {
+    client = new UnleashClient({ appName: 'large-update', offline: true, flagSource: source, eventCallback: (e) => events.push(e) });
+    await client.start();
+    return client;
+  }
+
+  /** Resolves once `count` fetched events were seen, or after 20,000 turns (the test's expectations then fail). */
+  function served(events: UnleashEvent[], count: number): Promise<void> {
+    let turns = 0;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (events.filter((e) => e.type === 'fetched').length >= count || ++turns > 20_000) resolve();
+        else setImmediate(check);
+      };
+      check();
+    });
+  }
+
+  test('yields to the event loop while it compiles, and evaluations answer from the old flags until one swap', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(10, false));
+    expect(c.isEnabled('changing')).toBe(false); // small: served at once
+
+    const seen: boolean[] = [];
+    const stop = everyTurn(() => {
+      if (events.filter((e) => e.type === 'fetched').length < 2) seen.push(c.isEnabled('changing'));
+    });
+    source.push(body(BIG, true));
+    // Not served yet: the big one compiles in slices, after this turn.
+    expect(c.isEnabled('changing')).toBe(false);
+    expect(c.status().flagCount).toBe(11);
+    await served(events, 2);
+    stop();
+    // The loop ran between slices (at least one turn per 2,000 flags compiled) and only
+    // ever saw the old answer; then the new flags were there, all of them at once.
+    expect(seen.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
+    expect(seen.every((answer) => answer === false)).toBe(true);
+    expect(c.isEnabled('changing')).toBe(true);
+    expect(c.status().flagCount).toBe(BIG + 1);
+  });
+
+  test('a full payload arriving while a large one compiles supersedes it: the older is never served', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(BIG, true));
+    source.push(body(5, false)); // small, but behind the big one: queued, not served at once
+    expect(c.hasFlags).toBe(false);
+    await served(events, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const fetched = events.filter((e): e is Extract<UnleashEvent, { type: 'fetched' }> => e.type === 'fetched');
+    expect(fetched.map((e) => e.features.length)).toEqual([6]);
+    expect(c.isEnabled('changing')).toBe(false);
+    expect(c.status().flagCount).toBe(6);
+  });
+
+  test('a delta arriving while a large payload compiles is applied after it, onto it', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(BIG, false));
+    source.push({ events: [{ type: 'feature-updated', eventId: 2, feature: flag('changing', true) }] });
+    await served(events, 2);
+    const fetched = events.filter((e): e is Extract<UnleashEvent, { type: 'fetched' }> => e.type === 'fetched');
+    expect(fetched.map((e) => e.features.length)).toEqual([BIG + 1, BIG + 1]);
+    expect(c.isEnabled('changing')).toBe(true);
+    expect(c.isEnabled(`filler-${BIG - 1}`)).toBe(true);
+  });
+
+  test('destroy() during a large compile: the update is dropped, the client keeps its flags and stops', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(3, false));
+    source.push(body(BIG, true));
+    await c.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(c.isEnabled('changing')).toBe(false);
+    expect(c.status().flagCount).toBe(4);
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+});
+
+describe('a large body fetched from a server', () => {
+  test('is parsed, compiled and cached in slices: served, written to the file cache, and an identical body is not recompiled', async () => {
+    const server = await TestServer.start();
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-large-'));
+    const scheduler = new ManualScheduler();
+    const events: UnleashEvent[] = [];
+    const big = body(BIG, true);
+    for (const f of big.features) (f as { description?: string }).description = 'd'.repeat(200);
+    const text = JSON.stringify(big);
+    expect(text.length).toBeGreaterThan(SLICED_PARSE_BYTES);
+    server.serveFeatures(big);
+    const cache = new FileCache({ appName: 'large', directory: dir });
+    const client = new UnleashClient({
+      url: server.url,
+      appName: 'large-update',
+      cache,
+      disableMetrics: true,
+      disableRegistration: true,
+      scheduler,
+      eventCallback: (e) => events.push(e),
+    });
+    try {
+      await client.start();
+      expect(client.status().flagCount).toBe(BIG + 1);
+      expect(client.isEnabled('changing')).toBe(true);
+      const firstFetch = client.status().lastFetch!.at;
+      await scheduler.fireNext('fetch');
+      // Bounded wait for the second poll's outcome (not a timing assertion).
+      for (let i = 0; i < 2000 && client.status().lastFetch!.at === firstFetch; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(server.requestsTo('/api/client/features')).toHaveLength(2);
+      expect(events.filter((e) => e.type === 'fetched')).toHaveLength(1);
+      expect(client.status().lastFetch?.outcome).toBe('unchanged');
+      await client.destroy();
+      await cache.destroy();
+      const saved = JSON.parse(readFileSync(cache.path, 'utf8')) as { entries: { features: FeaturesPayload } };
+      expect(saved.entries.features.features).toHaveLength(BIG + 1);
+      expect(saved.entries.features.features.at(-1)!.name).toBe('changing');
+      expect(events.filter((e) => e.type === 'error' || e.type === 'warning')).toEqual([]);
+    } finally {
+      await client.destroy();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The sliced door gives what the synchronous one gives, for every body: the same
+ * ParseResult, or the same PayloadError. And it does yield, as often as told.
+ */
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import { parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseClientPayloadInSlices, stringifyInSlices, yieldingControl, type SliceControl } from '../../lib/payload-slices';
+
+/** Yields after every step (the most slices), counting them. */
+function everyStep(): SliceControl & { pauses: number } {
+  const control = {
+    pauses: 0,
+    shouldYield: () => true,
+    pause: () => {
+      control.pauses++;
+      return Promise.resolve();
+    },
+  };
+  return control;
+}
+
+async function both(text: string | Buffer): Promise<[unknown, unknown]> {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  const settle = async (run: () => unknown): Promise<unknown> => {
+    try {
+      return { ok: await run() };
+    } catch (err) {
+      return { error: err instanceof PayloadError ? [err.code, err.message] : String(err) };
+    }
+  };
+  return [await settle(() => parseClientPayload(bytes)), await settle(() => parseClientPayloadInSlices(bytes, everyStep()))];
+}
+
+const feature = (name: string, extra = ''): string =>
+  `{"name":"${name}","enabled":true,"strategies":[{"name":"default","parameters":{"a":"b"},"constraints":[]}]${extra}}`;
+
+describe('parseClientPayloadInSlices gives what parseClientPayload gives', () => {
+  test.each([
+    ['a full body', `{"version":2,"features":[${feature('a')},${feature('b')}],"segments":[{"id":1,"constraints":[]}]}`],
+    ['with space everywhere', ` \n{ "version" : 2 ,\t"features" : [ ${feature('a')} , ${feature('b')} ] , "segments" : [ ] }\r\n `],
+    ['a byte-order mark', `\ufeff{"features":[${feature('a')}]}`],
+    ['an empty object', '{}'],
+    ['empty arrays', '{"features":[],"segments":[]}'],
+    ['escaped quotes and backslashes in strings', `{"features":[${feature('q"\\\\"', ',"description":"a\\\\\\"b\\\\\\\\"')}]}`],
+    ['brackets inside strings', `{"features":[${feature('[{x}]', ',"description":"}]},{"')}]}`],
+    ['non-ASCII text', `{"features":[${feature('ünïcödé-🚩')}]}`],
+    ['a repeated features key (the last one counts)', `{"features":[${feature('a')}],"features":[${feature('b')}]}`],
+    ['a __proto__ key', `{"__proto__":{"x":1},"features":[${feature('a')}]}`],
+    ['features that is not an array', '{"features":{"a":1}}'],
+    ['unusable features (warnings)', `{"features":[1,null,"x",${feature('a')},{"name":""}]}`],
+    ['a delta body', `{"events":[{"type":"feature-updated","eventId":1,"feature":${feature('a')}},{"type":"segment-removed","eventId":2,"segmentId":3}]}`],
+    ['numbers, literals and nested values elsewhere', `{"version":1,"query":{"project":["a"]},"meta":[1,-2.5e3,true,false,null],"features":[${feature('a')}]}`],
+    // Invalid: the synchronous door decides, with its own error.
+    ['a missing comma between flags', `{"features":[${feature('a')} ${feature('b')}]}`],
+    ['a trailing comma', `{"features":[${feature('a')},]}`],
+    ['a leading comma', `{"features":[,${feature('a')}]}`],
+    ['text after the object', `{"features":[]} x`],
+    ['a truncated body', `{"features":[${feature('a')}`],
+    ['an unterminated string', '{"features":[{"name":"a}]}'],
+    ['mismatched brackets in a flag', '{"features":[{"name":"a","strategies":[}]]}'],
+    ['a bare word', '{"features":[nope]}'],
+    ['a key without a colon', '{"features" []}'],
+    ['an unquoted key', '{features:[]}'],
+    ['a top-level array', '[]'],
+    ['a top-level string', '"x"'],
+    ['nothing', ''],
+    ['only space', '   '],
+  ])('%s', async (_name, text) => {
+    const [sync, sliced] = await both(text);
+    expect(sliced).toEqual(sync);
+  });
+
+  test('any JSON value in the arrays, written with any spacing', async () => {
+    const space = fc.constantFrom('', ' ', '\n', '\t', '\r\n  ');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue(), { maxLength: 6 }), fc.array(fc.jsonValue(), { maxLength: 3 }), space, async (features, segments, s) => {
+        const text = `{${s}"features"${s}:${s}[${s}${features.map((f) => JSON.stringify(f)).join(`${s},${s}`)}${s}]${s},"segments":${JSON.stringify(segments)}}`;
+        const [sync, sliced] = await both(text);
+        expect(sliced).toEqual(sync);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('any text at all: the same result or the same error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', '\\', ',', ':', ' ', 'a', '1', 'features') }), async (tail) => {
+        const [sync, sliced] = await both(`{"features":[${tail}`);
+        expect(sliced).toEqual(sync);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('slices', () => {
+  const body = (n: number): Buffer =>
+    Buffer.from(`{"features":[${Array.from({ length: n }, (_, i) => feature(`f${i}`)).join(',')}]}`);
+
+  test('a step is one flag split, parsed and validated (one delta event split and parsed, then validated): every one may end a slice', async () => {
+    const control = everyStep();
+    await parseClientPayloadInSlices(body(50), control);
+    expect(control.pauses).toBe(50);
+    const delta = everyStep();
+    const events = Array.from({ length: 30 }, (_, i) => `{"type":"feature-updated","eventId":${i},"feature":${feature(`f${i}`)}}`);
+    await parseClientPayloadInSlices(Buffer.from(`{"events":[${events.join(',')}]}`), delta);
+    expect(delta.pauses).toBe(60);
+  });
+
+  test('yieldingControl ends a slice after maxSteps steps whatever the time, and pauses on a later turn', async () => {
+    let pauses = 0;
+    let turns = 0;
+    let on = true;
+    const tick = (): void => {
+      if (!on) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await parseClientPayloadInSlices(body(100), yieldingControl(60_000, 10, () => pauses++));
+    on = false;
+    expect(result.payload.kind === 'full' && result.payload.features.length).toBe(100);
+    expect(pauses).toBe(10);
+    expect(turns).toBeGreaterThanOrEqual(pauses);
+  });
+});
+
+describe('stringifyInSlices gives the text JSON.stringify gives', () => {
+  const many = (n: number, make: (i: number) => unknown): unknown[] => Array.from({ length: n }, (_, i) => make(i));
+  test.each([
+    ['a small value', { a: 1, b: [1, 2] }],
+    ['a large features array', { version: 2, features: many(4500, (i) => ({ name: `f${i}`, on: i % 2 === 0 })), segments: [] }],
+    ['values JSON cannot hold, in a large array and beside it', { f: undefined, features: many(2500, (i) => (i % 7 === 0 ? undefined : i % 11 === 0 ? () => 1 : i)), g: () => 2 }],
+    ['a large array alone in its object', { features: many(2001, (i) => `s"${i}`) }],
+    ['an empty object', {}],
+    ['a toJSON', { toJSON: () => ({ x: 1 }), features: many(3000, (i) => i) }],
+    ['an array', many(3000, (i) => i)],
+    ['a string', 'x'],
+    ['undefined', undefined],
+  ])('%s', async (_name, value) => {
+    const pieces = await stringifyInSlices(value, everyStep());
+    expect(pieces === undefined ? undefined : pieces.join('')).toBe(JSON.stringify(value));
+  });
+
+  test('a large array is written one element per step, in pieces of at most 1,000 elements', async () => {
+    const control = everyStep();
+    const pieces = await stringifyInSlices({ features: many(4500, (i) => i) }, control);
+    expect(control.pauses).toBe(4500);
+    // '{"features":[', five pieces of elements, ']', '}'
+    expect(pieces).toHaveLength(8);
+  });
+});
