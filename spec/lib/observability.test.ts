@@ -316,6 +316,19 @@ describe('sdkFlavor', () => {
     expect(metricsBodies()[2]).toMatchObject({ sdkFlavor: 'switchyard-flags/openfeature', sdkFlavorVersion: SDK_VERSION });
     await provider.onClose();
   });
+
+  test('sdkFlavorVersion without sdkFlavor is sent in neither body, with a warning', async () => {
+    const c = makeClient({ disableRegistration: false, sdkFlavorVersion: '2.0.0' });
+    await c.start();
+    c.isEnabled('a');
+    await c.flushMetrics();
+    const bodies = [(await server.waitForRequest('POST', REGISTER)).json(), metricsBodies()[0]] as Record<string, unknown>[];
+    for (const b of bodies) {
+      expect(b).not.toHaveProperty('sdkFlavor');
+      expect(b).not.toHaveProperty('sdkFlavorVersion');
+    }
+    expect(events.filter((e) => e.type === 'warning' && e.message.includes('sdkFlavorVersion'))).toHaveLength(1);
+  });
 });
 
 describe('getFlags', () => {
