@@ -33,8 +33,9 @@ import { warnOnce, type WarnOnce } from './warn-once';
 export type EvaluationMethod = 'isEnabled' | 'getVariant' | 'evaluate';
 
 /**
- * What a hook is told about the call it runs around. The same frozen object is passed to
- * every hook's `beforeEvaluation` and `afterEvaluation` of one call.
+ * What a hook is told about the call it runs around. The same object is passed to every
+ * hook's `beforeEvaluation` and `afterEvaluation` of one call; its fields are read-only
+ * (not frozen, for speed: reassigning one would reach only this call's other hooks).
  *
  * @group Hooks
  */
@@ -93,10 +94,11 @@ export interface Hook {
   /** Called before the flag is evaluated. May return data for this hook's `afterEvaluation`. */
   beforeEvaluation?(series: EvaluationSeriesContext, data: EvaluationSeriesData): EvaluationSeriesData | void;
   /**
-   * Called after the flag was evaluated and counted, with a deep-frozen copy of the answer
-   * the caller receives: `result.enabled` is what `isEnabled` returns, `result.variant`
-   * what `getVariant` returns (its fallback applied), and `result.reason` why. Writing to
-   * it throws in strict code and never reaches the caller. Its return value is ignored.
+   * Called after the flag was evaluated and counted, with a frozen copy of the answer the
+   * caller receives: `result.enabled` is what `isEnabled` returns, `result.variant` what
+   * `getVariant` returns (its fallback applied; frozen and shared), and `result.reason`
+   * why (for `evaluate`, whose caller receives it, a deep-frozen copy). Writing to it
+   * throws in strict code and never reaches the caller. Its return value is ignored.
    */
   afterEvaluation?(series: EvaluationSeriesContext, data: EvaluationSeriesData, result: EvaluationResult): EvaluationSeriesData | void;
 }
@@ -127,6 +129,21 @@ function frozenCopy<T>(value: T, depth = 0): T {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) out[key] = frozenCopy((value as Record<string, unknown>)[key], depth + 1);
   return Object.freeze(out) as T;
+}
+
+/**
+ * What `afterEvaluation` sees of a result: a frozen copy. Its variant is frozen and shared
+ * already; its reason is deep-copied for `evaluate` only, the one method whose caller
+ * receives the reason (for `isEnabled` and `getVariant` the reason is built for this call
+ * and reaches nobody else, and copying it would cost more than the evaluation).
+ */
+function resultView(result: EvaluationResult, method: EvaluationMethod): EvaluationResult {
+  return Object.freeze({
+    flag: result.flag,
+    enabled: result.enabled,
+    variant: result.variant,
+    reason: method === 'evaluate' ? frozenCopy(result.reason) : result.reason,
+  });
 }
 
 const EMPTY_CONTEXT: Context = Object.freeze({});
@@ -199,7 +216,7 @@ export class HookRunner {
   run(method: EvaluationMethod, flag: string, context: Context, evaluate: () => EvaluationResult): EvaluationResult {
     if (this.inHook > 0) return evaluate();
     const hooks = this.hooks;
-    const series: EvaluationSeriesContext = Object.freeze({ flag, context: contextView(context), method });
+    const series: EvaluationSeriesContext = { flag, context: contextView(context), method };
     // One hook (the common case) needs no array for its data.
     let only: EvaluationSeriesData = NO_DATA;
     const data: EvaluationSeriesData[] | undefined = hooks.length > 1 ? new Array<EvaluationSeriesData>(hooks.length) : undefined;
@@ -228,7 +245,7 @@ export class HookRunner {
       for (let i = hooks.length - 1; i >= 0; i--) {
         const hook = hooks[i]!.hook;
         if (hook.afterEvaluation === undefined) continue;
-        seen ??= frozenCopy(result);
+        seen ??= resultView(result, method);
         try {
           this.seriesData(hook, i, 'afterEvaluation', hook.afterEvaluation(series, data === undefined ? only : data[i]!, seen));
         } catch (err) {
