@@ -8,7 +8,7 @@
  */
 import mitt, { type Emitter } from 'mitt';
 import type { Context, FeatureDefinition } from './types';
-import type { UpdateMode } from './client';
+import type { FetchMode } from './options';
 
 /**
  * Event type names.
@@ -151,10 +151,13 @@ export interface ClientWarningEvent {
 export interface ModeEvent {
   /** Tells this event from the others in an `eventCallback`. */
   type: 'mode';
-  /** The mode now. */
-  mode: UpdateMode;
+  /**
+   * The mode now: `'polling'`, `'delta'` or `'streaming'` (an offline client fetches
+   * nothing and emits no `mode` event; only `status().mode` can be `'offline'`).
+   */
+  mode: FetchMode;
   /** The mode before; undefined for the first event. */
-  previous?: UpdateMode;
+  previous?: FetchMode;
   /** Why, in words: `start`, a status, a count of failures, the server's `fetch-mode` hint. */
   reason: string;
 }

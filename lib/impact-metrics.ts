@@ -9,6 +9,13 @@
  * back (`restore`), merged with what was recorded meanwhile, so an outage loses nothing.
  * An idle counter or histogram still reports one zero sample; a gauge reports only after
  * it is set again.
+ *
+ * Every number sent is finite: non-finite inputs are dropped, and a counter or histogram
+ * sum whose finite parts add up past `Number.MAX_VALUE` saturates there (reported once per
+ * metric), since `JSON.stringify` would write Infinity as `null`, which Unleash refuses.
+ * Like the toggle counts (see the metrics reporter), impact metrics are kept after any
+ * failed report and merged into the next; as no body can carry a non-number, a report is
+ * never refused for its values.
  */
 
 /**
@@ -86,6 +93,16 @@ export interface ImpactHistogram {
  */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
+/**
+ * `a + b`, saturated at ±`Number.MAX_VALUE` where the finite parts add up to an infinity.
+ * Sets `overflowed` on `into` when it saturates.
+ */
+function saturated(sum: number, into: { overflowed: boolean }): number {
+  if (Number.isFinite(sum)) return sum;
+  into.overflowed = true;
+  return sum > 0 ? Number.MAX_VALUE : -Number.MAX_VALUE;
+}
+
 /** Distinct metrics kept; past this, definitions are refused (a name built per request must not grow memory). */
 export const MAX_IMPACT_METRICS = 1000;
 
@@ -95,10 +112,12 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 class Counter implements ImpactCounter {
   readonly type = 'counter';
   value = 0;
+  /** Whether `value` saturated at `Number.MAX_VALUE` since the last report. */
+  overflowed = false;
   constructor(readonly name: string, readonly help: string) {}
 
   inc(by = 1): void {
-    if (typeof by === 'number' && Number.isFinite(by) && by >= 0) this.value += by;
+    if (typeof by === 'number' && Number.isFinite(by) && by >= 0) this.value = saturated(this.value + by, this);
   }
 }
 
@@ -116,6 +135,8 @@ class Histogram implements ImpactHistogram {
   readonly type = 'histogram';
   count = 0;
   sum = 0;
+  /** Whether `sum` saturated at ±`Number.MAX_VALUE` since the last report. */
+  overflowed = false;
   /** Per-bound counts, not cumulative (cumulated when collected); the last is `+Inf`. */
   readonly counts: number[];
   constructor(readonly name: string, readonly help: string, readonly bounds: readonly number[]) {
@@ -125,7 +146,7 @@ class Histogram implements ImpactHistogram {
   observe(value: number): void {
     if (typeof value !== 'number' || !Number.isFinite(value)) return;
     this.count++;
-    this.sum += value;
+    this.sum = saturated(this.sum + value, this);
     let i = 0;
     while (i < this.bounds.length && value > this.bounds[i]!) i++;
     this.counts[i]!++;
@@ -207,6 +228,13 @@ export class ImpactMetrics {
     const out: CollectedMetric[] = [];
     const labels = { ...this.labels };
     for (const m of this.metrics.values()) {
+      if (!(m instanceof Gauge) && m.overflowed) {
+        m.overflowed = false;
+        this.warn(
+          `impact-overflow:${m.name}`,
+          `impact metrics: ${m.type} "${m.name}" added up past the largest number (Number.MAX_VALUE); it is sent as Number.MAX_VALUE (reported once per metric)`,
+        );
+      }
       if (m instanceof Counter) {
         out.push({ name: m.name, help: m.help, type: 'counter', samples: [{ labels, value: m.value }] });
         m.value = 0;
@@ -236,14 +264,14 @@ export class ImpactMetrics {
       const m = this.metrics.get(c.name);
       if (m === undefined) continue;
       if (m instanceof Counter && c.type === 'counter') {
-        for (const s of c.samples) m.value += s.value;
+        for (const s of c.samples) m.value = saturated(m.value + s.value, m);
       } else if (m instanceof Gauge && c.type === 'gauge') {
         const last = c.samples[c.samples.length - 1];
         if (m.value === undefined && last !== undefined) m.value = last.value;
       } else if (m instanceof Histogram && c.type === 'histogram') {
         for (const s of c.samples) {
           m.count += s.count;
-          m.sum += s.sum;
+          m.sum = saturated(m.sum + s.sum, m);
           // Back from cumulative counts to per-bound ones.
           let previous = 0;
           s.buckets.forEach((b, i) => {
@@ -257,7 +285,8 @@ export class ImpactMetrics {
 
   private define<T extends Metric>(name: string, help: string, type: T['type'], make: () => T): T | undefined {
     if (typeof name !== 'string' || !NAME.test(name) || name.length > 200) {
-      this.warn(`impact-bad-name:${type}`, `impact metrics: a ${type} name must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*); "${String(name).slice(0, 60)}" was ignored`);
+      // Keyed by the name (warn-once is bounded): each bad name is shown once, not only the first.
+      this.warn(`impact-bad-name:${type}:${String(name).slice(0, 200)}`, `impact metrics: a ${type} name must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*); "${String(name).slice(0, 60)}" was ignored`);
       return undefined;
     }
     if (typeof help !== 'string' || help.trim() === '') {

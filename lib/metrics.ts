@@ -263,11 +263,15 @@ export interface SdkFlavor {
   sdkFlavorVersion?: string;
 }
 
-/** Only the fields that are non-empty strings, so an unset flavor adds nothing to a body. */
+/**
+ * Only the fields that are non-empty strings, so an unset flavor adds nothing to a body;
+ * a version only beside a flavor (a version of nothing named says nothing).
+ */
 function flavorFields(flavor: SdkFlavor | undefined): SdkFlavor {
   const out: SdkFlavor = {};
-  if (typeof flavor?.sdkFlavor === 'string' && flavor.sdkFlavor !== '') out.sdkFlavor = flavor.sdkFlavor;
-  if (typeof flavor?.sdkFlavorVersion === 'string' && flavor.sdkFlavorVersion !== '') out.sdkFlavorVersion = flavor.sdkFlavorVersion;
+  if (typeof flavor?.sdkFlavor !== 'string' || flavor.sdkFlavor === '') return out;
+  out.sdkFlavor = flavor.sdkFlavor;
+  if (typeof flavor.sdkFlavorVersion === 'string' && flavor.sdkFlavorVersion !== '') out.sdkFlavorVersion = flavor.sdkFlavorVersion;
   return out;
 }
 

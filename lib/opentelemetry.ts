@@ -26,7 +26,11 @@ import type { EvaluationSeriesContext, EvaluationSeriesData, Hook } from './hook
 import { standardReasonOf } from './standard-reason';
 import { SDK_VERSION } from './version';
 
-/** Options of `new OpenTelemetryHook(...)`. */
+/**
+ * Options of `new OpenTelemetryHook(...)`. A value of the wrong type is ignored (its
+ * default applies) with a Node process warning (`process.emitWarning`), as the hook is
+ * built before any client it could report through; the constructor never throws.
+ */
 export interface OpenTelemetryHookOptions {
   /** `feature_flag.provider.name`. Default `switchyard`. */
   providerName?: string;
@@ -57,11 +61,52 @@ function errorTypeOf(result: EvaluationResult): string | undefined {
   return undefined;
 }
 
+/**
+ * The context's `userId`, else `sessionId`, as a string; undefined when absent or when it
+ * cannot be turned into one (a `toString` that throws, a Symbol, an invalid Date), so that
+ * one unreadable field costs only its own attribute, never the span event.
+ */
 function contextIdOf(series: EvaluationSeriesContext): string | undefined {
-  const ctx = series.context;
-  const id = ctx.userId ?? ctx.sessionId;
-  if (id === undefined || id === null || id === '') return undefined;
-  return id instanceof Date ? id.toISOString() : String(id);
+  try {
+    const ctx = series.context;
+    const id = ctx.userId ?? ctx.sessionId;
+    if (id === undefined || id === null || id === '') return undefined;
+    const text = id instanceof Date ? id.toISOString() : String(id);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reports an ignored option (see `OpenTelemetryHookOptions`). */
+function ignored(option: string, expected: string): void {
+  process.emitWarning(`OpenTelemetryHook: ${option} must be ${expected}; it was ignored`);
+}
+
+/** `value` when it is a boolean; else the default, warning unless it was left out. */
+function booleanOption(option: string, value: unknown, fallback: boolean): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value !== undefined) ignored(option, 'a boolean');
+  return fallback;
+}
+
+/** The evaluation counter the `metrics` and `metricName` options ask for, if any. Never throws. */
+function counterOf(options: OpenTelemetryHookOptions): Counter | undefined {
+  const { metrics, metricName } = options as { metrics?: unknown; metricName?: unknown };
+  let meter: Meter | undefined;
+  if (metrics === true) meter = otelMetrics.getMeter('switchyard-flags', SDK_VERSION);
+  else if (metrics !== null && typeof metrics === 'object' && typeof (metrics as { createCounter?: unknown }).createCounter === 'function') meter = metrics as Meter;
+  else if (metrics !== undefined && metrics !== false) ignored('metrics', 'a boolean or an OpenTelemetry Meter');
+  if (meter === undefined) return undefined;
+  let name = 'feature_flag.evaluation.count';
+  if (typeof metricName === 'string' && metricName !== '') name = metricName;
+  else if (metricName !== undefined) ignored('metricName', 'a non-empty string');
+  try {
+    return meter.createCounter(name, { description: 'Feature flag evaluations, by flag, variant and reason', unit: '{evaluation}' });
+  } catch (err) {
+    process.emitWarning(`OpenTelemetryHook: the meter could not create the counter "${name}" (${err instanceof Error ? err.message.slice(0, 120) : 'unknown error'}); evaluations are not counted`);
+    return undefined;
+  }
 }
 
 /**
@@ -79,14 +124,16 @@ export class OpenTelemetryHook implements Hook {
   private readonly counter: Counter | undefined;
 
   constructor(options: OpenTelemetryHookOptions = {}) {
-    this.providerName = typeof options.providerName === 'string' && options.providerName !== '' ? options.providerName : 'switchyard';
-    this.contextId = options.contextId !== false;
-    this.spanEvents = options.spanEvents !== false;
-    const meter = options.metrics === true ? otelMetrics.getMeter('switchyard-flags', SDK_VERSION) : options.metrics || undefined;
-    this.counter = meter?.createCounter(options.metricName ?? 'feature_flag.evaluation.count', {
-      description: 'Feature flag evaluations, by flag, variant and reason',
-      unit: '{evaluation}',
-    });
+    if (options === null || typeof options !== 'object') {
+      if (options !== undefined) ignored('the options', 'an object');
+      options = {};
+    }
+    const providerName: unknown = options.providerName;
+    if (providerName !== undefined && (typeof providerName !== 'string' || providerName === '')) ignored('providerName', 'a non-empty string');
+    this.providerName = typeof providerName === 'string' && providerName !== '' ? providerName : 'switchyard';
+    this.contextId = booleanOption('contextId', options.contextId, true);
+    this.spanEvents = booleanOption('spanEvents', options.spanEvents, true);
+    this.counter = counterOf(options);
   }
 
   /** Records the evaluation that just ended. */

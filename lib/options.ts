@@ -146,7 +146,10 @@ export interface UnleashConfig {
    * Left out of the bodies when not set. `SwitchyardProvider` sets it itself.
    */
   sdkFlavor?: string;
-  /** The wrapper's version, sent as `sdkFlavorVersion` beside `sdkFlavor`. */
+  /**
+   * The wrapper's version, sent as `sdkFlavorVersion` beside `sdkFlavor`; without
+   * `sdkFlavor` it is ignored with a warning (a version of nothing named).
+   */
   sdkFlavorVersion?: string;
   /**
    * Makes this instance one of a fleet that fetches flags once for all its members, such as
@@ -433,6 +436,10 @@ export function resolveConfig(options: UnleashConfig): { config: ResolvedConfig;
     sdkFlavor: optionalString('sdkFlavor'),
     sdkFlavorVersion: optionalString('sdkFlavorVersion'),
   };
+  if (config.sdkFlavorVersion !== undefined && config.sdkFlavor === undefined) {
+    warnings.push('sdkFlavorVersion is the version of the wrapper sdkFlavor names; without sdkFlavor it was ignored');
+    config.sdkFlavorVersion = undefined;
+  }
   if (config.metricsInterval === 0) config.disableMetrics = true;
   return { config, warnings };
 }

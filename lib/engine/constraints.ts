@@ -423,6 +423,7 @@ function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint
         const program = RE2JS.compile(pattern, def.caseInsensitive === true ? RE2JS.CASE_INSENSITIVE : 0);
         return new CompiledConstraint(REGEX, field, program, inverted);
       } catch (err) {
+        if (outOfStack(err)) throw err;
         const why = (err as Error).message.slice(0, 80);
         env.warn(`regex:${pattern}`, `REGEX constraint on ${shown(field)} has an invalid pattern (${why}); it is false, also when inverted`);
         return neverHolds(field, `REGEX pattern ${shown(pattern)} is invalid (${why})`);
@@ -441,7 +442,19 @@ function compiledOf(def: ConstraintDefinition, env: EvalEnv): CompiledConstraint
 }
 
 /**
- * Compiles one constraint. Never throws: anything unusable (a malformed constraint, an
+ * Whether `err` is the engine running out of stack (V8's `RangeError: Maximum call stack
+ * size exceeded`, as when a hook or strategy re-enters evaluation without end). Such a
+ * failure says nothing about the flag data, so compiling never turns it into a remembered
+ * "off": it is rethrown, the call that hit it fails (its caller answers off), and the next
+ * call compiles again. Any `RangeError` counts: a genuine one thrown while compiling is
+ * then retried on each call, which costs time but never changes an answer.
+ */
+export function outOfStack(err: unknown): boolean {
+  return err instanceof RangeError;
+}
+
+/**
+ * Compiles one constraint. Never throws (but see `outOfStack`): anything unusable (a malformed constraint, an
  * unknown operator, values that cannot be read) compiles to a constraint that never
  * holds, whatever `inverted` says, and is reported once.
  */
@@ -454,6 +467,7 @@ export function compileConstraint(def: ConstraintDefinition, env: EvalEnv): Comp
   try {
     compiled = compiledOf(def, env);
   } catch (err) {
+    if (outOfStack(err)) throw err;
     const why = (err as Error).message.slice(0, 80);
     env.warn(`uncompilable:${def.contextName}:${def.operator}`, `constraint on ${shown(def.contextName)} could not be compiled (${why}); it is false`);
     return neverHolds(def.contextName, `the constraint could not be compiled (${why})`);

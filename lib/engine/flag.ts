@@ -10,7 +10,7 @@
  * A flag compiles its strategies, constraints and variants on its first evaluation (see
  * the engine's file comment); until then it holds only its compact definition.
  */
-import { compileConstraint, constraintHolds, NEVER_HOLDS, type CompiledConstraint, type EvalEnv } from './constraints';
+import { compileConstraint, constraintHolds, NEVER_HOLDS, outOfStack, type CompiledConstraint, type EvalEnv } from './constraints';
 import { CompiledStrategy, StrategyKind, strategyDecides } from './compiled-strategy';
 import { reasonOf, type EvaluationResult } from './evaluation';
 import { EvaluationTrace } from './trace';
@@ -61,6 +61,7 @@ function compileStrategy(flagName: string, def: StrategyDefinition, shared: Shar
   try {
     strategy = compiler === undefined ? new CompiledStrategy(StrategyKind.NEVER) : compiler.compile({ parameters: def.parameters, flagName, env });
   } catch (err) {
+    if (outOfStack(err)) throw err;
     env.warn(
       `strategy-uncompilable:${flagName}:${def.name}`,
       `strategy "${def.name}" of flag "${flagName}" could not be compiled (${(err as Error).message.slice(0, 80)}); it is off`,
@@ -117,8 +118,8 @@ export class CompiledFlag {
   parents: readonly (CompiledFlag | undefined)[] = EMPTY;
   /**
    * `ENABLED | IMPRESSIONS | COMPILED`: read on every call, so kept here, not behind
-   * `definition`. `COMPILED` is set once, by `compile` (which clears `ENABLED` in the
-   * unexpected case it fails).
+   * `definition`. `COMPILED` is set once, by `compile` when it finishes (which clears
+   * `ENABLED` in the unexpected case it fails for a reason other than the stack running out).
    */
   private bits: number;
   /** The first strategy; the others follow through `next` (no array per flag). Set by `compile`. */
@@ -151,10 +152,12 @@ export class CompiledFlag {
     return (this.bits & IMPRESSIONS) !== 0;
   }
 
-  /** @internal Builds the strategies and variant selectors, once. Never throws. */
+  /**
+   * @internal Builds the strategies and variant selectors, once. Throws only when the stack
+   * runs out (see `outOfStack`), leaving the flag uncompiled; any other failure is final.
+   */
   compile(): void {
     if ((this.bits & COMPILED) !== 0) return;
-    this.bits |= COMPILED;
     const { definition, shared } = this;
     try {
       let first: CompiledStrategy | null = null;
@@ -168,6 +171,9 @@ export class CompiledFlag {
       this.first = first;
       this.variants = compileVariants(definition.variants, definition.name, definition.variants[0]?.stickiness, shared.env, 'feature');
     } catch (err) {
+      // The stack ran out (a caller deep in recursion): nothing is wrong with the flag, so
+      // nothing is remembered; this call fails (its caller answers off) and the next compiles again.
+      if (outOfStack(err)) throw err;
       // Not expected (every step guards itself), but a flag must never throw at its callers.
       shared.env.warn(
         `flag-uncompilable:${definition.name}`,
@@ -177,6 +183,7 @@ export class CompiledFlag {
       this.variants = undefined;
       this.bits &= ~ENABLED;
     }
+    this.bits |= COMPILED;
   }
 
   /** Whether the flag is on for `context`. Never throws. */

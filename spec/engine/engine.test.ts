@@ -271,6 +271,36 @@ describe('lazy compilation', () => {
     expect(warnings).toEqual([]);
   });
 
+  test('running out of stack while a flag first compiles is not remembered: the next evaluation compiles it again', () => {
+    // A caller deep in recursion (a hook or strategy that re-enters evaluation) evaluates the
+    // flag at every depth on the way back up, so some evaluation runs the first compile with
+    // almost no stack left, wherever in the compile that happens to be.
+    const rollout = s('flexibleRollout', { rollout: '100', stickiness: 'default', groupId: 'g' }, {
+      constraints: [regex('^a'), { contextName: 'region', operator: 'IN', values: ['eu', 'us'] }],
+    });
+    const warnings: string[] = [];
+    const snapshot = load([f('on', { strategies: [rollout], variants: [{ name: 'v', weight: 1, stickiness: 'default' }] })], [], warnings);
+    const flag = snapshot.get('on')!;
+    const context = { userId: 'alice', region: 'eu' };
+    const deep = (): void => {
+      try {
+        deep();
+      } catch {
+        // the stack ran out below this frame
+      }
+      try {
+        flag.isEnabled(context);
+      } catch {
+        // or in this very call, before the flag's own guard
+      }
+    };
+    deep();
+    expect(flag.evaluate(context).reason.kind).toBe('STRATEGY_MATCH');
+    expect(flag.isEnabled(context)).toBe(true);
+    expect(flag.getVariant(context).name).toBe('v');
+    expect(warnings.filter((w) => w.includes('could not be compiled'))).toEqual([]);
+  });
+
   test('a disabled flag and a flag without strategies answer as before', () => {
     const snapshot = load([f('off', { enabled: false, strategies: [s('default', {}, { constraints: [regex('(')] })] }), f('bare', { strategies: [] })]);
     expect(snapshot.get('off')!.isEnabled({})).toBe(false);

@@ -88,7 +88,9 @@ describe('hooks', () => {
     expect(c.isEnabled('beta', ctx)).toBe(true);
     expect(calls.map((x) => `${x.stage}:${x.hook}`)).toEqual(['before:first', 'before:second', 'after:second', 'after:first']);
     expect(calls[0]!.series).toEqual({ flag: 'beta', context: ctx, method: 'isEnabled' });
-    expect(calls[0]!.series.context).toBe(ctx);
+    // A frozen copy: the caller's object is never handed to hooks.
+    expect(calls[0]!.series.context).not.toBe(ctx);
+    expect(Object.isFrozen(calls[0]!.series.context)).toBe(true);
     // Each hook gets its own data back, and the series object is the same one.
     expect(calls[2]!.data).toEqual({ from: 'second' });
     expect(calls[3]!.data).toEqual({ from: 'first' });
@@ -104,7 +106,10 @@ describe('hooks', () => {
 
     calls.length = 0;
     const result = c.evaluate('nope', { userId: 'x' });
-    expect(calls[3]!.result).toBe(result);
+    // An equal, frozen copy: the object the caller got is never handed to hooks.
+    expect(calls[3]!.result).toEqual(result);
+    expect(calls[3]!.result).not.toBe(result);
+    expect(Object.isFrozen(calls[3]!.result) && Object.isFrozen(calls[3]!.result!.reason)).toBe(true);
     expect(calls[0]!.series.method).toBe('evaluate');
     expect(result.reason).toEqual({ kind: 'FLAG_NOT_FOUND' });
   });
@@ -213,5 +218,111 @@ describe('hooks', () => {
     c.isEnabled('on');
     c.isEnabled('on');
     expect(order).toEqual(['first', 'first', 'late']);
+  });
+});
+
+describe('hooks can never change an answer', () => {
+  test('an afterEvaluation hook that writes result fields changes neither isEnabled, evaluate nor the reason the caller gets', async () => {
+    const c = await client();
+    expect(c.isEnabled('on')).toBe(true);
+    c.addHook({
+      name: 'mutates-result',
+      afterEvaluation: (_series, _data, result) => {
+        (result as { enabled: boolean }).enabled = false;
+      },
+    });
+    c.addHook({
+      name: 'mutates-reason',
+      afterEvaluation: (_series, _data, result) => {
+        (result.reason as { kind: string }).kind = 'DISABLED';
+      },
+    });
+    expect(c.isEnabled('on')).toBe(true);
+    const answer = c.evaluate('on');
+    expect(answer.enabled).toBe(true);
+    expect(answer.reason.kind).toBe('STRATEGY_MATCH');
+    // Writing to the frozen copy threw, and that is reported like any other throw.
+    expect(warnings().filter((m) => m.includes('mutates-result') && m.includes('TypeError'))).toHaveLength(1);
+    expect(warnings().filter((m) => m.includes('mutates-reason') && m.includes('TypeError'))).toHaveLength(1);
+  });
+
+  test("a beforeEvaluation hook that writes series.context changes neither the answer nor the caller's context", async () => {
+    const c = await client();
+    const mine: Context = { userId: 'alice', properties: { plan: 'pro' } };
+    expect(c.isEnabled('beta', mine)).toBe(true);
+    c.addHook({
+      name: 'mutates-context',
+      beforeEvaluation: (series) => {
+        (series.context as { userId?: string }).userId = 'bob';
+      },
+    });
+    c.addHook({
+      name: 'mutates-properties',
+      beforeEvaluation: (series) => {
+        (series.context.properties as Record<string, string>).plan = 'free';
+      },
+    });
+    const answer = c.isEnabled('beta', mine);
+    expect({ answer, mine }).toEqual({ answer: true, mine: { userId: 'alice', properties: { plan: 'pro' } } });
+  });
+
+  test('a context whose fields cannot be read is seen by hooks as {} and the call still answers', async () => {
+    const c = await client();
+    const seen: Context[] = [];
+    c.addHook({ beforeEvaluation: (series) => void seen.push(series.context) });
+    const hostile = Object.defineProperty({}, 'userId', { enumerable: true, get: () => { throw new Error('no'); } }) as Context;
+    expect(typeof c.isEnabled('beta', hostile)).toBe('boolean');
+    expect(seen).toEqual([{}]);
+  });
+
+  test('an evaluation a hook makes runs without hooks, so a hook that evaluates the flag again does not recurse', async () => {
+    const c = await client();
+    let before = 0;
+    let inner: boolean | undefined;
+    c.addHook({
+      name: 'recursive',
+      beforeEvaluation: (series) => {
+        before++;
+        inner = c.isEnabled(series.flag, series.context);
+      },
+    });
+    expect(c.isEnabled('beta', { userId: 'alice' })).toBe(true);
+    expect(inner).toBe(true);
+    expect(before).toBe(1);
+    expect(c.explain('beta', { userId: 'alice' }).reason.kind).toBe('STRATEGY_MATCH');
+    expect(warnings()).toEqual([]);
+  });
+});
+
+describe('addHook removers and hook warnings', () => {
+  test('the same hook object added twice is removed once per remover call; a remover called twice removes once', async () => {
+    const c = await client();
+    let calls = 0;
+    const hook: Hook = { afterEvaluation: () => void calls++ };
+    const removeFirst = c.addHook(hook);
+    const removeSecond = c.addHook(hook);
+    c.isEnabled('on');
+    expect(calls).toBe(2);
+    calls = 0;
+    removeFirst();
+    removeFirst();
+    c.isEnabled('on');
+    expect(calls).toBe(1);
+    calls = 0;
+    removeSecond();
+    c.isEnabled('on');
+    expect(calls).toBe(0);
+  });
+
+  test('a second unnamed hook that throws is reported even though an earlier unnamed hook at the same position threw', async () => {
+    const c = await client();
+    const removeA = c.addHook({ beforeEvaluation: () => { throw new Error('first hook broke'); } });
+    c.isEnabled('on');
+    c.isEnabled('on');
+    expect(warnings().filter((m) => m.includes('first hook broke'))).toHaveLength(1);
+    removeA();
+    c.addHook({ beforeEvaluation: () => { throw new Error('second hook broke'); } });
+    c.isEnabled('on');
+    expect(warnings().filter((m) => m.includes('second hook broke'))).toHaveLength(1);
   });
 });

@@ -174,6 +174,53 @@ describe('impact metrics on the wire', () => {
     ]);
   });
 
+  test('finite values that add up past Number.MAX_VALUE are sent as Number.MAX_VALUE (never null), with one warning per metric', async () => {
+    server.reply('POST', METRICS, { status: 503 });
+    const client = makeClient();
+    await client.start();
+    const m = client.impactMetrics;
+    const counter = m.defineCounter('bytes_moved', 'Bytes moved');
+    const histogram = m.defineHistogram('payload_bytes', 'Payload sizes', [1, 10]);
+    const negative = m.defineHistogram('balance', 'Balance changes', [0]);
+    for (let i = 0; i < 2; i++) {
+      counter.inc(Number.MAX_VALUE);
+      histogram.observe(Number.MAX_VALUE);
+      negative.observe(-Number.MAX_VALUE);
+    }
+    await client.flushMetrics(); // 503: given back, and merged with what comes next
+    counter.inc(Number.MAX_VALUE);
+    histogram.observe(Number.MAX_VALUE);
+    await client.flushMetrics();
+    const bodies = server.requestsTo(METRICS).map((r) => r.body);
+    expect(bodies).toHaveLength(2);
+    for (const text of bodies) expect(text).not.toMatch(/"(value|sum|count)":null/);
+    const samples = metricsBodies().map((b) => b.impactMetrics!.map((x) => x.samples[0]));
+    for (const sent of samples) {
+      expect(sent).toEqual([
+        expect.objectContaining({ value: Number.MAX_VALUE }),
+        expect.objectContaining({ sum: Number.MAX_VALUE }),
+        expect.objectContaining({ sum: -Number.MAX_VALUE }),
+      ]);
+    }
+    expect(samples[1]![1]).toMatchObject({ count: 3 });
+    const warnings = events.flatMap((e) => (e.type === 'warning' && e.origin === 'metrics' ? [e.message] : []));
+    expect(warnings.filter((w) => w.includes('Number.MAX_VALUE'))).toEqual([
+      expect.stringContaining('counter "bytes_moved"'),
+      expect.stringContaining('histogram "payload_bytes"'),
+      expect.stringContaining('histogram "balance"'),
+    ]);
+  });
+
+  test('each bad metric name is reported, not only the first of its type', async () => {
+    const client = makeClient();
+    const m = client.impactMetrics;
+    m.defineCounter('has space', 'x');
+    m.defineCounter('9starts_with_digit', 'x');
+    m.defineCounter('has space', 'x');
+    const warnings = events.flatMap((e) => (e.type === 'warning' && e.origin === 'metrics' ? [e.message] : []));
+    expect(warnings).toEqual([expect.stringContaining('"has space" was ignored'), expect.stringContaining('"9starts_with_digit" was ignored')]);
+  });
+
   test('no impact metric defined and nothing counted: no POST at all', async () => {
     const client = makeClient();
     await client.start();
@@ -268,6 +315,19 @@ describe('sdkFlavor', () => {
     expect(server.requestsTo(REGISTER)[2]!.json()).toMatchObject({ sdkFlavor: 'switchyard-flags/openfeature', sdkFlavorVersion: SDK_VERSION });
     expect(metricsBodies()[2]).toMatchObject({ sdkFlavor: 'switchyard-flags/openfeature', sdkFlavorVersion: SDK_VERSION });
     await provider.onClose();
+  });
+
+  test('sdkFlavorVersion without sdkFlavor is sent in neither body, with a warning', async () => {
+    const c = makeClient({ disableRegistration: false, sdkFlavorVersion: '2.0.0' });
+    await c.start();
+    c.isEnabled('a');
+    await c.flushMetrics();
+    const bodies = [(await server.waitForRequest('POST', REGISTER)).json(), metricsBodies()[0]] as Record<string, unknown>[];
+    for (const b of bodies) {
+      expect(b).not.toHaveProperty('sdkFlavor');
+      expect(b).not.toHaveProperty('sdkFlavorVersion');
+    }
+    expect(events.filter((e) => e.type === 'warning' && e.message.includes('sdkFlavorVersion'))).toHaveLength(1);
   });
 });
 

@@ -3,6 +3,7 @@
  * in-memory exporters: the `feature_flag.evaluation` span event of the semantic
  * conventions, and the evaluation counter.
  */
+import { jest } from '@jest/globals';
 import { context, trace } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, StackContextManager, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -147,6 +148,46 @@ describe('OpenTelemetryHook', () => {
     const provider = new SwitchyardProvider(c);
     const detail = await provider.resolveBooleanEvaluation(flag, false, { ...ctx });
     expect(detail.reason!.toLowerCase()).toBe(reason);
+  });
+
+  test('a context id that cannot be turned into a string costs only that attribute, not the span event', async () => {
+    const c = await client();
+    const hostile = { toString: () => { throw new Error('no string for you'); } };
+    const recorded = inSpan(() => {
+      c.isEnabled('default', { userId: hostile as unknown as string });
+      c.isEnabled('default', { userId: new Date(Number.NaN) as unknown as string });
+      c.isEnabled('default', { userId: 'alice' });
+    });
+    expect(recorded).toHaveLength(3);
+    expect(recorded.map((e) => e.attributes['feature_flag.context.id'])).toEqual([undefined, undefined, 'alice']);
+    expect(recorded[0]!.attributes).toMatchObject({ 'feature_flag.key': 'default', 'feature_flag.result.value': true });
+    expect(events.filter((e) => e.type === 'warning' || e.type === 'error')).toEqual([]);
+  });
+
+  test('options of the wrong type are ignored with a process warning, never a throw; a meter that cannot count is one too', async () => {
+    // The package's precedent (FileCache): observe process.emitWarning without printing.
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warned = (): string[] => spy.mock.calls.map((call) => String(call[0]));
+    try {
+      const bad = { metrics: 'yes', spanEvents: 'no', contextId: 1, providerName: 42, metricName: '' } as unknown as OpenTelemetryHookOptions;
+      const c = await client(bad);
+      const throwingMeter = { createCounter: () => { throw new Error('meter closed'); } } as unknown as OpenTelemetryHookOptions['metrics'];
+      expect(() => new OpenTelemetryHook({ metrics: throwingMeter })).not.toThrow();
+      expect(() => new OpenTelemetryHook(null as unknown as OpenTelemetryHookOptions)).not.toThrow();
+      // Defaults apply: span events on, the context id recorded, provider switchyard.
+      const [event] = inSpan(() => void c.isEnabled('beta', { userId: 'alice' }));
+      expect(event!.attributes).toMatchObject({ 'feature_flag.provider.name': 'switchyard', 'feature_flag.context.id': 'alice', 'feature_flag.result.value': true });
+      expect(warned()).toEqual([
+        expect.stringContaining('providerName must be a non-empty string'),
+        expect.stringContaining('contextId must be a boolean'),
+        expect.stringContaining('spanEvents must be a boolean'),
+        expect.stringContaining('metrics must be a boolean or an OpenTelemetry Meter'),
+        expect.stringContaining('could not create the counter "feature_flag.evaluation.count" (meter closed)'),
+        expect.stringContaining('the options must be an object'),
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   test('without an active span, or with spanEvents off, nothing is recorded and nothing fails', async () => {

@@ -41,6 +41,22 @@ export async function correctUse(): Promise<void> {
   client.on(UnleashEvents.FETCHED, (event) => event.features.length);
   client.on('error', (event) => event.error.message);
   client.on(UnleashEvents.MODE, (event) => `${event.previous ?? 'none'} -> ${event.mode}: ${event.reason}`);
+  // A mode event carries one of the three FetchMode values (never 'offline'): an exhaustive
+  // switch over FetchMode compiles.
+  client.on('mode', (event) => {
+    const before: FetchMode | undefined = event.previous;
+    const current: FetchMode = event.mode;
+    switch (current) {
+      case 'polling':
+      case 'delta':
+      case 'streaming':
+        return before;
+      default: {
+        const never: never = current;
+        return never;
+      }
+    }
+  });
   const mode: FetchMode = 'streaming';
   const streaming = new UnleashClient({ url: 'http://127.0.0.1:1/api', appName: 'types', mode, streamReadTimeout: 90_000 });
   const now: UpdateMode = streaming.status().mode;
