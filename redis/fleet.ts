@@ -360,8 +360,14 @@ export class RedisFleet implements FleetCoordinator {
     this.resume(!inStep);
   }
 
-  /** Someone else leads: stop fetching, and load the leader's flags if they are new. */
+  /**
+   * Someone else leads: stop fetching, and load the leader's flags if they are new. A
+   * leader that finds its lock taken (frozen past its expiry, cut off) does not know the
+   * stored version, and the new leader's change message reached it while it still led, so
+   * it loads now: otherwise it would serve its own, older flags until its next check.
+   */
   private async follow(stored: string | undefined): Promise<void> {
+    const deposed = this.role === 'leader';
     if (this.role !== 'follower') {
       this.setRole('follower');
       if (this.updating) {
@@ -369,7 +375,7 @@ export class RedisFleet implements FleetCoordinator {
         this.host?.pauseUpdates();
       }
     }
-    if (stored !== undefined && stored !== this.version && stored !== this.badVersion) await this.load();
+    if (deposed || (stored !== undefined && stored !== this.version && stored !== this.badVersion)) await this.load();
   }
 
   /** Redis failed: fetch from Unleash alone until it is back. */

@@ -55,7 +55,7 @@ interface Member {
   events: UnleashEvent[];
 }
 
-function member(prefix: string, options: { lockTtl?: number; url?: string } = {}): Member {
+function member(prefix: string, options: { lockTtl?: number; url?: string; checkInterval?: number } = {}): Member {
   const events: UnleashEvent[] = [];
   const client = new UnleashClient({
     url: `${server.origin}/api`,
@@ -63,7 +63,7 @@ function member(prefix: string, options: { lockTtl?: number; url?: string } = {}
     refreshInterval: 1_000,
     disableMetrics: true,
     eventCallback: (event) => events.push(event),
-    fleet: new RedisFleet({ redis: options.url ?? redis.url, prefix, lockTtl: options.lockTtl ?? LOCK_TTL }),
+    fleet: new RedisFleet({ redis: options.url ?? redis.url, prefix, lockTtl: options.lockTtl ?? LOCK_TTL, checkInterval: options.checkInterval }),
   });
   clients.push(client);
   return { client, events };
@@ -158,6 +158,25 @@ describe('RedisFleet, several clients in one process', () => {
     expect(JSON.parse((await admin.get(`${prefix}etag`))!)).toBe('"z1"');
     expect(client.status().fleet!.role).toBe('follower');
   }, 30_000);
+
+  test('a leader deposed while frozen serves the new leader\'s flags at once, not at its next check (split brain)', async () => {
+    server.serveFeatures(body(false), '"s1"');
+    const prefix = newPrefix();
+    // Checks a minute apart: only the loss of the lock can make the old leader load.
+    const old = member(prefix, { checkInterval: 60_000 });
+    await old.client.start();
+    await waitUntil('it leads', () => role(old) === 'leader' && old.client.status().fleet?.version !== undefined);
+    expect(old.client.isEnabled('a')).toBe(false);
+    // While it was frozen past its lock's expiry, another instance took the lock and wrote
+    // newer flags; the change message reached it while it still believed it led.
+    await admin.set(`${prefix}fleet:leader`, 'the-new-leader', 'PX', 60_000);
+    await admin.set(`${prefix}features`, JSON.stringify(body(true)));
+    await admin.set(`${prefix}etag`, JSON.stringify('"s2"'));
+    await admin.hset(`${prefix}fleet:meta`, 'version', '99-newleader', 'at', String(Date.now()));
+    await admin.publish(`${prefix}fleet:changes`, 'v:99-newleader');
+    await waitUntil('it follows and serves the new leader\'s flags', () => role(old) === 'follower' && old.client.isEnabled('a'));
+    expect(old.client.status().fleet).toMatchObject({ role: 'follower', version: '99-newleader' });
+  }, 60_000);
 
   test('a corrupt value in Redis is reported, never served, and the leader writes good flags over it', async () => {
     server.serveFeatures(body(true), '"c1"');
