@@ -43,6 +43,11 @@ export type { EvaluationResult, Reason, StrategyMiss, ConstraintReport } from '.
 export type { RolloutDetail, VariantDetail } from './engine/trace';
 export { TestData, FlagBuilder, type FlagSource, type ConstraintOptions, type VariantOptions } from './test-data';
 export { PayloadError } from './payload';
+/**
+ * For `switchyard-flags/redis`, which must mark bodies in this entry's registry, not a copy's.
+ * @internal
+ */
+export { markValidated } from './payload';
 export { Strategy } from '../strategies/strategy';
 export type {
   ClientPayload,

@@ -25,7 +25,7 @@ import { BaseCache, CacheKeys, type CacheWarning } from '../lib/index';
 import type { FleetCoordinator, FleetHost, FleetRole, FleetStatus } from '../lib/fleet-link';
 import { systemScheduler, withJitter, type Scheduler, type TimerHandle } from '../lib/scheduler';
 import { cacheKey, checkMs, checkPrefix, closeConnection, describe, openConnection, whenReady, type RedisSource } from './connection';
-import { decodeJson, DEFAULT_COMMAND_TIMEOUT, readJson } from './redis-cache';
+import { decodeJsonInSlices, DEFAULT_COMMAND_TIMEOUT, encodeJson, readJson } from './redis-cache';
 
 /**
  * Options of `RedisFleet`.
@@ -220,10 +220,13 @@ export class RedisFleet implements FleetCoordinator {
    */
   write(entries: Record<string, unknown>): Promise<void> {
     if (!(CacheKeys.FEATURES in entries)) return Promise.resolve();
-    const features = JSON.stringify(entries[CacheKeys.FEATURES]);
+    const value = entries[CacheKeys.FEATURES];
     const etag = entries[CacheKeys.ETAG];
     return this.enqueue(async () => {
       if (this.role !== 'leader' || this.closed) return;
+      // 50,000 flags are tens of megabytes of JSON: written in slices, never in one go.
+      const features = await encodeJson(value);
+      if (features === undefined || this.role !== 'leader' || this.closed) return;
       const at = this.scheduler.now();
       try {
         const version = await this.connection.eval(
@@ -425,8 +428,9 @@ export class RedisFleet implements FleetCoordinator {
     const [[version, at], featuresText, etagText] = results as [[string | null, string | null], string | null, string | null];
     if (version === null || version === this.version || version === this.badVersion) return;
     const report = (warning: CacheWarning): void => (this.cache as FleetCache).relay(warning);
-    const features = decodeJson(featuresText, this.prefix, CacheKeys.FEATURES, report);
-    const etag = decodeJson(etagText, this.prefix, CacheKeys.ETAG, report);
+    const features = await decodeJsonInSlices(featuresText, this.prefix, CacheKeys.FEATURES, report);
+    const etag = await decodeJsonInSlices(etagText, this.prefix, CacheKeys.ETAG, report);
+    if (this.closed || this.role !== 'follower') return;
     const usable = features !== undefined && features !== null && host.receive(features, typeof etag === 'string' && etag !== '' ? etag : undefined);
     if (!usable) {
       this.badVersion = version;

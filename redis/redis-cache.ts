@@ -3,7 +3,8 @@
  * last good flags any of them fetched, even on a new machine while Unleash is unreachable.
  */
 import type { Redis } from 'ioredis';
-import { BaseCache, CacheWarning } from '../lib/index';
+import { BaseCache, CacheKeys, CacheWarning, markValidated, type FeaturesPayload } from '../lib/index';
+import { parseClientPayloadInSlices, stringifyInSlices, yieldingControl } from '../lib/payload-slices';
 import { cacheKey, checkMs, checkPrefix, closeConnection, openConnection, whenReady, type RedisSource } from './connection';
 
 /**
@@ -37,7 +38,44 @@ export const DEFAULT_COMMAND_TIMEOUT = 2_000;
  */
 export async function readJson(connection: Redis, prefix: string, key: string, report: (warning: CacheWarning) => void): Promise<unknown> {
   const text = await connection.get(cacheKey(prefix, key));
-  return decodeJson(text, prefix, key, report);
+  return decodeJsonInSlices(text, prefix, key, report);
+}
+
+/** Stored flags longer than this (in UTF-16 units, about 1 MiB of text) are parsed in slices. */
+export const SLICED_TEXT = 1024 * 1024;
+
+/**
+ * `decodeJson` that never holds the event loop for a large flag body (the rule of "Large
+ * flag sets" in the README: 50,000 flags are tens of megabytes, a second of `JSON.parse`
+ * and validation in one go). Flags (`features`) over `SLICED_TEXT` are parsed and
+ * validated in slices, as a large server response is, and handed on as a body marked
+ * valid, so the client does not validate them again in one go. Anything unusual (not
+ * JSON, not a full body, flags that would be dropped with a warning) takes the
+ * synchronous door, which reports it exactly as before.
+ */
+export async function decodeJsonInSlices(text: string | null, prefix: string, key: string, report: (warning: CacheWarning) => void): Promise<unknown> {
+  if (text === null || key !== CacheKeys.FEATURES || text.length <= SLICED_TEXT) return decodeJson(text, prefix, key, report);
+  let parsed;
+  try {
+    parsed = await parseClientPayloadInSlices(Buffer.from(text, 'utf8'), yieldingControl());
+  } catch {
+    return decodeJson(text, prefix, key, report);
+  }
+  const payload = parsed.payload;
+  if (payload.kind !== 'full' || parsed.warnings.length > 0) return decodeJson(text, prefix, key, report);
+  const body: FeaturesPayload = { version: payload.version, features: payload.features, segments: payload.segments };
+  if (payload.query !== undefined) body.query = payload.query;
+  if (payload.meta !== undefined) body.meta = payload.meta;
+  return markValidated(body);
+}
+
+/**
+ * `JSON.stringify(value)`, in slices for a large flag body (see `stringifyInSlices`), as
+ * one string. Undefined for a value JSON cannot hold; throws where `JSON.stringify` throws.
+ */
+export async function encodeJson(value: unknown): Promise<string | undefined> {
+  const pieces = await stringifyInSlices(value, yieldingControl());
+  return pieces?.join('');
 }
 
 /** `readJson` for a value already read. */
@@ -99,7 +137,8 @@ export class RedisCache extends BaseCache {
   override async mset(entries: Record<string, unknown>): Promise<void> {
     if (this.destroyed) return;
     // Serialised first: a value that is not JSON fails the call before anything is written.
-    const values = Object.entries(entries).map(([key, value]) => [cacheKey(this.prefix, key), value === undefined ? undefined : JSON.stringify(value)] as const);
+    const values: (readonly [string, string | undefined])[] = [];
+    for (const [key, value] of Object.entries(entries)) values.push([cacheKey(this.prefix, key), value === undefined ? undefined : await encodeJson(value)]);
     await whenReady(this.connection, this.commandTimeout);
     const transaction = this.connection.multi();
     for (const [key, text] of values) {

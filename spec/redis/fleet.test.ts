@@ -4,11 +4,13 @@
  * expires the lock on its own), so tests wait for a state with a generous bound and never
  * assert on how long something took.
  */
+import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { UnleashClient } from '../../lib/client';
 import { ConfigError } from '../../lib/options';
 import type { UnleashEvent } from '../../lib/events';
 import { RedisCache, RedisFleet } from '../../redis/index';
+import { SLICED_TEXT } from '../../redis/redis-cache';
 import { startRedis, type RedisServer } from '../support/redis';
 import { TestServer, type RecordedRequest } from '../support/test-server';
 
@@ -220,6 +222,45 @@ describe('RedisFleet, several clients in one process', () => {
     await late.client.start();
     expect(late.client.isEnabled('stored')).toBe(true);
     expect(['cache', 'fleet']).toContain(late.client.status().source);
+  }, 60_000);
+});
+
+describe('RedisFleet with a large flag set', () => {
+  test('the flags go through Redis in slices: no JSON text of them is written or parsed in one go', async () => {
+    const features = Array.from({ length: 12_000 }, (_, i) => ({ name: `large-${i}`, enabled: i % 2 === 0, description: 'x'.repeat(60), strategies: [{ name: 'default', parameters: {} }] }));
+    const text = JSON.stringify({ version: 2, features });
+    expect(text.length).toBeGreaterThan(SLICED_TEXT);
+    server.setDefault('GET', FEATURES, { body: text, headers: { 'content-type': 'application/json', etag: '"big1"' } });
+    const prefix = newPrefix();
+    // The longest text JSON.parse read and JSON.stringify produced in one call, from here on.
+    let longest = 0;
+    const parse = JSON.parse;
+    const stringify = JSON.stringify;
+    const parseSpy = jest.spyOn(JSON, 'parse').mockImplementation((input: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      if (typeof input === 'string') longest = Math.max(longest, input.length);
+      return parse(input, reviver);
+    });
+    const stringifySpy = jest.spyOn(JSON, 'stringify').mockImplementation(((value: unknown, replacer?: never, space?: string | number) => {
+      const out = stringify(value, replacer, space);
+      if (typeof out === 'string') longest = Math.max(longest, out.length);
+      return out;
+    }) as typeof JSON.stringify);
+    try {
+      const leader = member(prefix);
+      await leader.client.start();
+      await waitUntil('it leads and has written', () => role(leader) === 'leader' && leader.client.status().fleet?.version !== undefined);
+      // A new instance reads the stored flags at start, then follows.
+      const follower = member(prefix);
+      await follower.client.start();
+      await waitUntil('it follows the leader\'s version', () => role(follower) === 'follower' && follower.client.status().fleet?.version === leader.client.status().fleet?.version);
+      expect(follower.client.status()).toMatchObject({ flagCount: 12_000, etag: '"big1"' });
+      expect(follower.client.isEnabled('large-11998')).toBe(true);
+      expect(follower.client.isEnabled('large-11999')).toBe(false);
+    } finally {
+      parseSpy.mockRestore();
+      stringifySpy.mockRestore();
+    }
+    expect(longest).toBeLessThanOrEqual(SLICED_TEXT);
   }, 60_000);
 });
 
