@@ -67,6 +67,7 @@ export async function whenReady(connection: Redis, timeout: number): Promise<voi
       clearTimeout(timer);
       connection.off('ready', onReady);
       connection.off('close', onClose);
+      connection.off('end', onClose);
       if (err === undefined) resolve();
       else reject(err);
     };
@@ -76,6 +77,8 @@ export async function whenReady(connection: Redis, timeout: number): Promise<voi
     timer.unref();
     connection.on('ready', onReady);
     connection.on('close', onClose);
+    // disconnect() while connecting ends the connection without a 'close'.
+    connection.on('end', onClose);
   });
 }
 

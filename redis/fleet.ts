@@ -207,10 +207,18 @@ export class RedisFleet implements FleetCoordinator {
     };
   }
 
-  /** Reads a cache key for the client's start-up (`FleetCache.get`). */
+  /**
+   * Reads a cache key for the client's start-up (`FleetCache.get`). A read that `leave()`
+   * cut short (the client destroyed while starting) finds nothing: Redis did not fail.
+   */
   async read(key: string, report: (warning: CacheWarning) => void): Promise<unknown> {
-    await whenReady(this.connection, this.commandTimeout);
-    return readJson(this.connection, this.prefix, key, report);
+    try {
+      await whenReady(this.connection, this.commandTimeout);
+      return await readJson(this.connection, this.prefix, key, report);
+    } catch (err) {
+      if (this.closed) return undefined;
+      throw err;
+    }
   }
 
   /**

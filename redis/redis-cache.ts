@@ -122,10 +122,18 @@ export class RedisCache extends BaseCache {
     this.connection = openConnection(options?.redis, 'redis', this.commandTimeout);
   }
 
-  /** Reads and parses the value under `key`; rejects when Redis fails. */
+  /**
+   * Reads and parses the value under `key`; rejects when Redis fails. A read that
+   * `destroy()` cut short finds nothing: Redis did not fail.
+   */
   async get(key: string): Promise<unknown> {
-    await whenReady(this.connection, this.commandTimeout);
-    return readJson(this.connection, this.prefix, key, (warning) => this.report(warning));
+    try {
+      await whenReady(this.connection, this.commandTimeout);
+      return await readJson(this.connection, this.prefix, key, (warning) => this.report(warning));
+    } catch (err) {
+      if (this.destroyed) return undefined;
+      throw err;
+    }
   }
 
   /** Stores `value` as JSON; `undefined` deletes the key. */

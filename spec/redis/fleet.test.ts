@@ -353,6 +353,20 @@ describe('RedisCache', () => {
   });
 });
 
+describe('destroy() while a start-up read waits for Redis', () => {
+  test('the read finds nothing rather than failing with "Redis is unreachable" (Redis is fine)', async () => {
+    const fleet = new RedisFleet({ redis: redis.url, prefix: newPrefix() });
+    // Connecting (lazily, on this first read) when the client is destroyed.
+    const fleetRead = fleet.cache.get('features');
+    await fleet.leave();
+    await expect(fleetRead).resolves.toBeUndefined();
+    const cache = new RedisCache({ redis: redis.url, prefix: newPrefix() });
+    const cacheRead = cache.get('features');
+    await cache.destroy();
+    await expect(cacheRead).resolves.toBeUndefined();
+  });
+});
+
 describe('RedisFleet misuse', () => {
   test('a second client on the same RedisFleet is told so and fetches alone', async () => {
     server.serveFeatures(body(true, 'shared'), '"m1"');
