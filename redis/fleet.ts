@@ -442,6 +442,9 @@ export class RedisFleet implements FleetCoordinator {
     const usable = features !== undefined && features !== null && host.receive(features, typeof etag === 'string' && etag !== '' ? etag : undefined);
     if (!usable) {
       this.badVersion = version;
+      // Corrupt JSON and a body the client refuses are reported as they are read; missing
+      // flags (deleted, evicted under maxmemory) are this warning's to report.
+      if (featuresText === null) host.warn(`the fleet's version ${version} has no flags in Redis (${this.keys.features} is missing); serving the flags this instance has, and asking the leader to write them again`);
       this.noteError(`the fleet's flags of version ${version} are unusable; serving the flags this instance has`);
       // The leader hears of it and writes a fresh body.
       await this.connection.publish(this.keys.channel, `repair:${version}`).catch(() => undefined);

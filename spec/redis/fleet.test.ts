@@ -210,6 +210,25 @@ describe('RedisFleet, several clients in one process', () => {
     expect(follower.client.status().flagCount).toBe(1);
   }, 60_000);
 
+  test('a version whose flags are missing from Redis is reported as a warning, and the flags served are kept', async () => {
+    server.serveFeatures(body(true), '"m1"');
+    const prefix = newPrefix();
+    const follower = member(prefix);
+    // Someone else leads (a lock nobody renews, for longer than the test).
+    await admin.set(`${prefix}fleet:leader`, 'another-instance', 'PX', 60_000);
+    await admin.set(`${prefix}features`, JSON.stringify(body(true)));
+    await admin.hset(`${prefix}fleet:meta`, 'version', '1-aaaaaaaa', 'at', String(Date.now()));
+    await follower.client.start();
+    await waitUntil('it follows version 1', () => follower.client.status().fleet?.version === '1-aaaaaaaa');
+    // Evicted or deleted: a version with no flags behind it.
+    await admin.del(`${prefix}features`);
+    await admin.hset(`${prefix}fleet:meta`, 'version', '2-bbbbbbbb');
+    await admin.publish(`${prefix}fleet:changes`, 'v:2-bbbbbbbb');
+    await waitUntil('a warning says so', () => follower.events.some((e) => e.type === 'warning' && e.message.includes('2-bbbbbbbb') && e.message.includes('no flags')));
+    expect(follower.client.isEnabled('a')).toBe(true);
+    expect(follower.client.status().fleet).toMatchObject({ role: 'follower', version: '1-aaaaaaaa' });
+  }, 30_000);
+
   test('a new instance starts from the flags the fleet stored, before its first check', async () => {
     server.serveFeatures(body(true, 'stored'), '"s1"');
     const prefix = newPrefix();
