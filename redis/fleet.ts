@@ -428,6 +428,12 @@ export class RedisFleet implements FleetCoordinator {
     if (host === undefined || this.closed || this.role !== 'follower') return;
     let results: unknown[];
     try {
+      // The version first: the flags (tens of megabytes for 50,000) are read only when it
+      // is new. A message can name a version that is not the stored one: one already
+      // superseded, or another fleet's (Pub/Sub channels are shared by every database
+      // index of a server, so two fleets with one prefix in db 0 and db 1 hear each other).
+      const stored = await this.connection.hget(this.keys.meta, 'version');
+      if (stored === null || stored === this.version || stored === this.badVersion || this.closed) return;
       results = await this.exec(this.connection.multi().hmget(this.keys.meta, 'version', 'at').get(this.keys.features).get(this.keys.etag));
     } catch (err) {
       this.alone(err);

@@ -229,6 +229,28 @@ describe('RedisFleet, several clients in one process', () => {
     expect(follower.client.status().fleet).toMatchObject({ role: 'follower', version: '1-aaaaaaaa' });
   }, 30_000);
 
+  test('a change message naming a version that is not the stored one reads no flags (another db index\'s fleet, a superseded one)', async () => {
+    server.serveFeatures(body(true), '"n1"');
+    const prefix = newPrefix();
+    const follower = member(prefix);
+    await admin.set(`${prefix}fleet:leader`, 'another-instance', 'PX', 60_000);
+    await admin.set(`${prefix}features`, JSON.stringify(body(true)));
+    await admin.hset(`${prefix}fleet:meta`, 'version', '1-aaaaaaaa', 'at', String(Date.now()));
+    await follower.client.start();
+    await waitUntil('it follows version 1', () => follower.client.status().fleet?.version === '1-aaaaaaaa');
+    const features = `${prefix}features`;
+    // How many times the flags were read: Redis's own count of GETs (the test reads none).
+    const reads = async (): Promise<number> => Number(/cmdstat_get:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    await admin.config('RESETSTAT');
+    for (let i = 0; i < 5; i += 1) await admin.publish(`${prefix}fleet:changes`, `v:${i + 7}-otherfleet`);
+    // A real change after them: once it is served, the messages before it were handled.
+    await admin.multi().set(features, JSON.stringify(body(false))).hset(`${prefix}fleet:meta`, 'version', '2-bbbbbbbb').exec();
+    await admin.publish(`${prefix}fleet:changes`, 'v:2-bbbbbbbb');
+    await waitUntil('it serves version 2', () => follower.client.status().fleet?.version === '2-bbbbbbbb' && !follower.client.isEnabled('a'));
+    // Two GETs (flags and ETag) for version 2, none for the five others.
+    expect(await reads()).toBe(2);
+  }, 30_000);
+
   test('a new instance starts from the flags the fleet stored, before its first check', async () => {
     server.serveFeatures(body(true, 'stored'), '"s1"');
     const prefix = newPrefix();
