@@ -125,7 +125,7 @@ export function compileVariants(
 ): VariantSelector | undefined {
   let totalWeight = 0;
   for (const d of defs) totalWeight += d.weight;
-  if (defs.length === 0 || totalWeight <= 0) return undefined;
+  if (totalWeight <= 0) return undefined; // also no variants at all
 
   const results = defs.map(result);
   let overrides: Override[] | null = null;
