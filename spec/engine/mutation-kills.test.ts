@@ -5,6 +5,8 @@
  * reported (which warning, once per strategy, what the reason says).
  */
 import { feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
+import { applyDelta, type FlagState } from '../../lib/engine';
+import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
 
 const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
 
@@ -119,5 +121,67 @@ describe('a missing id or address declines, it is no error', () => {
     flag.isEnabled({ userId: 'u1', remoteAddress: '10.0.0.1' });
     expect(flag.evaluate(context).reason).toEqual({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, name: strategy, failure: 'STRATEGY_DECLINED' }] });
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('applyDelta', () => {
+  const flag = (name: string, tag = ''): FeatureDefinition => ({ name, enabled: true, strategies: [], variants: [], dependencies: [], impressionData: false, description: tag });
+  const segment = (id: number): SegmentDefinition => ({ id, constraints: [] });
+  const state = (features: FeatureDefinition[], segments: SegmentDefinition[]): FlagState => ({
+    features: new Map(features.map((f) => [f.name, f])),
+    segments: new Map(segments.map((s) => [s.id, s])),
+  });
+  const names = (s: FlagState) => [...s.features.keys()];
+  const ids = (s: FlagState) => [...s.segments.keys()];
+
+  test('a hydration replaces every flag and every segment', () => {
+    const before = state([flag('a'), flag('b')], [segment(1), segment(2)]);
+    const after = applyDelta(before, [{ type: 'hydration', eventId: 1, features: [flag('c')], segments: [segment(3)] }]);
+    expect(names(after)).toEqual(['c']);
+    expect(ids(after)).toEqual([3]);
+    expect(names(before)).toEqual(['a', 'b']);
+    expect(ids(before)).toEqual([1, 2]);
+  });
+
+  test('updates add or replace by name and id, removals drop, absent removals are no-ops, in order', () => {
+    const before = state([flag('a', 'old')], [segment(1)]);
+    const after = applyDelta(before, [
+      { type: 'feature-updated', eventId: 1, feature: flag('a', 'new') },
+      { type: 'feature-updated', eventId: 2, feature: flag('b') },
+      { type: 'segment-updated', eventId: 3, segment: { id: 1, constraints: [], name: 'renamed' } },
+      { type: 'segment-updated', eventId: 4, segment: segment(2) },
+      { type: 'feature-removed', eventId: 5, featureName: 'b' },
+      { type: 'feature-removed', eventId: 6, featureName: 'never' },
+      { type: 'segment-removed', eventId: 7, segmentId: 2 },
+      { type: 'segment-removed', eventId: 8, segmentId: 99 },
+      { type: 'feature-updated', eventId: 9, feature: flag('c') },
+    ]);
+    expect(names(after)).toEqual(['a', 'c']);
+    expect(after.features.get('a')!.description).toBe('new');
+    expect(ids(after)).toEqual([1]);
+    expect(after.segments.get(1)!.name).toBe('renamed');
+    expect(before.features.get('a')!.description).toBe('old');
+    expect(before.segments.get(1)!.name).toBeUndefined();
+  });
+});
+
+describe('strategy parameters', () => {
+  test.each<[string, string, string, boolean]>([
+    ['an empty entry is no host name', 'db-1,,web-1', '', false],
+    ['a blank entry is no host name', 'db-1, ,web-1', '', false],
+    ['entries are trimmed', 'db-1,  web-1  ', 'web-1', true],
+    ['the host name is lower-cased', 'web-1', 'WEB-1', true],
+    ['the entries are lower-cased', 'WEB-1', 'web-1', true],
+  ])('applicationHostname: %s', (_name, hostNames, hostname, expected) => {
+    expect(strategyFlag('applicationHostname', { hostNames }, { hostname }).isEnabled({})).toBe(expected);
+  });
+
+  test.each<[string, string, boolean]>([
+    ['a padded percentage', ' 100 ', true],
+    ['a percentage padded with a newline and a tab', '\n100\t', true],
+    ['no percentage', '', false],
+    ['junk', '1oo', false],
+  ])('gradualRolloutUserId: %s', (_name, percentage, expected) => {
+    expect(strategyFlag('gradualRolloutUserId', { percentage }).isEnabled({ userId: 'u1' })).toBe(expected);
   });
 });
