@@ -30,6 +30,17 @@ describe('variant answers and details', () => {
     expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', variantDetail: { stickiness: 'default', value: 'u1' } });
   });
 
+  test.each<[string, string | undefined, Context, string]>([
+    ['default', undefined, { userId: 'u1' }, 'default'],
+    ['random', 'random', { userId: 'u1' }, 'random'],
+    ['a field', 'tenant', { properties: { tenant: 't1' } }, 'tenant'],
+    ['a field, by override', 'tenant', { properties: { tenant: 't1', plan: 'gold' } }, 'tenant'],
+  ])('the variant detail names the stickiness: %s', (_name, stickiness, context, expected) => {
+    const first = v('a', 1, { ...(stickiness === undefined ? {} : { stickiness }), overrides: [{ contextName: 'plan', values: ['gold'] }] });
+    const reason = variantFlag([first, v('b', 1)]).evaluate(context).reason;
+    expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', variantDetail: { stickiness: expected } });
+  });
+
   // With stickiness `random`, a context field that happens to be called `random` is not hashed.
   test.each<[string, Context, number, string]>([
     ['a random field ignored (a)', { properties: { random: 'x' } }, 0, 'a'],
