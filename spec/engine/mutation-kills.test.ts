@@ -196,3 +196,16 @@ describe('strategy parameters', () => {
     expect(strategyFlag('gradualRolloutUserId', { percentage }).isEnabled({ userId: 'u1' })).toBe(expected);
   });
 });
+
+describe('explanations of a declined strategy', () => {
+  test('the first strategy, all constraints held, declined by its rollout: no constraint is blamed', () => {
+    const held = [
+      { contextName: 'userId', operator: 'IN', values: ['u1'] },
+      { contextName: 'plan', operator: 'IN', values: ['gold'] },
+      { contextName: 'region', operator: 'IN', values: ['eu'] },
+    ];
+    const snapshot = snapshotOf([feature('f', [{ name: 'flexibleRollout', parameters: { rollout: '0', stickiness: 'userId' }, constraints: held }])]);
+    const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'STRATEGY_DECLINED', rollout: { threshold: 0 } }] });
+  });
+});
