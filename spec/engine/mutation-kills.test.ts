@@ -208,4 +208,17 @@ describe('explanations of a declined strategy', () => {
     const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
     expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'STRATEGY_DECLINED', rollout: { threshold: 0 } }] });
   });
+
+  test('a later strategy, all constraints held, declined by its rollout: no constraint is blamed either', () => {
+    const held = [
+      { contextName: 'plan', operator: 'IN', values: ['gold'] },
+      { contextName: 'region', operator: 'IN', values: ['eu'] },
+    ];
+    const snapshot = snapshotOf([feature('f', [
+      { name: 'default', constraints: [{ contextName: 'plan', operator: 'IN', values: ['silver'] }] },
+      { name: 'flexibleRollout', parameters: { rollout: '0', stickiness: 'userId' }, constraints: held },
+    ])]);
+    const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'CONSTRAINT_FAILED' }, { index: 1, failure: 'STRATEGY_DECLINED' }] });
+  });
 });
