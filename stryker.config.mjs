@@ -35,8 +35,10 @@ export default {
   // Every mutant run is a fresh jest run (ESM runtimes, module linking, failure diffs), whose
   // overhead on a busy 2-core machine is several seconds: with 3 s, a third of the mutants
   // of variants.ts were reported "Timeout" (counted as killed, with no failing test to show
-  // for it), and each timeout restarts a runner. A mutant that really loops is still stopped
-  // early by Stryker's hit limit (100× the dry run's hit count), so a generous limit is cheap.
+  // for it), and each timeout restarts a runner. A mutant that loops inside the engine is
+  // still stopped early by Stryker's hit limit (100× the dry run's hit count); one that makes
+  // a spec's own search loop forever (e.g. `while (!isEnabled(...)) user++` once every
+  // bucket is off) waits the limit out: a few per file, each about a minute.
   timeoutMS: 30000,
   timeoutFactor: 2,
   cleanTempDir: true,
