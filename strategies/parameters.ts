@@ -2,8 +2,9 @@
 
 /** Parses a percentage parameter; anything unreadable is 0 (never on). */
 export function percentage(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const n = Number(text.trim());
+  // Number() skips the white space and line terminators around the digits, as trim() does,
+  // and reads a missing parameter (undefined) as NaN.
+  const n = Number(text);
   return Number.isFinite(n) ? n : 0;
 }
 

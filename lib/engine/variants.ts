@@ -51,7 +51,7 @@ export class VariantSelector {
     private readonly overrides: readonly Override[] | null,
     groupId: string,
     private readonly sticky: number,
-    /** The stickiness name; the field for STICKY_FIELD. */
+    /** The stickiness name (`default`, `random` or the field), as explanations report it. */
     private readonly stickiness: string,
     private readonly env: EvalEnv,
     /** Whose variants these are: a strategy's or the flag's. */
@@ -83,7 +83,7 @@ export class VariantSelector {
         const o = overrides[i]!;
         const v = readField(context, o.field, this.env.defaults);
         if (v !== undefined && o.values.includes(v)) {
-          if (trace !== null) trace.variant = { from: this.from, override: o.field, stickiness: this.stickinessName(), value: v, totalWeight: this.totalWeight };
+          if (trace !== null) trace.variant = { from: this.from, override: o.field, stickiness: this.stickiness, value: v, totalWeight: this.totalWeight };
           return o.variant;
         }
       }
@@ -91,7 +91,7 @@ export class VariantSelector {
     const value = this.seed(context);
     const target = this.targetOf(value);
     if (trace !== null) {
-      const detail: VariantDetail = { from: this.from, stickiness: this.stickinessName(), target, totalWeight: this.totalWeight };
+      const detail: VariantDetail = { from: this.from, stickiness: this.stickiness, target, totalWeight: this.totalWeight };
       if (value !== undefined) detail.value = value;
       trace.variant = detail;
     }
@@ -103,10 +103,6 @@ export class VariantSelector {
       if (weight > 0 && sum >= target) return this.results[i]!;
     }
     return this.results[this.results.length - 1]!;
-  }
-
-  private stickinessName(): string {
-    return this.sticky === STICKY_DEFAULT ? 'default' : this.stickiness;
   }
 }
 
@@ -125,7 +121,7 @@ export function compileVariants(
 ): VariantSelector | undefined {
   let totalWeight = 0;
   for (const d of defs) totalWeight += d.weight;
-  if (defs.length === 0 || totalWeight <= 0) return undefined;
+  if (totalWeight <= 0) return undefined; // also no variants at all
 
   const results = defs.map(result);
   let overrides: Override[] | null = null;
@@ -133,5 +129,5 @@ export function compileVariants(
     for (const o of d.overrides ?? []) (overrides ??= []).push(new Override(o.contextName, o.values ?? [], results[i]!));
   });
   const sticky = stickiness === undefined || stickiness === '' || stickiness === 'default' ? STICKY_DEFAULT : stickiness === 'random' ? STICKY_RANDOM : STICKY_FIELD;
-  return new VariantSelector(defs, results, totalWeight, overrides, groupId, sticky, stickiness ?? 'default', env, from);
+  return new VariantSelector(defs, results, totalWeight, overrides, groupId, sticky, sticky === STICKY_DEFAULT ? 'default' : stickiness!, env, from);
 }

@@ -1,0 +1,224 @@
+/**
+ * Rows that pin behaviour mutation testing (`npm run mutate`, see MUTANTS.md) found no test
+ * for: the exact shape of variant answers and variant details, the `random` stickiness
+ * against a context field of that name, and how a custom strategy's odd answers are
+ * reported (which warning, once per strategy, what the reason says).
+ */
+import { feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
+import { applyDelta, type FlagState } from '../../lib/engine';
+import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
+
+const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
+
+describe('variant answers and details', () => {
+  test('a variant without a payload has no payload key at all', () => {
+    const variant = variantFlag([v('a', 1)]).getVariant({ userId: 'u' });
+    expect(Object.keys(variant).sort()).toEqual(['enabled', 'feature_enabled', 'name']);
+  });
+
+  test('a random pick reports no hashed value, not even an undefined one', () => {
+    const reason = variantFlag([v('a', 1), v('b', 1)], { random: () => 0 }).evaluate({}).reason;
+    expect(reason.kind).toBe('STRATEGY_MATCH');
+    if (reason.kind === 'STRATEGY_MATCH') {
+      expect(reason.variantDetail).toEqual({ from: 'feature', stickiness: 'default', target: 1, totalWeight: 2 });
+      expect('value' in reason.variantDetail!).toBe(false);
+    }
+  });
+
+  test('a hashed pick reports the value it hashed', () => {
+    const reason = variantFlag([v('a', 1), v('b', 1)]).evaluate({ userId: 'u1' }).reason;
+    expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', variantDetail: { stickiness: 'default', value: 'u1' } });
+  });
+
+  test.each<[string, string | undefined, Context, string]>([
+    ['default', undefined, { userId: 'u1' }, 'default'],
+    ['random', 'random', { userId: 'u1' }, 'random'],
+    ['a field', 'tenant', { properties: { tenant: 't1' } }, 'tenant'],
+    ['a field, by override', 'tenant', { properties: { tenant: 't1', plan: 'gold' } }, 'tenant'],
+  ])('the variant detail names the stickiness: %s', (_name, stickiness, context, expected) => {
+    const first = v('a', 1, { ...(stickiness === undefined ? {} : { stickiness }), overrides: [{ contextName: 'plan', values: ['gold'] }] });
+    const reason = variantFlag([first, v('b', 1)]).evaluate(context).reason;
+    expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', variantDetail: { stickiness: expected } });
+  });
+
+  // With stickiness `random`, a context field that happens to be called `random` is not hashed.
+  test.each<[string, Context, number, string]>([
+    ['a random field ignored (a)', { properties: { random: 'x' } }, 0, 'a'],
+    ['a random field ignored (b)', { properties: { random: 'x' } }, 0.99, 'b'],
+    ['a top-level random field ignored (a)', { random: 'y' }, 0, 'a'],
+    ['a top-level random field ignored (b)', { random: 'y' }, 0.99, 'b'],
+  ])('stickiness random: %s', (_name, context, draw, expected) => {
+    const flag = variantFlag([v('a', 50, { stickiness: 'random' }), v('b', 50)], { random: () => draw });
+    expect(flag.getVariant(context).name).toBe(expected);
+    const reason = flag.evaluate(context).reason;
+    if (reason.kind === 'STRATEGY_MATCH') expect('value' in reason.variantDetail!).toBe(false);
+  });
+});
+
+describe('custom strategy answers', () => {
+  function custom(answers: Record<string, () => unknown>) {
+    const warnings: string[] = [];
+    const strategies = Object.entries(answers).map(([name, answer]) => ({ name, isEnabled: answer as () => boolean }));
+    const snapshot = snapshotOf(
+      Object.keys(answers).map((name) => feature(name, [{ name, parameters: {} }])),
+      [],
+      { strategies, onWarning: (m) => warnings.push(m) },
+    );
+    return { warnings, snapshot };
+  }
+
+  test('true and false are answers, with no warning', () => {
+    const { warnings, snapshot } = custom({ yes: () => true, no: () => false });
+    expect(snapshot.get('yes')!.isEnabled({})).toBe(true);
+    expect(snapshot.get('no')!.isEnabled({})).toBe(false);
+    expect(snapshot.get('no')!.evaluate({}).reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'STRATEGY_DECLINED' }] });
+    expect(warnings).toEqual([]);
+  });
+
+  test('each throwing strategy is reported once, not once for all', () => {
+    const { warnings, snapshot } = custom({ a: () => { throw new Error('A'); }, b: () => { throw new Error('B'); } });
+    for (let i = 0; i < 3; i++) for (const name of ['a', 'b']) expect(snapshot.get(name)!.isEnabled({})).toBe(false);
+    expect(warnings).toEqual([
+      'custom strategy "a" threw (Error: A); it counts as false (reported once per strategy)',
+      'custom strategy "b" threw (Error: B); it counts as false (reported once per strategy)',
+    ]);
+  });
+
+  test('each strategy with a non-boolean answer is reported once, not once for all', () => {
+    const { warnings, snapshot } = custom({ a: () => 1, b: () => 'yes' });
+    for (let i = 0; i < 3; i++) for (const name of ['a', 'b']) expect(snapshot.get(name)!.isEnabled({})).toBe(false);
+    expect(warnings).toEqual([
+      'custom strategy "a" returned number, not a boolean; it counts as false (reported once per strategy)',
+      'custom strategy "b" returned string, not a boolean; it counts as false (reported once per strategy)',
+    ]);
+  });
+
+  test('a long error message is cut to 120 characters in the warning and 200 in the reason', () => {
+    const long = 'x'.repeat(300);
+    const { warnings, snapshot } = custom({ long: () => { throw new Error(long); } });
+    const reason = snapshot.get('long')!.evaluate({}).reason;
+    expect(warnings).toEqual([`custom strategy "long" threw (${`Error: ${long}`.slice(0, 120)}); it counts as false (reported once per strategy)`]);
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ failure: 'STRATEGY_ERROR', message: `threw ${`Error: ${long}`.slice(0, 200)}` }] });
+  });
+
+  test('an object without then() is an object, not a Promise', () => {
+    const { warnings, snapshot } = custom({ obj: () => ({ then: 1 }) });
+    expect(snapshot.get('obj')!.isEnabled({})).toBe(false);
+    expect(warnings).toEqual(['custom strategy "obj" returned object, not a boolean; it counts as false (reported once per strategy)']);
+  });
+
+  test("a thenable answer is observed once, with a rejection handler that swallows", () => {
+    const calls: unknown[][] = [];
+    const thenable = { then: (...args: unknown[]) => void calls.push(args) };
+    const { warnings, snapshot } = custom({ later: () => thenable });
+    expect(snapshot.get('later')!.isEnabled({})).toBe(false);
+    expect(calls).toHaveLength(1);
+    const [onFulfilled, onRejected] = calls[0]!;
+    expect(onFulfilled).toBeUndefined();
+    expect(typeof onRejected).toBe('function');
+    expect((onRejected as (e: unknown) => unknown)(new Error('late'))).toBeUndefined();
+    expect(warnings).toEqual(['custom strategy "later" returned a Promise (isEnabled must answer synchronously); it counts as false (reported once per strategy)']);
+  });
+});
+
+describe('a missing id or address declines, it is no error', () => {
+  test.each<[string, string, Record<string, string>, Context]>([
+    ['userWithId without userId', 'userWithId', { userIds: 'u1, u2' }, {}],
+    ['remoteAddress without remoteAddress', 'remoteAddress', { IPs: '10.0.0.1, 10.0.0.0/8' }, {}],
+  ])('%s', (_name, strategy, parameters, context) => {
+    const warnings: string[] = [];
+    const flag = strategyFlag(strategy, parameters, { onWarning: (m) => warnings.push(m) });
+    // An address seen first, so that a cached parse cannot answer for the missing one.
+    flag.isEnabled({ userId: 'u1', remoteAddress: '10.0.0.1' });
+    expect(flag.evaluate(context).reason).toEqual({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, name: strategy, failure: 'STRATEGY_DECLINED' }] });
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('applyDelta', () => {
+  const flag = (name: string, tag = ''): FeatureDefinition => ({ name, enabled: true, strategies: [], variants: [], dependencies: [], impressionData: false, description: tag });
+  const segment = (id: number): SegmentDefinition => ({ id, constraints: [] });
+  const state = (features: FeatureDefinition[], segments: SegmentDefinition[]): FlagState => ({
+    features: new Map(features.map((f) => [f.name, f])),
+    segments: new Map(segments.map((s) => [s.id, s])),
+  });
+  const names = (s: FlagState) => [...s.features.keys()];
+  const ids = (s: FlagState) => [...s.segments.keys()];
+
+  test('a hydration replaces every flag and every segment', () => {
+    const before = state([flag('a'), flag('b')], [segment(1), segment(2)]);
+    const after = applyDelta(before, [{ type: 'hydration', eventId: 1, features: [flag('c')], segments: [segment(3)] }]);
+    expect(names(after)).toEqual(['c']);
+    expect(ids(after)).toEqual([3]);
+    expect(names(before)).toEqual(['a', 'b']);
+    expect(ids(before)).toEqual([1, 2]);
+  });
+
+  test('updates add or replace by name and id, removals drop, absent removals are no-ops, in order', () => {
+    const before = state([flag('a', 'old')], [segment(1)]);
+    const after = applyDelta(before, [
+      { type: 'feature-updated', eventId: 1, feature: flag('a', 'new') },
+      { type: 'feature-updated', eventId: 2, feature: flag('b') },
+      { type: 'segment-updated', eventId: 3, segment: { id: 1, constraints: [], name: 'renamed' } },
+      { type: 'segment-updated', eventId: 4, segment: segment(2) },
+      { type: 'feature-removed', eventId: 5, featureName: 'b' },
+      { type: 'feature-removed', eventId: 6, featureName: 'never' },
+      { type: 'segment-removed', eventId: 7, segmentId: 2 },
+      { type: 'segment-removed', eventId: 8, segmentId: 99 },
+      { type: 'feature-updated', eventId: 9, feature: flag('c') },
+    ]);
+    expect(names(after)).toEqual(['a', 'c']);
+    expect(after.features.get('a')!.description).toBe('new');
+    expect(ids(after)).toEqual([1]);
+    expect(after.segments.get(1)!.name).toBe('renamed');
+    expect(before.features.get('a')!.description).toBe('old');
+    expect(before.segments.get(1)!.name).toBeUndefined();
+  });
+});
+
+describe('strategy parameters', () => {
+  test.each<[string, string, string, boolean]>([
+    ['an empty entry is no host name', 'db-1,,web-1', '', false],
+    ['a blank entry is no host name', 'db-1, ,web-1', '', false],
+    ['entries are trimmed', 'db-1,  web-1  ', 'web-1', true],
+    ['the host name is lower-cased', 'web-1', 'WEB-1', true],
+    ['the entries are lower-cased', 'WEB-1', 'web-1', true],
+  ])('applicationHostname: %s', (_name, hostNames, hostname, expected) => {
+    expect(strategyFlag('applicationHostname', { hostNames }, { hostname }).isEnabled({})).toBe(expected);
+  });
+
+  test.each<[string, string, boolean]>([
+    ['a padded percentage', ' 100 ', true],
+    ['a percentage padded with a newline and a tab', '\n100\t', true],
+    ['no percentage', '', false],
+    ['junk', '1oo', false],
+  ])('gradualRolloutUserId: %s', (_name, percentage, expected) => {
+    expect(strategyFlag('gradualRolloutUserId', { percentage }).isEnabled({ userId: 'u1' })).toBe(expected);
+  });
+});
+
+describe('explanations of a declined strategy', () => {
+  test('the first strategy, all constraints held, declined by its rollout: no constraint is blamed', () => {
+    const held = [
+      { contextName: 'userId', operator: 'IN', values: ['u1'] },
+      { contextName: 'plan', operator: 'IN', values: ['gold'] },
+      { contextName: 'region', operator: 'IN', values: ['eu'] },
+    ];
+    const snapshot = snapshotOf([feature('f', [{ name: 'flexibleRollout', parameters: { rollout: '0', stickiness: 'userId' }, constraints: held }])]);
+    const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'STRATEGY_DECLINED', rollout: { threshold: 0 } }] });
+  });
+
+  test('a later strategy, all constraints held, declined by its rollout: no constraint is blamed either', () => {
+    const held = [
+      { contextName: 'plan', operator: 'IN', values: ['gold'] },
+      { contextName: 'region', operator: 'IN', values: ['eu'] },
+    ];
+    const snapshot = snapshotOf([feature('f', [
+      { name: 'default', constraints: [{ contextName: 'plan', operator: 'IN', values: ['silver'] }] },
+      { name: 'flexibleRollout', parameters: { rollout: '0', stickiness: 'userId' }, constraints: held },
+    ])]);
+    const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
+    expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'CONSTRAINT_FAILED' }, { index: 1, failure: 'STRATEGY_DECLINED' }] });
+  });
+});
