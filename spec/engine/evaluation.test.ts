@@ -36,6 +36,17 @@ engine.load({
 });
 const snap = engine.snapshot;
 
+
+/**
+ * The first user `u<n>` (n < 10,000) with `plan: pro` for whom `wanted` holds. Bounded, so
+ * that a change turning every rollout on or off fails the test at once rather than hanging
+ * it (mutation testing made such hangs cost a minute each).
+ */
+function findUser(wanted: (ctx: { userId: string; properties: { plan: string } }) => boolean): number {
+  for (let user = 0; user < 10_000; user++) if (wanted({ userId: `u${user}`, properties: { plan: 'pro' } })) return user;
+  throw new Error('no user among 10,000 has the rollout answer the test needs');
+}
+
 describe('explain', () => {
   test('FLAG_NOT_FOUND', () => {
     expect(explain(snap, 'ghost', {})).toEqual({ flag: 'ghost', enabled: false, variant: { name: 'disabled', enabled: false, feature_enabled: false }, reason: { kind: 'FLAG_NOT_FOUND' } });
@@ -55,8 +66,7 @@ describe('explain', () => {
 
   test('NO_STRATEGY_MATCHED reports each strategy: constraint, segment, rollout bucket, unknown, missing segment', () => {
     // find a user outside the 40% rollout
-    let user = 0;
-    while (snap.get('rollout')!.isEnabled({ userId: `u${user}`, properties: { plan: 'pro' } })) user++;
+    const user = findUser((ctx) => !snap.get('rollout')!.isEnabled(ctx));
     const e = explain(snap, 'rollout', { userId: `u${user}`, properties: { country: 'SE', plan: 'pro' } });
     expect(e.enabled).toBe(false);
     expect(e.reason.kind).toBe('NO_STRATEGY_MATCHED');
@@ -77,8 +87,7 @@ describe('explain', () => {
   });
 
   test('STRATEGY_MATCH gives the index, the rollout bucket and threshold, and the variant', () => {
-    let user = 0;
-    while (!snap.get('rollout')!.isEnabled({ userId: `u${user}`, properties: { plan: 'pro' } })) user++;
+    const user = findUser((ctx) => snap.get('rollout')!.isEnabled(ctx));
     const e = explain(snap, 'rollout', { userId: `u${user}`, properties: { plan: 'pro' } });
     expect(e).toMatchObject({ enabled: true, variant: { name: 'blue' }, reason: { kind: 'STRATEGY_MATCH', index: 1, name: 'flexibleRollout', variantFrom: 'feature', rollout: { threshold: 40 } } });
     if (e.reason.kind === 'STRATEGY_MATCH') expect(e.reason.rollout!.bucket).toBeLessThanOrEqual(40);

@@ -24,7 +24,7 @@ describe('Engine.prepare', () => {
     const pending = engine.prepare(full(f('a'), f('b'), f('c')));
     let steps = 0;
     while (!pending.step(() => true)) {
-      steps++;
+      if (++steps > 1000) throw new Error('the pending load never finished');
       expect(engine.snapshot).toBe(old);
     }
     expect(steps).toBe(6);
@@ -42,7 +42,7 @@ describe('Engine.prepare', () => {
     const stepWarnings: string[] = [];
     const engine = new Engine({ onWarning: (m) => stepWarnings.push(m) });
     const pending = engine.prepare(payload);
-    while (!pending.step(() => true));
+    for (let i = 0; !pending.step(() => true); i++) if (i > 1000) throw new Error('the pending load never finished');
     const stepped = pending.commit();
     expect(stepped.toPayload()).toEqual(loaded.toPayload());
     expect(stepWarnings).toEqual(loadWarnings);
@@ -64,7 +64,7 @@ describe('Engine.prepare', () => {
     const engine = new Engine();
     engine.load(full(f('a'), f('b', false)));
     const pending = engine.prepare({ kind: 'delta', events: [{ type: 'feature-updated', eventId: 2, feature: f('b') }] });
-    while (!pending.step(() => false));
+    for (let i = 0; !pending.step(() => false); i++) if (i > 1000) throw new Error('the pending load never finished');
     const next = pending.commit();
     expect(next.names()).toEqual(['a', 'b']);
     expect(next.get('b')!.isEnabled({})).toBe(true);
