@@ -1,0 +1,42 @@
+/**
+ * The compact form of definitions, shared by the payload door (lib/payload.ts), which
+ * builds it while validating, and the engine, which keeps it: strings up to
+ * `INTERN_LIMIT` characters shared through one table per body (`JSON.parse` gives every
+ * occurrence its own string), empty lists one shared frozen array, every object built
+ * with all its keys at once (its final shape, no out-of-object property store).
+ *
+ * A definition built in that form is marked (`markCompact`), so the engine takes it as
+ * it is instead of copying it again: validation and compaction are one pass.
+ */
+
+/** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */
+export const INTERN_LIMIT = 64;
+
+/** The one empty list of compact definitions (frozen). */
+export const EMPTY: readonly never[] = Object.freeze([]);
+
+/** One table of shared strings (see the file comment). */
+export class Interner {
+  private readonly strings = new Map<string, string>();
+
+  str<T extends string | undefined | null>(s: T): T {
+    if (typeof s !== 'string' || s.length > INTERN_LIMIT) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known as T;
+    this.strings.set(s, s);
+    return s;
+  }
+}
+
+const compact = new WeakSet<object>();
+
+/** Marks a feature or segment definition built in compact form (see the file comment). Returns it. */
+export function markCompact<T extends object>(definition: T): T {
+  compact.add(definition);
+  return definition;
+}
+
+/** Whether `definition` was built in compact form (`markCompact`). */
+export function isCompact(definition: object): boolean {
+  return compact.has(definition);
+}
