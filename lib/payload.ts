@@ -58,13 +58,27 @@ function str(value: unknown): string | undefined {
  * empty list when there are none.
  */
 function strings(value: unknown, intern: Interner): string[] {
-  if (!Array.isArray(value)) return EMPTY as never[];
-  let out: string[] | undefined;
-  for (const v of value) {
+  return exactList(value, (v) => {
     const s = str(v);
-    if (s !== undefined) (out ??= []).push(intern.str(s));
+    return s === undefined ? undefined : intern.str(s);
+  });
+}
+
+/**
+ * `map` of each item of a JSON list, leaving out what it answers `undefined` for, in an
+ * array of exactly that length (one grown by `push` keeps spare capacity, up to 16 slots
+ * for a single item); the shared empty list when nothing is left.
+ */
+function exactList<T>(raw: unknown, map: (item: unknown) => T | undefined): T[] {
+  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
+  const out = new Array<T>(raw.length);
+  let kept = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const item = map(raw[i]);
+    if (item !== undefined) out[kept++] = item;
   }
-  return out ?? (EMPTY as never[]);
+  if (kept === raw.length) return out;
+  return kept === 0 ? (EMPTY as never[]) : out.slice(0, kept);
 }
 
 /**
@@ -133,31 +147,25 @@ function parsePayloadValue(raw: unknown, intern: Interner): VariantPayload | und
 
 function parseOverrides(raw: unknown, intern: Interner): VariantOverride[] | undefined {
   if (!Array.isArray(raw)) return undefined;
-  let out: VariantOverride[] | undefined;
-  for (const o of raw) {
-    if (isObject(o) && typeof o.contextName === 'string') {
-      (out ??= []).push({ contextName: intern.str(o.contextName), values: strings(o.values, intern) });
-    }
-  }
-  return out;
+  const out = exactList<VariantOverride>(raw, (o) =>
+    isObject(o) && typeof o.contextName === 'string' ? { contextName: intern.str(o.contextName), values: strings(o.values, intern) } : undefined,
+  );
+  return out.length > 0 ? out : undefined;
 }
 
 function parseVariants(raw: unknown, intern: Interner): VariantDefinition[] {
-  if (!Array.isArray(raw)) return EMPTY as never[];
-  let out: VariantDefinition[] | undefined;
-  for (const v of raw) {
-    if (!isObject(v) || typeof v.name !== 'string') continue;
+  return exactList<VariantDefinition>(raw, (v) => {
+    if (!isObject(v) || typeof v.name !== 'string') return undefined;
     const weight = typeof v.weight === 'number' ? v.weight : Number(v.weight);
-    (out ??= []).push({
+    return {
       name: intern.str(v.name),
       weight: Number.isFinite(weight) && weight > 0 ? Math.floor(weight) : 0,
       weightType: typeof v.weightType === 'string' ? intern.str(v.weightType) : undefined,
       stickiness: typeof v.stickiness === 'string' && v.stickiness !== '' ? intern.str(v.stickiness) : undefined,
       payload: parsePayloadValue(v.payload, intern),
       overrides: parseOverrides(v.overrides, intern),
-    });
-  }
-  return out ?? (EMPTY as never[]);
+    };
+  });
 }
 
 function parseParameters(raw: unknown, intern: Interner): Record<string, string> {
@@ -165,21 +173,19 @@ function parseParameters(raw: unknown, intern: Interner): Record<string, string>
   if (!isObject(raw)) return params;
   for (const key of Object.keys(raw)) {
     const s = str(raw[key]);
-    if (s !== undefined) params[intern.str(key)] = intern.str(s);
+    // Property names from JSON.parse are internalized (shared) already.
+    if (s !== undefined) params[key] = intern.str(s);
   }
   return params;
 }
 
 function parseSegmentIds(raw: unknown): number[] {
-  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
-  const out: number[] = [];
-  for (const id of raw) {
+  return exactList(raw, (id) => {
     const n = typeof id === 'number' ? id : typeof id === 'string' && id.trim() !== '' ? Number(id) : NaN;
     // An unreadable reference still has to make the strategy false, so keep it as NaN:
     // no segment has that id.
-    out.push(Number.isFinite(n) ? n : NaN);
-  }
-  return out;
+    return Number.isFinite(n) ? n : NaN;
+  });
 }
 
 function parseStrategy(raw: unknown, intern: Interner): StrategyDefinition {
@@ -204,18 +210,12 @@ function parseStrategies(raw: unknown, intern: Interner): StrategyDefinition[] {
 }
 
 function parseDependencies(raw: unknown, intern: Interner): Dependency[] {
-  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
-  const out: Dependency[] = [];
-  for (const d of raw) {
-    if (!isObject(d) || typeof d.feature !== 'string') {
-      // A dependency we cannot read cannot be satisfied.
-      out.push({ feature: '', enabled: true, variants: undefined });
-      continue;
-    }
+  return exactList<Dependency>(raw, (d) => {
+    // A dependency we cannot read cannot be satisfied.
+    if (!isObject(d) || typeof d.feature !== 'string') return { feature: '', enabled: true, variants: undefined };
     const variants = Array.isArray(d.variants) && d.variants.length > 0 ? strings(d.variants, intern) : undefined;
-    out.push({ feature: intern.str(d.feature), enabled: d.enabled !== false, variants });
-  }
-  return out;
+    return { feature: intern.str(d.feature), enabled: d.enabled !== false, variants };
+  });
 }
 
 /**

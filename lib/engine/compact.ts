@@ -15,12 +15,20 @@ export const INTERN_LIMIT = 64;
 /** The one empty list of compact definitions (frozen). */
 export const EMPTY: readonly never[] = Object.freeze([]);
 
+/**
+ * Strings this short are shared already: V8's `JSON.parse` internalizes every string value
+ * of up to 10 characters (and every property name), so a table lookup would only cost
+ * time (measured on Node 20: a 10-character value repeated in a parsed list takes no
+ * memory of its own, an 11-character one 32 bytes per occurrence).
+ */
+const SHARED_BY_PARSER = 10;
+
 /** One table of shared strings (see the file comment). */
 export class Interner {
   private readonly strings = new Map<string, string>();
 
   str<T extends string | undefined | null>(s: T): T {
-    if (typeof s !== 'string' || s.length > INTERN_LIMIT) return s;
+    if (typeof s !== 'string' || s.length <= SHARED_BY_PARSER || s.length > INTERN_LIMIT) return s;
     const known = this.strings.get(s);
     if (known !== undefined) return known as T;
     this.strings.set(s, s);
