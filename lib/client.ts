@@ -21,6 +21,7 @@ import { ImpactMetrics } from './impact-metrics';
 import { HookRunner, isHook, type EvaluationMethod, type Hook } from './hooks';
 import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
+import { preloadHttp } from './http';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { markValidated, parseClientPayload } from './payload';
@@ -286,6 +287,8 @@ export class UnleashClient {
       deadline.cancel();
       endWait();
     };
+    // The first fetch needs got: load it while the cache is read (lib/http.ts).
+    if (!this.config.offline && this.poller !== undefined) preloadHttp();
     try {
       await Promise.race([this.loadCache(), deadline.promise, destroyed]);
       if (this.destroyed) return;
