@@ -431,8 +431,6 @@ export class UnleashClient {
 
   /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
   private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
-    // Built from validated definitions: read back from a MemoryCache, it is not validated again.
-    const full = markValidated(snapshot.toPayload());
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
     this.fillDefaults = snapshot.callsCustomStrategies();
@@ -459,6 +457,9 @@ export class UnleashClient {
       this.events.emit({ type: 'ready', from: origin });
     }
     if (origin === 'server' || origin === 'pushed' || origin === 'fleet') {
+      // Built from validated definitions: read back from a MemoryCache, it is not validated
+      // again. Only here: a load from a bootstrap or the cache has nothing to send or write.
+      const full = markValidated(snapshot.toPayload());
       this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
       // Flags from the fleet are in its store already.
       if (origin !== 'fleet') this.writeCache(full, etag);

@@ -85,8 +85,11 @@ export class Snapshot {
     /** The payload version this state came from. */
     readonly version: number,
     private readonly registry: StrategyRegistry,
+    /** Whether a flag uses a custom strategy, when the caller worked it out already. */
+    customStrategies?: boolean,
   ) {
     this.size = flags.size;
+    this.customStrategies = customStrategies;
   }
 
   /**
@@ -328,6 +331,7 @@ export class Engine {
       yield;
     }
     const warn = this.env.warn;
+    let custom = false;
     // Strategies are compiled on each flag's first use; the problems visible without
     // compiling are reported now (see the file comment).
     for (const flag of flags.values()) {
@@ -342,7 +346,7 @@ export class Engine {
         }
         if (this.registry.get(s.name) === undefined) {
           warn(`strategy-unknown:${s.name}`, `unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
-        }
+        } else if (!custom && this.registry.isCustom(s.name)) custom = true;
       }
       const deps = feature.dependencies;
       if (deps.length > 0) {
@@ -354,6 +358,6 @@ export class Engine {
       }
       yield;
     }
-    return new Snapshot(flags, segments, version, this.registry);
+    return new Snapshot(flags, segments, version, this.registry, custom);
   }
 }
