@@ -91,8 +91,12 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
   return bootstrapResultOf(parsed, source);
 }
 
-/** Bodies from this many bytes (or characters) up are parsed in slices by `parseBootstrapBodyInSlices`. */
-const SLICED_BOOTSTRAP_BYTES = 64 * 1024;
+/**
+ * Bodies above this many bytes (or characters) are parsed in slices by
+ * `parseBootstrapBodyInSlices`: the bound the poller uses for server responses
+ * (`SLICED_PARSE_BYTES` in lib/poller.ts); below it the slices cost more than they save.
+ */
+const SLICED_BOOTSTRAP_BYTES = 1024 * 1024;
 
 /**
  * `parseBootstrapBody` for a large body given as JSON text or bytes: the same result or
@@ -106,8 +110,8 @@ export async function parseBootstrapBodyInSlices(body: unknown, source = 'dict')
   let bytes: Buffer | undefined;
   if (typeof body === 'string') {
     // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
-    if (body.length >= SLICED_BOOTSTRAP_BYTES && (body as unknown as { isWellFormed(): boolean }).isWellFormed()) bytes = Buffer.from(body, 'utf8');
-  } else if (body instanceof Uint8Array && body.byteLength >= SLICED_BOOTSTRAP_BYTES) {
+    if (body.length > SLICED_BOOTSTRAP_BYTES && (body as unknown as { isWellFormed(): boolean }).isWellFormed()) bytes = Buffer.from(body, 'utf8');
+  } else if (body instanceof Uint8Array && body.byteLength > SLICED_BOOTSTRAP_BYTES) {
     bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
   if (bytes === undefined) return parseBootstrapBody(body, source);

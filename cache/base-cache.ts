@@ -164,8 +164,8 @@ export abstract class BaseCache {
    * Resolves `true` when the body was stored, `false` when the cache already held flags
    * (see `BootstrapOptions.override`). Rejects with a `BootstrapError` (`PAYLOAD_NOT_JSON`,
    * `PAYLOAD_INVALID`) when the body cannot be used; the cache is then left alone. Always
-   * `await` it: the rejection is how a bad body is reported. JSON text or bytes of 64 KiB
-   * and more are parsed in slices that let the event loop run in between (the same result).
+   * `await` it: the rejection is how a bad body is reported. JSON text or bytes of more
+   * than 1 MiB are parsed in slices that let the event loop run in between (the same result).
    */
   async bootstrapFromDict(body: unknown, options?: BootstrapOptions): Promise<boolean> {
     // Large JSON text is parsed in slices: the same result, less garbage-collector work.

@@ -8,7 +8,7 @@ import { CacheKeys } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 
 /** A body well above the size from which the split is used, with parts the parser ignores. */
-function largeBody(flags = 2500): Record<string, unknown> {
+function largeBody(flags = 5000): Record<string, unknown> {
   const features: unknown[] = [];
   for (let i = 0; i < flags; i++) {
     features.push({
@@ -55,6 +55,10 @@ describe('parseBootstrapBodyInSlices', () => {
   const text = JSON.stringify(body);
   const expected = parseBootstrapBody(body);
 
+  test('the body is above the size from which the split is used', () => {
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+  });
+
   test.each([
     ['JSON text', text],
     ['JSON text with a byte-order mark', `\uFEFF${text}`],
@@ -82,8 +86,8 @@ describe('parseBootstrapBodyInSlices', () => {
 
   test.each([
     ['truncated JSON', text.slice(0, -10)],
-    ['a features member that is not an array', `{"segments":[],"features":${JSON.stringify('x'.repeat(70_000))}}`],
-    ['a delta with no events', `{"events":[],"pad":${JSON.stringify('x'.repeat(70_000))}}`],
+    ['a features member that is not an array', `{"segments":[],"features":${JSON.stringify('x'.repeat(1_100_000))}}`],
+    ['a delta with no events', `{"events":[],"pad":${JSON.stringify('x'.repeat(1_100_000))}}`],
   ])('%s: the same BootstrapError as parseBootstrapBody', async (_, input) => {
     const err = await rejection(parseBootstrapBodyInSlices(input));
     const sync = syncError(() => parseBootstrapBody(input));
@@ -94,12 +98,12 @@ describe('parseBootstrapBodyInSlices', () => {
   test('a large delta body becomes the same full body', async () => {
     const delta = {
       events: [
-        { type: 'hydration', eventId: 1, features: (body.features as unknown[]).slice(0, 1500), segments: body.segments },
+        { type: 'hydration', eventId: 1, features: (body.features as unknown[]).slice(0, 4000), segments: body.segments },
         { type: 'feature-removed', eventId: 2, featureName: 'flag-3' },
       ],
     };
     const deltaText = JSON.stringify(delta);
-    expect(deltaText.length).toBeGreaterThan(64 * 1024);
+    expect(deltaText.length).toBeGreaterThan(1024 * 1024);
     expect(await parseBootstrapBodyInSlices(deltaText)).toStrictEqual(parseBootstrapBody(delta));
   });
 
