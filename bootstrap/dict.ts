@@ -11,6 +11,7 @@ import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
 import { markValidated, parseClientPayload, PayloadError, type ParseResult } from '../lib/payload';
+import { parseClientPayloadInSlices, yieldingControl } from '../lib/payload-slices';
 
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
@@ -87,6 +88,45 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
     if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
     throw err;
   }
+  return bootstrapResultOf(parsed, source);
+}
+
+/**
+ * Bodies above this many bytes (or characters) are parsed in slices by
+ * `parseBootstrapBodyInSlices`: the bound the poller uses for server responses
+ * (`SLICED_PARSE_BYTES` in lib/poller.ts); below it the slices cost more than they save.
+ */
+const SLICED_BOOTSTRAP_BYTES = 1024 * 1024;
+
+/**
+ * `parseBootstrapBody` for a large body given as JSON text or bytes: the same result or
+ * the same `BootstrapError`, with the text parsed element by element in slices
+ * (lib/payload-slices.ts). A flag's parsed JSON is then validated and dropped at once,
+ * instead of the whole parsed tree living through the garbage collections of its own
+ * validation, and the event loop is not held for the whole parse. Anything else, and a
+ * small body, goes to `parseBootstrapBody`.
+ */
+export async function parseBootstrapBodyInSlices(body: unknown, source = 'dict'): Promise<BootstrapResult> {
+  let bytes: Buffer | undefined;
+  if (typeof body === 'string') {
+    // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
+    if (body.length > SLICED_BOOTSTRAP_BYTES && (body as unknown as { isWellFormed(): boolean }).isWellFormed()) bytes = Buffer.from(body, 'utf8');
+  } else if (body instanceof Uint8Array && body.byteLength > SLICED_BOOTSTRAP_BYTES) {
+    bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  }
+  if (bytes === undefined) return parseBootstrapBody(body, source);
+  let parsed;
+  try {
+    parsed = await parseClientPayloadInSlices(bytes, yieldingControl());
+  } catch (err) {
+    // The parser's messages already leave the body out, so it is safe as the cause.
+    if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });
+    throw err;
+  }
+  return bootstrapResultOf(parsed, source);
+}
+
+function bootstrapResultOf(parsed: ParseResult, source: string): BootstrapResult {
   try {
     return fullBodyOf(parsed);
   } catch (err) {

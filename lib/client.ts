@@ -21,6 +21,7 @@ import { ImpactMetrics } from './impact-metrics';
 import { HookRunner, isHook, type EvaluationMethod, type Hook } from './hooks';
 import { applicationHostname } from './host';
 import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
+import { preloadHttp } from './http';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
 import { markValidated, parseClientPayload } from './payload';
@@ -286,6 +287,8 @@ export class UnleashClient {
       deadline.cancel();
       endWait();
     };
+    // The first fetch needs got: load it while the cache is read (lib/http.ts).
+    if (!this.config.offline && this.poller !== undefined) preloadHttp();
     try {
       await Promise.race([this.loadCache(), deadline.promise, destroyed]);
       if (this.destroyed) return;
@@ -428,8 +431,6 @@ export class UnleashClient {
 
   /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
   private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
-    // Built from validated definitions: read back from a MemoryCache, it is not validated again.
-    const full = markValidated(snapshot.toPayload());
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
     this.fillDefaults = snapshot.callsCustomStrategies();
@@ -456,6 +457,9 @@ export class UnleashClient {
       this.events.emit({ type: 'ready', from: origin });
     }
     if (origin === 'server' || origin === 'pushed' || origin === 'fleet') {
+      // Built from validated definitions: read back from a MemoryCache, it is not validated
+      // again. Only here: a load from a bootstrap or the cache has nothing to send or write.
+      const full = markValidated(snapshot.toPayload());
       this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
       // Flags from the fleet are in its store already.
       if (origin !== 'fleet') this.writeCache(full, etag);

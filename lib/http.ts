@@ -135,6 +135,25 @@ function loadGot(): Promise<Got> {
   return gotModule;
 }
 
+/**
+ * Starts loading got now, without waiting, so that a client's first request does not pay
+ * for it after whatever comes first (`start()` calls it before reading the cache: a
+ * large cache file is read and compiled while got's modules load). A failure is left to
+ * that request to report (a failed load is not cached).
+ * @internal
+ */
+export function preloadHttp(): void {
+  loadGot().catch(() => undefined);
+}
+
+/**
+ * Whether got's load has been started (by a request or `preloadHttp`) and not failed.
+ * @internal For tests.
+ */
+export function httpLoadStarted(): boolean {
+  return gotModule !== undefined;
+}
+
 // A query key shown as is: it looks like a parameter name. A key without a value, or one
 // that looks like anything else, may be a token pasted into the query.
 const QUERY_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,31}$/;

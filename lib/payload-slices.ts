@@ -24,6 +24,7 @@
  * construction, and the split never has to explain an error itself.
  */
 import { newerVersionWarning, parseClientPayload, parseFeature, parseJsonText, parseSegment, PayloadError, validateBody, type ParseResult } from './payload';
+import { Interner } from './engine/compact';
 import type { ClientPayload, FeatureDefinition, SegmentDefinition } from './types';
 
 /** How a sliced job is paced. The client's `yieldingControl` is the usual one. */
@@ -209,6 +210,8 @@ interface ValidatedList {
  */
 async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Map<string, ValidatedList>): Promise<Record<string, unknown>> {
   const split = new Splitter(bytes);
+  // One table of shared strings for the whole body (./engine/compact.ts).
+  const intern = new Interner();
   split.expect(OPEN_BRACE);
   const body: Record<string, unknown> = {};
   if (split.objectEnds(true)) {
@@ -230,7 +233,7 @@ async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Ma
         if (check === undefined) items.push(raw);
         else {
           // What validateBody says of the same element, at the same index.
-          const item = check(raw);
+          const item = check(raw, intern);
           if (item === undefined) warnings.push(`${key}[${index}] was ignored: it has no usable name or id`);
           else items.push(item);
         }

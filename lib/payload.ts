@@ -23,6 +23,7 @@ import type {
   VariantPayload,
 } from './types';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
+import { EMPTY, Interner, markCompact } from './engine/compact';
 
 /**
  * Thrown when a payload cannot be used at all. The message never embeds the payload.
@@ -52,179 +53,217 @@ function str(value: unknown): string | undefined {
   return undefined;
 }
 
-function strings(value: unknown): string[] {
-  if (!Array.isArray(value)) return [];
-  const out: string[] = [];
-  for (const v of value) {
+/**
+ * The string items of a JSON list (numbers and booleans as text), interned; the shared
+ * empty list when there are none.
+ */
+function strings(value: unknown, intern: Interner): string[] {
+  return exactList(value, (v) => {
     const s = str(v);
-    if (s !== undefined) out.push(s);
-  }
-  return out;
+    return s === undefined ? undefined : intern.str(s);
+  });
 }
 
-function parseConstraint(raw: unknown): ConstraintDefinition {
-  if (!isObject(raw)) return { contextName: '', operator: '', values: [], malformed: 'is not an object' };
-  if (typeof raw.contextName !== 'string' || typeof raw.operator !== 'string') {
-    return {
-      contextName: typeof raw.contextName === 'string' ? raw.contextName : '',
-      operator: typeof raw.operator === 'string' ? raw.operator : '',
-      values: [],
-      malformed: typeof raw.contextName !== 'string' ? 'has no contextName' : 'has no operator',
-    };
+/**
+ * `map` of each item of a JSON list, leaving out what it answers `undefined` for, in an
+ * array of exactly that length (one grown by `push` keeps spare capacity, up to 16 slots
+ * for a single item); the shared empty list when nothing is left.
+ */
+function exactList<T>(raw: unknown, map: (item: unknown) => T | undefined): T[] {
+  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
+  const out = new Array<T>(raw.length);
+  let kept = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const item = map(raw[i]);
+    if (item !== undefined) out[kept++] = item;
   }
+  if (kept === raw.length) return out;
+  return kept === 0 ? (EMPTY as never[]) : out.slice(0, kept);
+}
+
+/**
+ * One constraint, in the compact form (./engine/compact.ts): every key present, in this
+ * order, so all constraints share one shape.
+ */
+function compactConstraint(
+  intern: Interner,
+  contextName: string,
+  operator: string,
+  values: string[],
+  value: string | undefined,
+  inverted: boolean,
+  caseInsensitive: boolean,
+  malformed: string | undefined,
+): ConstraintDefinition {
   const constraint: ConstraintDefinition = {
-    contextName: raw.contextName,
-    operator: raw.operator,
-    values: strings(raw.values),
-    inverted: raw.inverted === true,
-    caseInsensitive: raw.caseInsensitive === true,
+    contextName: intern.str(contextName),
+    operator: intern.str(operator),
+    values,
+    value: intern.str(value),
+    inverted,
+    caseInsensitive,
   };
-  // `value` may legitimately be null on the wire (REGEX with a null pattern is false).
-  if (raw.value !== undefined && raw.value !== null) {
-    const value = str(raw.value);
-    if (value === undefined) return { ...constraint, malformed: `on "${raw.contextName.slice(0, 60)}" has a value that is not a string or number` };
-    constraint.value = value;
-  } else if (raw.value === null) {
-    constraint.value = undefined;
-  }
+  if (malformed !== undefined) constraint.malformed = malformed;
   return constraint;
 }
 
-function parseConstraints(raw: unknown): ConstraintDefinition[] {
-  return Array.isArray(raw) ? raw.map(parseConstraint) : [];
-}
-
-function parsePayloadValue(raw: unknown): VariantPayload | undefined {
-  if (!isObject(raw) || typeof raw.type !== 'string') return undefined;
-  const value = str(raw.value);
-  return { type: raw.type, value: value ?? '' };
-}
-
-function parseOverrides(raw: unknown): VariantOverride[] | undefined {
-  if (!Array.isArray(raw)) return undefined;
-  const out: VariantOverride[] = [];
-  for (const o of raw) {
-    if (isObject(o) && typeof o.contextName === 'string') {
-      out.push({ contextName: o.contextName, values: strings(o.values) });
-    }
+function parseConstraint(raw: unknown, intern: Interner): ConstraintDefinition {
+  if (!isObject(raw)) return compactConstraint(intern, '', '', EMPTY as never[], undefined, false, false, 'is not an object');
+  if (typeof raw.contextName !== 'string' || typeof raw.operator !== 'string') {
+    return compactConstraint(
+      intern,
+      typeof raw.contextName === 'string' ? raw.contextName : '',
+      typeof raw.operator === 'string' ? raw.operator : '',
+      EMPTY as never[],
+      undefined,
+      false,
+      false,
+      typeof raw.contextName !== 'string' ? 'has no contextName' : 'has no operator',
+    );
   }
-  return out.length > 0 ? out : undefined;
+  // `value` may legitimately be null on the wire (REGEX with a null pattern is false).
+  let value: string | undefined;
+  let malformed: string | undefined;
+  if (raw.value !== undefined && raw.value !== null) {
+    value = str(raw.value);
+    if (value === undefined) malformed = `on "${raw.contextName.slice(0, 60)}" has a value that is not a string or number`;
+  }
+  return compactConstraint(intern, raw.contextName, raw.operator, strings(raw.values, intern), value, raw.inverted === true, raw.caseInsensitive === true, malformed);
 }
 
-function parseVariants(raw: unknown): VariantDefinition[] {
-  if (!Array.isArray(raw)) return [];
-  const out: VariantDefinition[] = [];
-  for (const v of raw) {
-    if (!isObject(v) || typeof v.name !== 'string') continue;
-    const weight = typeof v.weight === 'number' ? v.weight : Number(v.weight);
-    const variant: VariantDefinition = {
-      name: v.name,
-      weight: Number.isFinite(weight) && weight > 0 ? Math.floor(weight) : 0,
-    };
-    if (typeof v.weightType === 'string') variant.weightType = v.weightType;
-    if (typeof v.stickiness === 'string' && v.stickiness !== '') variant.stickiness = v.stickiness;
-    const payload = parsePayloadValue(v.payload);
-    if (payload) variant.payload = payload;
-    const overrides = parseOverrides(v.overrides);
-    if (overrides) variant.overrides = overrides;
-    out.push(variant);
-  }
+function parseConstraints(raw: unknown, intern: Interner): ConstraintDefinition[] {
+  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
+  const out = new Array<ConstraintDefinition>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = parseConstraint(raw[i], intern);
   return out;
 }
 
-function parseParameters(raw: unknown): Record<string, string> {
+function parsePayloadValue(raw: unknown, intern: Interner): VariantPayload | undefined {
+  if (!isObject(raw) || typeof raw.type !== 'string') return undefined;
+  const value = str(raw.value);
+  // Frozen: evaluation results share it.
+  return Object.freeze({ type: intern.str(raw.type), value: intern.str(value ?? '') });
+}
+
+function parseOverrides(raw: unknown, intern: Interner): VariantOverride[] | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  const out = exactList<VariantOverride>(raw, (o) =>
+    isObject(o) && typeof o.contextName === 'string' ? { contextName: intern.str(o.contextName), values: strings(o.values, intern) } : undefined,
+  );
+  return out.length > 0 ? out : undefined;
+}
+
+function parseVariants(raw: unknown, intern: Interner): VariantDefinition[] {
+  return exactList<VariantDefinition>(raw, (v) => {
+    if (!isObject(v) || typeof v.name !== 'string') return undefined;
+    const weight = typeof v.weight === 'number' ? v.weight : Number(v.weight);
+    return {
+      name: intern.str(v.name),
+      weight: Number.isFinite(weight) && weight > 0 ? Math.floor(weight) : 0,
+      weightType: typeof v.weightType === 'string' ? intern.str(v.weightType) : undefined,
+      stickiness: typeof v.stickiness === 'string' && v.stickiness !== '' ? intern.str(v.stickiness) : undefined,
+      payload: parsePayloadValue(v.payload, intern),
+      overrides: parseOverrides(v.overrides, intern),
+    };
+  });
+}
+
+function parseParameters(raw: unknown, intern: Interner): Record<string, string> {
   const params: Record<string, string> = {};
   if (!isObject(raw)) return params;
-  for (const [key, value] of Object.entries(raw)) {
-    const s = str(value);
-    if (s !== undefined) params[key] = s;
+  for (const key of Object.keys(raw)) {
+    const s = str(raw[key]);
+    // Property names from JSON.parse are internalized (shared) already.
+    if (s !== undefined) params[key] = intern.str(s);
   }
   return params;
 }
 
 function parseSegmentIds(raw: unknown): number[] {
-  if (!Array.isArray(raw)) return [];
-  const out: number[] = [];
-  for (const id of raw) {
+  return exactList(raw, (id) => {
     const n = typeof id === 'number' ? id : typeof id === 'string' && id.trim() !== '' ? Number(id) : NaN;
     // An unreadable reference still has to make the strategy false, so keep it as NaN:
     // no segment has that id.
-    out.push(Number.isFinite(n) ? n : NaN);
-  }
-  return out;
+    return Number.isFinite(n) ? n : NaN;
+  });
 }
 
-function parseStrategy(raw: unknown): StrategyDefinition {
+function parseStrategy(raw: unknown, intern: Interner): StrategyDefinition {
   if (!isObject(raw) || typeof raw.name !== 'string') {
     // An unreadable strategy must not turn a flag on: an empty name is an unknown strategy.
-    return { name: '', parameters: {}, constraints: [], segments: [], variants: [] };
+    return { name: '', parameters: {}, constraints: EMPTY as never[], segments: EMPTY as never[], variants: EMPTY as never[] };
   }
   return {
-    name: raw.name,
-    parameters: parseParameters(raw.parameters),
-    constraints: parseConstraints(raw.constraints),
+    name: intern.str(raw.name),
+    parameters: parseParameters(raw.parameters, intern),
+    constraints: parseConstraints(raw.constraints, intern),
     segments: parseSegmentIds(raw.segments),
-    variants: parseVariants(raw.variants),
+    variants: parseVariants(raw.variants, intern),
   };
 }
 
-function parseDependencies(raw: unknown): Dependency[] {
-  if (!Array.isArray(raw)) return [];
-  const out: Dependency[] = [];
-  for (const d of raw) {
-    if (!isObject(d) || typeof d.feature !== 'string') {
-      // A dependency we cannot read cannot be satisfied.
-      out.push({ feature: '', enabled: true });
-      continue;
-    }
-    const dep: Dependency = { feature: d.feature, enabled: d.enabled !== false };
-    if (Array.isArray(d.variants) && d.variants.length > 0) dep.variants = strings(d.variants);
-    out.push(dep);
-  }
+function parseStrategies(raw: unknown, intern: Interner): StrategyDefinition[] {
+  if (!Array.isArray(raw) || raw.length === 0) return EMPTY as never[];
+  const out = new Array<StrategyDefinition>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = parseStrategy(raw[i], intern);
   return out;
 }
 
-/** Parses one feature; `undefined` when it has no usable name. */
-export function parseFeature(raw: unknown): FeatureDefinition | undefined {
-  if (!isObject(raw) || typeof raw.name !== 'string' || raw.name === '') return undefined;
-  const feature: FeatureDefinition = {
-    name: raw.name,
-    enabled: raw.enabled === true,
-    strategies: Array.isArray(raw.strategies) ? raw.strategies.map(parseStrategy) : [],
-    variants: parseVariants(raw.variants),
-    dependencies: parseDependencies(raw.dependencies),
-    impressionData: raw.impressionData === true,
-  };
-  if (typeof raw.type === 'string') feature.type = raw.type;
-  if (typeof raw.project === 'string') feature.project = raw.project;
-  if (typeof raw.stale === 'boolean') feature.stale = raw.stale;
-  if (typeof raw.description === 'string') feature.description = raw.description;
-  return feature;
+function parseDependencies(raw: unknown, intern: Interner): Dependency[] {
+  return exactList<Dependency>(raw, (d) => {
+    // A dependency we cannot read cannot be satisfied.
+    if (!isObject(d) || typeof d.feature !== 'string') return { feature: '', enabled: true, variants: undefined };
+    const variants = Array.isArray(d.variants) && d.variants.length > 0 ? strings(d.variants, intern) : undefined;
+    return { feature: intern.str(d.feature), enabled: d.enabled !== false, variants };
+  });
 }
 
-/** Parses one segment; `undefined` when it has no usable id. */
-export function parseSegment(raw: unknown): SegmentDefinition | undefined {
+/**
+ * Parses one feature; `undefined` when it has no usable name. The definition is in the
+ * engine's compact form (./engine/compact.ts: strings shared through `intern`, empty lists
+ * shared and frozen), read-only, and marked so that the engine keeps it without a copy.
+ */
+export function parseFeature(raw: unknown, intern: Interner = new Interner()): FeatureDefinition | undefined {
+  if (!isObject(raw) || typeof raw.name !== 'string' || raw.name === '') return undefined;
+  return markCompact<FeatureDefinition>({
+    name: intern.str(raw.name),
+    enabled: raw.enabled === true,
+    strategies: parseStrategies(raw.strategies, intern),
+    variants: parseVariants(raw.variants, intern),
+    dependencies: parseDependencies(raw.dependencies, intern),
+    impressionData: raw.impressionData === true,
+    type: typeof raw.type === 'string' ? intern.str(raw.type) : undefined,
+    project: typeof raw.project === 'string' ? intern.str(raw.project) : undefined,
+    stale: typeof raw.stale === 'boolean' ? raw.stale : undefined,
+    description: typeof raw.description === 'string' ? intern.str(raw.description) : undefined,
+  });
+}
+
+/** Parses one segment (compact, as `parseFeature`); `undefined` when it has no usable id. */
+export function parseSegment(raw: unknown, intern: Interner = new Interner()): SegmentDefinition | undefined {
   if (!isObject(raw)) return undefined;
   const id = typeof raw.id === 'number' ? raw.id : Number(raw.id);
   if (!Number.isFinite(id)) return undefined;
-  const segment: SegmentDefinition = { id, constraints: parseConstraints(raw.constraints) };
-  if (typeof raw.name === 'string') segment.name = raw.name;
-  return segment;
+  return markCompact<SegmentDefinition>({
+    id,
+    name: typeof raw.name === 'string' ? intern.str(raw.name) : undefined,
+    constraints: parseConstraints(raw.constraints, intern),
+  });
 }
 
-function parseList<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: string, warnings: string[]): T[] {
+function parseList<T>(raw: unknown, parse: (v: unknown, intern: Interner) => T | undefined, what: string, warnings: string[], intern: Interner): T[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new PayloadError('PAYLOAD_INVALID', `"${what}" must be an array`);
   const out: T[] = [];
   raw.forEach((item, i) => {
-    const parsed = parse(item);
+    const parsed = parse(item, intern);
     if (parsed === undefined) warnings.push(`${what}[${i}] was ignored: it has no usable name or id`);
     else out.push(parsed);
   });
   return out;
 }
 
-function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent | undefined {
+function parseEvent(raw: unknown, index: number, warnings: string[], intern: Interner): DeltaEvent | undefined {
   if (!isObject(raw) || typeof raw.type !== 'string') {
     throw new PayloadError('PAYLOAD_INVALID', `events[${index}] has no type`);
   }
@@ -234,11 +273,11 @@ function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent
       return {
         type: 'hydration',
         eventId,
-        features: parseList(raw.features, parseFeature, `events[${index}].features`, warnings),
-        segments: parseList(raw.segments, parseSegment, `events[${index}].segments`, warnings),
+        features: parseList(raw.features, parseFeature, `events[${index}].features`, warnings, intern),
+        segments: parseList(raw.segments, parseSegment, `events[${index}].segments`, warnings, intern),
       };
     case 'feature-updated': {
-      const feature = parseFeature(raw.feature);
+      const feature = parseFeature(raw.feature, intern);
       if (!feature) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (feature-updated) has no usable feature`);
       return { type: 'feature-updated', eventId, feature };
     }
@@ -253,7 +292,7 @@ function parseEvent(raw: unknown, index: number, warnings: string[]): DeltaEvent
         ...(typeof raw.project === 'string' ? { project: raw.project } : {}),
       };
     case 'segment-updated': {
-      const segment = parseSegment(raw.segment);
+      const segment = parseSegment(raw.segment, intern);
       if (!segment) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (segment-updated) has no usable segment`);
       return { type: 'segment-updated', eventId, segment };
     }
@@ -385,10 +424,12 @@ export function* validateBody(body: unknown): Generator<void, ParseResult, void>
     throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${jsonKind(body)}`);
   }
   const warnings: string[] = [];
+  // One table of shared strings for the whole body (./engine/compact.ts).
+  const intern = new Interner();
   if (Array.isArray(body.events) && body.features === undefined) {
     const events: DeltaEvent[] = [];
     for (let i = 0; i < body.events.length; i++) {
-      const event = parseEvent(body.events[i], i, warnings);
+      const event = parseEvent(body.events[i], i, warnings, intern);
       if (event) events.push(event);
       yield;
     }
@@ -399,20 +440,26 @@ export function* validateBody(body: unknown): Generator<void, ParseResult, void>
   }
   const version = typeof body.version === 'number' ? body.version : 1;
   if (version > 2) warnings.push(newerVersionWarning(version));
-  const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings);
-  const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings);
+  const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings, intern);
+  const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings, intern);
   const payload: ClientPayload = { kind: 'full', version, features, segments };
   if (body.query !== undefined) payload.query = body.query;
   if (body.meta !== undefined) payload.meta = body.meta;
   return { payload, warnings };
 }
 
-function* parseListInSteps<T>(raw: unknown, parse: (v: unknown) => T | undefined, what: string, warnings: string[]): Generator<void, T[], void> {
+function* parseListInSteps<T>(
+  raw: unknown,
+  parse: (v: unknown, intern: Interner) => T | undefined,
+  what: string,
+  warnings: string[],
+  intern: Interner,
+): Generator<void, T[], void> {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw new PayloadError('PAYLOAD_INVALID', `"${what}" must be an array`);
   const out: T[] = [];
   for (let i = 0; i < raw.length; i++) {
-    const parsed = parse(raw[i]);
+    const parsed = parse(raw[i], intern);
     if (parsed === undefined) warnings.push(`${what}[${i}] was ignored: it has no usable name or id`);
     else out.push(parsed);
     yield;

@@ -33,6 +33,7 @@
  */
 import { applyDelta, type FlagState } from './delta';
 import { CompiledFlag, type SharedCompileState } from './flag';
+import { EMPTY, Interner, isCompact, markCompact } from './compact';
 import { warnOnce } from '../warn-once';
 import type { EvalEnv } from './constraints';
 import type { ContextDefaults } from './context';
@@ -69,7 +70,6 @@ export interface EngineOptions {
   onWarning?: (message: string) => void;
 }
 
-const EMPTY: readonly never[] = Object.freeze([]);
 
 /** An immutable, compiled set of flags. */
 export class Snapshot {
@@ -85,8 +85,11 @@ export class Snapshot {
     /** The payload version this state came from. */
     readonly version: number,
     private readonly registry: StrategyRegistry,
+    /** Whether a flag uses a custom strategy, when the caller worked it out already. */
+    customStrategies?: boolean,
   ) {
     this.size = flags.size;
+    this.customStrategies = customStrategies;
   }
 
   /**
@@ -141,25 +144,16 @@ export class Snapshot {
   }
 }
 
-/** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */
-const INTERN_LIMIT = 64;
-
 /**
- * Builds the compact copy of one payload's definitions. Strings up to `INTERN_LIMIT`
- * characters are shared through one table (the parser gives every occurrence its own
- * string); empty lists are one shared frozen array; every object gets all its keys at
- * once, so it has its final shape and no out-of-object property store. Tolerant of the
+ * Builds the compact copy of one payload's definitions (see ./compact.ts): definitions
+ * the payload door built in compact form already are taken as they are. Tolerant of the
  * hand-built definitions tests pass (missing arrays).
  */
 class Compactor {
-  private readonly strings = new Map<string, string>();
+  private readonly interner = new Interner();
 
   str<T extends string | undefined | null>(s: T): T {
-    if (typeof s !== 'string' || s.length > INTERN_LIMIT) return s;
-    const known = this.strings.get(s);
-    if (known !== undefined) return known as T;
-    this.strings.set(s, s);
-    return s;
+    return this.interner.str(s);
   }
 
   private list<T, U>(items: readonly T[] | undefined, map: (item: T) => U): readonly U[] {
@@ -217,7 +211,8 @@ class Compactor {
   }
 
   feature(f: FeatureDefinition): FeatureDefinition {
-    return {
+    if (isCompact(f)) return f;
+    return markCompact<FeatureDefinition>({
       name: this.str(f.name),
       enabled: f.enabled,
       strategies: this.list(f.strategies, (s) => this.strategy(s)) as StrategyDefinition[],
@@ -228,11 +223,12 @@ class Compactor {
       project: this.str(f.project),
       stale: f.stale,
       description: this.str(f.description),
-    };
+    });
   }
 
   segment(s: SegmentDefinition): SegmentDefinition {
-    return { id: s.id, name: this.str(s.name), constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[] };
+    if (isCompact(s)) return s;
+    return markCompact<SegmentDefinition>({ id: s.id, name: this.str(s.name), constraints: this.list(s.constraints, (c) => this.constraint(c)) as ConstraintDefinition[] });
   }
 }
 
@@ -335,12 +331,13 @@ export class Engine {
       yield;
     }
     const warn = this.env.warn;
+    let custom = false;
     // Strategies are compiled on each flag's first use; the problems visible without
     // compiling are reported now (see the file comment).
     for (const flag of flags.values()) {
       const feature = flag.definition;
       for (const s of feature.strategies) {
-        const missing = s.segments.filter((id) => !segments.has(id));
+        const missing = s.segments.length === 0 ? s.segments : s.segments.filter((id) => !segments.has(id));
         if (missing.length > 0) {
           warn(
             `segment-missing:${feature.name}:${missing.join(',')}`,
@@ -349,7 +346,7 @@ export class Engine {
         }
         if (this.registry.get(s.name) === undefined) {
           warn(`strategy-unknown:${s.name}`, `unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
-        }
+        } else if (!custom && this.registry.isCustom(s.name)) custom = true;
       }
       const deps = feature.dependencies;
       if (deps.length > 0) {
@@ -361,6 +358,6 @@ export class Engine {
       }
       yield;
     }
-    return new Snapshot(flags, segments, version, this.registry);
+    return new Snapshot(flags, segments, version, this.registry, custom);
   }
 }

@@ -73,8 +73,9 @@ describe('parseClientPayload', () => {
     const [good, bad] = payload.features[0]!.strategies;
     // Malformed constraints keep what could be read and say what was wrong: no placeholder operator.
     expect(good!.constraints).toEqual([
-      { contextName: '', operator: 'IN', values: [], malformed: 'has no contextName' },
-      { contextName: '', operator: '', values: [], malformed: 'is not an object' },
+      // The compact form (lib/engine/compact.ts): every constraint has every key.
+      { contextName: '', operator: 'IN', values: [], inverted: false, caseInsensitive: false, malformed: 'has no contextName' },
+      { contextName: '', operator: '', values: [], inverted: false, caseInsensitive: false, malformed: 'is not an object' },
     ]);
     expect(bad!.name).toBe('');
     expect(payload.segments.map((s) => s.id)).toEqual([1]);
