@@ -13,14 +13,13 @@ import { FileCache } from '../cache/file-cache';
 import { MemoryCache } from '../cache/memory-cache';
 import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult, Reason } from './engine/evaluation';
-import type { CompiledFlag } from './engine/flag';
 import type { FleetCoordinator, FleetHost, FleetStatus } from './fleet-link';
 import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
 import { allFlagsOf, type AllFlags, type AllFlagsOptions } from './all-flags';
 import { ImpactMetrics } from './impact-metrics';
 import { HookRunner, isHook, type EvaluationMethod, type Hook } from './hooks';
 import { applicationHostname } from './host';
-import { MetricsReporter, MetricsStore, ToggleCounter } from './metrics';
+import { MetricsReporter, MetricsStore } from './metrics';
 import { preloadHttp } from './http';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
@@ -29,7 +28,8 @@ import { fullBodyOf } from '../bootstrap/dict';
 import type { PollOutcome } from './poller';
 import { Updater } from './updater';
 import { yieldingControl } from './payload-slices';
-import { SnapshotLoader } from './snapshot-loader';
+import { SnapshotLoader, type CommitWork } from './snapshot-loader';
+import { FlagEntry, NO_FLAGS, TableBuild } from './flag-table';
 import { delay, systemScheduler, type Scheduler } from './scheduler';
 import type { ClientPayload, Context, FeatureDefinition, FeaturesPayload, Variant } from './types';
 import type { FlagSource } from './test-data';
@@ -43,18 +43,6 @@ import { DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON } from './engine/variants
  * @group Client
  */
 export type IsEnabledFallback = boolean | FallbackFunction;
-
-/**
- * One flag the client serves: the compiled flag and its usage counts, in one object found
- * by one lookup (metrics reads the counts from the client's table at each report).
- */
-class FlagEntry extends ToggleCounter {
-  constructor(readonly flag: CompiledFlag) {
-    super();
-  }
-}
-
-const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
 
 /**
  * How the client learns of flag changes now. `polling` fetches `/client/features` on a
@@ -429,23 +417,20 @@ export class UnleashClient {
     return pending === undefined ? applied : pending.then(() => applied);
   }
 
-  /** Serves a compiled snapshot: one swap of the flag table, then the events and the cache write. */
-  private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): void {
+  /**
+   * Serves a compiled snapshot: its flag table is built (in slices for a large one, see
+   * lib/flag-table.ts), then swapped in with the engine's commit; then the events and the
+   * cache write.
+   */
+  private serve(snapshot: Snapshot, origin: FlagOrigin, etag: string | undefined): CommitWork {
+    const build = new TableBuild(snapshot, this.flags, this.store);
+    return { step: (shouldYield) => build.step(shouldYield), commit: () => this.swap(snapshot, build.finish(), origin, etag) };
+  }
+
+  private swap(snapshot: Snapshot, flags: ReadonlyMap<string, FlagEntry>, origin: FlagOrigin, etag: string | undefined): void {
     // The engine reads appName/environment defaults itself; only a user's strategy, which
     // gets the context as it is, needs them filled into a copy.
     this.fillDefaults = snapshot.callsCustomStrategies();
-    const old = this.flags;
-    const flags = new Map<string, FlagEntry>();
-    for (const name of snapshot.names()) {
-      const entry = new FlagEntry(snapshot.get(name)!);
-      // Counts so far carry over: from the flag's previous entry, or kept by the store
-      // (counted while unknown, or before the flag was dropped and came back).
-      const previous = old.get(name);
-      if (previous !== undefined) entry.absorb(previous);
-      this.store.adopt(name, entry);
-      flags.set(name, entry);
-    }
-    for (const [name, entry] of old) if (!flags.has(name)) this.store.keep(name, entry);
     // One assignment: an evaluation sees the old flags or the new ones, never a mix.
     this.flags = flags;
     this.hasData = true;

@@ -154,6 +154,19 @@ export class MetricsStore {
   }
 
   /**
+   * `adopt` for every name of `table` at once: moves the counts kept for a flag that
+   * `table` serves into its counter. Costs one step per kept name, not per served flag.
+   */
+  adoptServed(table: ReadonlyMap<string, ToggleCounter>): void {
+    for (const [name, kept] of this.others) {
+      const counter = table.get(name);
+      if (counter === undefined) continue;
+      counter.absorb(kept);
+      this.others.delete(name);
+    }
+  }
+
+  /**
    * Counts an evaluation of a flag the client does not have. Returns false when the name
    * was not counted (the per-report limit is reached, or the name is not a usable string).
    */

@@ -6,8 +6,10 @@
  * - a small payload with nothing ahead of it compiles at once, synchronously, as it
  *   always did (the fast path: no turn of the event loop is lost);
  * - a large one, or any payload arriving while another is still compiling, is queued and
- *   compiled in slices (`Engine.prepare`), yielding to the event loop between them. The
- *   engine keeps serving the old snapshot until the new one is committed, in one step.
+ *   compiled in slices (`Engine.prepare`), yielding to the event loop between them; then
+ *   the owner's work on the compiled snapshot (the client builds its flag table) runs in
+ *   slices too. The engine keeps serving the old snapshot, and the owner its old table,
+ *   until the new snapshot is committed and the owner's `commit` runs, in one step.
  *
  * Order: payloads are committed in arrival order, so an older one can never overtake a
  * newer one. A full payload supersedes every payload queued or compiling before it (it
@@ -15,12 +17,26 @@
  * dropped at their next slice and never committed. A delta never supersedes anything: it
  * applies to the state its predecessors leave.
  */
-import type { Engine, Snapshot } from './engine/engine';
+import type { Engine, PendingLoad, Snapshot } from './engine/engine';
 import type { SliceControl } from './payload-slices';
 import type { ClientPayload } from './types';
 
 /** Full payloads with more flags than this compile in slices. */
 export const SLICED_COMPILE_FLAGS = 2000;
+
+/**
+ * The owner's work on a compiled snapshot: `step` (in slices, like the compile, while the
+ * old snapshot is still served) and `commit`, called in the same turn as the engine's
+ * commit. On the fast path both run before `load` returns.
+ */
+export interface CommitWork {
+  /** Works until `shouldYield()` answers true or the work is done; returns whether it is done. */
+  step(shouldYield: () => boolean): boolean;
+  /** Makes the snapshot current for the owner (called right after the engine's commit). */
+  commit(): void;
+}
+
+const never = (): boolean => false;
 
 interface Job {
   superseded: boolean;
@@ -45,29 +61,35 @@ export class SnapshotLoader {
   }
 
   /**
-   * Compiles `payload` and makes it current, then calls `onCommit` with the new snapshot
+   * Compiles `payload`, hands the compiled snapshot to `prepare` and runs the work it
+   * returns, then makes the snapshot current and commits that work, in one step
    * (synchronously on the fast path). Returns `undefined` when done synchronously, else a
    * promise that settles once the payload is committed, superseded or failed; it never
    * rejects: a compile failure goes to `onError` (and the old snapshot stays).
    */
-  load(payload: ClientPayload, onCommit: (snapshot: Snapshot) => void, onError: (err: unknown) => void): Promise<void> | undefined {
+  load(payload: ClientPayload, prepare: (snapshot: Snapshot) => CommitWork, onError: (err: unknown) => void): Promise<void> | undefined {
     const full = payload.kind === 'full';
     if (this.tail === undefined && !(full && payload.features.length > SLICED_COMPILE_FLAGS)) {
-      let snapshot: Snapshot;
+      let work: CommitWork;
+      let pending: PendingLoad;
       try {
-        snapshot = this.engine.load(payload);
+        pending = this.engine.prepare(payload);
+        pending.step(never);
+        work = prepare(pending.compiled());
+        work.step(never);
       } catch (err) {
         onError(err);
         return undefined;
       }
-      onCommit(snapshot);
+      pending.commit();
+      work.commit();
       return undefined;
     }
     const job: Job = { superseded: false, full };
     if (full) for (const earlier of this.queued) earlier.superseded = true;
     this.queued.push(job);
     const run = (this.tail ?? Promise.resolve())
-      .then(() => this.run(job, payload, onCommit, onError))
+      .then(() => this.run(job, payload, prepare, onError))
       .finally(() => {
         this.queued = this.queued.filter((j) => j !== job);
         if (this.tail === run) this.tail = undefined;
@@ -76,7 +98,7 @@ export class SnapshotLoader {
     return run;
   }
 
-  private async run(job: Job, payload: ClientPayload, onCommit: (snapshot: Snapshot) => void, onError: (err: unknown) => void): Promise<void> {
+  private async run(job: Job, payload: ClientPayload, prepare: (snapshot: Snapshot) => CommitWork, onError: (err: unknown) => void): Promise<void> {
     if (job.superseded || this.stopped()) return;
     try {
       const control = this.control();
@@ -85,7 +107,13 @@ export class SnapshotLoader {
         await control.pause();
         if (job.superseded || this.stopped()) return;
       }
-      onCommit(pending.commit());
+      const work = prepare(pending.compiled());
+      while (!work.step(() => control.shouldYield())) {
+        await control.pause();
+        if (job.superseded || this.stopped()) return;
+      }
+      pending.commit();
+      work.commit();
     } catch (err) {
       onError(err);
     }

@@ -236,6 +236,8 @@ class Compactor {
 export interface PendingLoad {
   /** Compiles until `shouldYield()` answers true or the work is done; returns whether it is done. */
   step(shouldYield: () => boolean): boolean;
+  /** The compiled snapshot, not yet current. Throws `Error` before the work is done. */
+  compiled(): Snapshot;
   /** Makes the compiled snapshot current and returns it. Throws `Error` before the work is done. */
   commit(): Snapshot;
 }
@@ -309,6 +311,10 @@ export class Engine {
           else if (shouldYield()) return false;
         }
         return true;
+      },
+      compiled: () => {
+        if (result === undefined) throw new Error('Engine: compiled() before the pending load was done');
+        return result;
       },
       commit: () => {
         if (result === undefined) throw new Error('Engine: commit() before the pending load was done');

@@ -1346,14 +1346,14 @@ describe('a throw anywhere in a poll, a metrics report or a cache write', () => 
     [
       'loading the engine',
       () =>
-        jest.spyOn(Engine.prototype, 'load').mockImplementationOnce(() => {
+        jest.spyOn(Engine.prototype, 'prepare').mockImplementationOnce(() => {
           throw new Error('injected: the engine failed');
         }),
     ],
     [
       'indexing the new flags',
       () =>
-        jest.spyOn(MetricsStore.prototype, 'adopt').mockImplementationOnce(() => {
+        jest.spyOn(MetricsStore.prototype, 'adoptServed').mockImplementationOnce(() => {
           throw new Error('injected: adopting the counters failed');
         }),
     ],

@@ -5,8 +5,10 @@
  * queues behind them). Nothing here is timed: the slices end after at most 2,000 flags
  * (SLICED_COMPILE_FLAGS), whatever the machine's speed, so the turns counted are a floor.
  */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { UnleashClient } from '../../lib/client';
+import { Engine, type PendingLoad } from '../../lib/engine/engine';
+import type { MetricsStore } from '../../lib/metrics';
 import type { UnleashEvent } from '../../lib/events';
 import type { FlagSource } from '../../lib/test-data';
 import type { FeaturesPayload } from '../../lib/types';
@@ -107,6 +109,87 @@ describe('a large update', () => {
     expect(seen.every((answer) => answer === false)).toBe(true);
     expect(c.isEnabled('changing')).toBe(true);
     expect(c.status().flagCount).toBe(BIG + 1);
+  });
+
+  /** Counts the compiles of `Engine.prepare` that have finished (their last `step` answered true). */
+  function watchCompiles(): { done: number } {
+    const seen = { done: 0 };
+    const prepare = Engine.prototype.prepare;
+    jest.spyOn(Engine.prototype, 'prepare').mockImplementation(function (this: Engine, payload) {
+      const pending: PendingLoad = prepare.call(this, payload);
+      return {
+        step: (shouldYield) => {
+          const done = pending.step(shouldYield);
+          if (done) seen.done++;
+          return done;
+        },
+        compiled: () => pending.compiled(),
+        commit: () => pending.commit(),
+      };
+    });
+    return seen;
+  }
+
+  test('builds the new flag table in slices too, after the compile: the loop turns between the two and the swap', async () => {
+    const compiles = watchCompiles();
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(10, false));
+    expect(compiles.done).toBe(1); // small: compiled and served at once
+
+    // Turns of the loop after the big compile ended and before its flags were served.
+    const between: boolean[] = [];
+    const stop = everyTurn(() => {
+      if (compiles.done === 2 && events.filter((e) => e.type === 'fetched').length < 2) between.push(c.isEnabled('changing'));
+    });
+    source.push(body(BIG, true));
+    await served(events, 2);
+    stop();
+    jest.restoreAllMocks();
+    // BIG + 1 entries, at most 2,000 per slice: at least two turns between compile and swap,
+    // and each still answered from the old table.
+    expect(between.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
+    expect(between.every((answer) => answer === false)).toBe(true);
+    expect(c.isEnabled('changing')).toBe(true);
+    expect(c.status().flagCount).toBe(BIG + 1);
+  });
+
+  test('metrics counts made while a large update compiles and its table is built all carry over the swap', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    const store = (c as unknown as { store: MetricsStore }).store;
+    const small = body(10, false);
+    small.features.push(flag('dropped', true) as never);
+    source.push(small);
+    const big = body(BIG, true);
+    big.features.push(flag('arriving', true) as never);
+
+    let turns = 0;
+    const stop = everyTurn(() => {
+      if (events.filter((e) => e.type === 'fetched').length >= 2) return;
+      turns++;
+      c.isEnabled('changing'); // old entry: false
+      c.isEnabled('dropped'); // served now, gone after the swap
+      c.isEnabled('arriving'); // unknown now, served after the swap
+      c.getVariant('filler-0');
+    });
+    source.push(big);
+    await served(events, 2);
+    stop();
+    expect(turns).toBeGreaterThanOrEqual((2 * BIG) / SLICED_COMPILE_FLAGS - 1);
+    // After the swap: counted on the new entries.
+    c.isEnabled('changing');
+    c.isEnabled('arriving');
+    c.isEnabled('dropped'); // unknown now
+
+    const toggles = store.take(Date.now())!.toggles;
+    expect(toggles['changing']).toEqual({ yes: 1, no: turns, variants: {} });
+    expect(toggles['dropped']).toEqual({ yes: turns, no: 1, variants: {} });
+    expect(toggles['arriving']).toEqual({ yes: 1, no: turns, variants: {} });
+    expect(toggles['filler-0']).toEqual({ yes: turns, no: 0, variants: { disabled: turns } });
+    expect(store.take(Date.now())).toBeUndefined();
   });
 
   test('a full payload arriving while a large one compiles supersedes it: the older is never served', async () => {

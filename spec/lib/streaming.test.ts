@@ -240,12 +240,12 @@ describe('streaming: event ids and unusable messages', () => {
     await server.waitForStreams(1);
     // A delta that does not start with a hydration and removes a flag: a valid body whose
     // compilation is made to fail once here, as a stand-in for any failure to apply.
-    const engine = (client as unknown as { engine: { load: (p: unknown) => unknown } }).engine;
-    const load = engine.load.bind(engine);
+    const engine = (client as unknown as { engine: { prepare: (p: unknown) => unknown } }).engine;
+    const prepare = engine.prepare.bind(engine);
     let failures = 1;
-    engine.load = (payload) => {
+    engine.prepare = (payload) => {
       if (failures-- > 0) throw new Error('compile failed');
-      return load(payload);
+      return prepare(payload);
     };
     server.setFlag(flag('b'));
     await scheduler.fireNext('stream-reconnect');
