@@ -6,16 +6,17 @@
 import { jest } from '@jest/globals';
 import { context, trace } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, StackContextManager, TracerProvider } from '@opentelemetry/sdk-trace';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { UnleashClient } from '../../lib/client';
 import type { UnleashEvent } from '../../lib/events';
 import { SwitchyardProvider } from '../../lib/openfeature';
 import { OpenTelemetryHook, type OpenTelemetryHookOptions } from '../../lib/opentelemetry';
 import { TestData, type FlagSource } from '../../lib/test-data';
 
-const contextManager = new StackContextManager();
+const contextManager = new AsyncLocalStorageContextManager();
 const spans = new InMemorySpanExporter();
-const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] }).getTracer('test');
+const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).getTracer('test');
 
 beforeAll(() => {
   contextManager.enable();
