@@ -229,6 +229,39 @@ function refusal(method: string, redirect: RefusedRedirect): string {
   );
 }
 
+/** got, loaded on first use; a failure to load it is an `HTTP_NETWORK` error naming the request. */
+async function gotFor(method: string, shown: string): Promise<Got> {
+  try {
+    return await loadGot();
+  } catch (err) {
+    throw new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
+  }
+}
+
+/**
+ * The redirect rule of every request: follow a redirect only to the request's own origin
+ * (credentials in headers must not reach another host), and never a 303 of a POST (it
+ * would turn the report into a GET). `refused()` tells the redirect that was not followed.
+ */
+function sameOriginRedirects(method: string, url: string | URL): { follow: (response: PlainResponse) => boolean; refused: () => RefusedRedirect | undefined } {
+  const origin = originOf(url);
+  let refused: RefusedRedirect | undefined;
+  const follow = (response: PlainResponse): boolean => {
+    let target: URL | undefined;
+    try {
+      target = new URL(String(response.headers.location), response.url);
+    } catch {
+      target = undefined;
+    }
+    if ((method === 'POST' && response.statusCode === 303) || target === undefined || target.origin !== origin) {
+      refused = { status: response.statusCode, target };
+      return false;
+    }
+    return true;
+  };
+  return { follow, refused: () => refused };
+}
+
 /**
  * Sends one request and resolves with the response, whatever its status. Rejects only
  * with an `HttpError`: `HTTP_TIMEOUT`, `HTTP_NETWORK`, `HTTP_ABORTED`, `HTTP_BODY_TOO_LARGE`
@@ -249,27 +282,9 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
   const maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
   const shown = redactUrl(url);
   if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `${method} ${shown}: the request was aborted`);
-  let got: Got;
-  try {
-    got = await loadGot();
-  } catch (err) {
-    throw new HttpError('HTTP_NETWORK', shown, `${method} ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
-  }
-  const origin = originOf(url);
-  let refused: RefusedRedirect | undefined;
-  const followRedirect = (response: PlainResponse): boolean => {
-    let target: URL | undefined;
-    try {
-      target = new URL(String(response.headers.location), response.url);
-    } catch {
-      target = undefined;
-    }
-    if ((method === 'POST' && response.statusCode === 303) || target === undefined || target.origin !== origin) {
-      refused = { status: response.statusCode, target };
-      return false;
-    }
-    return true;
-  };
+  const got = await gotFor(method, shown);
+  const redirects = sameOriginRedirects(method, url);
+  const followRedirect = redirects.follow;
   const tooLarge = (): HttpError =>
     new HttpError(
       'HTTP_BODY_TOO_LARGE',
@@ -293,6 +308,7 @@ export async function httpRequest(url: string | URL, options: HttpRequestOptions
     // listener left, that would be an uncaught 'error' event.
     stream.on('error', () => undefined);
     const response = await responseOf(stream);
+    const refused = redirects.refused();
     if (refused !== undefined) {
       throw new HttpError('HTTP_STATUS', shown, `${method} ${shown}: ${refusal(method, refused)}`, refused.status);
     }
@@ -440,27 +456,9 @@ export async function openHttpStream(url: string | URL, options: Omit<HttpReques
   const timeout = timerDelay(options.timeout ?? DEFAULT_HTTP_TIMEOUT);
   const shown = redactUrl(url);
   if (options.signal?.aborted) throw new HttpError('HTTP_ABORTED', shown, `GET ${shown}: the request was aborted`);
-  let got: Got;
-  try {
-    got = await loadGot();
-  } catch (err) {
-    throw new HttpError('HTTP_NETWORK', shown, `GET ${shown}: the HTTP client could not be loaded (${(err as Error)?.message})`);
-  }
-  const origin = originOf(url);
-  let refused: RefusedRedirect | undefined;
-  const followRedirect = (response: PlainResponse): boolean => {
-    let target: URL | undefined;
-    try {
-      target = new URL(String(response.headers.location), response.url);
-    } catch {
-      target = undefined;
-    }
-    if (target === undefined || target.origin !== origin) {
-      refused = { status: response.statusCode, target };
-      return false;
-    }
-    return true;
-  };
+  const got = await gotFor('GET', shown);
+  const redirects = sameOriginRedirects('GET', url);
+  const followRedirect = redirects.follow;
   let stream: ReturnType<Got['stream']> | undefined;
   try {
     stream = got.stream(url, {
@@ -477,6 +475,7 @@ export async function openHttpStream(url: string | URL, options: Omit<HttpReques
     });
     stream.on('error', () => undefined);
     const response = await responseOf(stream);
+    const refused = redirects.refused();
     if (refused !== undefined) throw new HttpError('HTTP_STATUS', shown, `GET ${shown}: ${refusal('GET', refused)}`, refused.status);
     const open = stream;
     return { status: response.statusCode, headers: response.headers, body: open, close: () => open.destroy() };

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { SwitchyardError } from '../../lib/errors';
-import { DEFAULT_MAX_BODY_SIZE, getBody, HttpError, httpRequest, redactUrl } from '../../lib/http';
+import { DEFAULT_MAX_BODY_SIZE, getBody, HttpError, httpRequest, openHttpStream, redactUrl } from '../../lib/http';
 import { endlessBody, gzipBomb, TestServer, type StreamEnd } from '../support/test-server';
 
 let server: TestServer;
@@ -243,6 +243,21 @@ describe('redirects', () => {
       `GET ${server.origin}/start: the server redirected (${status}) to ${other.origin}/elsewhere?token=***, another origin; ` +
         'redirects to another origin are not followed, so no header reaches it (configure the final URL instead)',
     );
+    expect(other.requests).toEqual([]);
+  });
+
+  test('a stream (openHttpStream) follows the same rule: within the origin with every header, to another origin refused', async () => {
+    server.setDefault('GET', '/start', redirect(307, '/elsewhere'));
+    const followed = await openHttpStream(`${server.origin}/start`, { headers });
+    expect(followed.status).toBe(200);
+    followed.close();
+    expect(server.requestsTo('/elsewhere')[0]).toMatchObject({ method: 'GET', headers: expect.objectContaining(headers) });
+
+    server.setDefault('GET', '/start', redirect(302, `${other.origin}/elsewhere?token=query-secret`));
+    const err = await failure(openHttpStream(`${server.origin}/start`, { headers }));
+    expect(err).toMatchObject({ code: 'HTTP_STATUS', status: 302 });
+    expect(err.message).toMatch(/another origin; redirects to another origin are not followed/);
+    expect(err.message).not.toMatch(/query-secret/);
     expect(other.requests).toEqual([]);
   });
 
