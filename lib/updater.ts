@@ -190,31 +190,25 @@ export class Updater {
     if (this.stopped) return Promise.resolve();
     const wasPaused = this.paused;
     this.paused = false;
-    const settled = new Promise<void>((resolve) => this.settleWaiters.push(resolve));
     if (!this.started) {
       this.started = true;
       this.options.onMode(this.current, undefined, 'start');
     }
     if (fresh) this.rehydrate = true;
-    if (this.current === 'streaming') {
-      // A connection still open was never paused: only a fresh state needs a new one.
-      if (!fresh && this.connection !== undefined) return this.settledNow(settled);
+    const streaming = this.current === 'streaming';
+    // Already running and nothing new asked: a stream still open was never paused, and a
+    // poller neither paused nor asked for a fresh state goes on as it was.
+    const running = streaming ? this.connection !== undefined : this.poller !== undefined && !wasPaused;
+    if (running && !fresh) return Promise.resolve();
+    const settled = new Promise<void>((resolve) => this.settleWaiters.push(resolve));
+    if (streaming) {
       this.connection?.close();
       this.connect();
     } else if (this.poller === undefined) {
       this.startPoller(this.current === 'delta' ? 'delta' : 'features', fresh);
-    } else if (wasPaused || fresh) {
-      void this.poller.resume(fresh);
     } else {
-      // Polling already, and nothing new was asked.
-      return this.settledNow(settled);
+      void this.poller.resume(fresh);
     }
-    return settled;
-  }
-
-  /** Drops the waiter `resume` just queued: nothing new was requested. */
-  private settledNow(settled: Promise<void>): Promise<void> {
-    this.settleWaiters.pop()?.();
     return settled;
   }
 
