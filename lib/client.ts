@@ -134,7 +134,6 @@ export class UnleashClient {
 
   /** The flags served now, by name; replaced whole (never mutated) when new flags arrive. */
   private flags: ReadonlyMap<string, FlagEntry> = NO_FLAGS;
-  private hasData = false;
   private ready = false;
   private etag: string | undefined;
   private source: FlagOrigin | undefined;
@@ -282,7 +281,7 @@ export class UnleashClient {
       if (this.destroyed) return;
       this.subscribeSource();
       if (this.config.offline || this.poller === undefined || this.reporter === undefined) {
-        if (!this.hasData) {
+        if (!this.ready) {
           this.events.warn('cache', 'offline and the cache holds no flags: every flag answers with its fallback');
         }
         return;
@@ -329,7 +328,7 @@ export class UnleashClient {
       this.events.error('cache', err);
       return;
     }
-    if (features === undefined || features === null || this.hasData || this.destroyed) return;
+    if (features === undefined || features === null || this.ready || this.destroyed) return;
     let payload: ClientPayload;
     try {
       // The client has no flags yet: a cached delta body follows the bootstrap rule.
@@ -433,7 +432,6 @@ export class UnleashClient {
     this.fillDefaults = snapshot.callsCustomStrategies();
     // One assignment: an evaluation sees the old flags or the new ones, never a mix.
     this.flags = flags;
-    this.hasData = true;
     this.etag = etag;
     this.source = origin;
     this.updatedAt = this.scheduler.now();
@@ -728,7 +726,7 @@ export class UnleashClient {
 
   /** Whether the client has flags (from the server, the cache or a bootstrap). */
   get hasFlags(): boolean {
-    return this.hasData;
+    return this.ready;
   }
 
   /** Adds a listener for one event type (besides `eventCallback`); returns a function removing it. */
@@ -806,7 +804,7 @@ export class UnleashClient {
   }
 
   private noteNoData(call: string): void {
-    if (this.hasData) return;
+    if (this.ready) return;
     const why = this.startPromise === undefined ? 'before start() was called' : 'before the client had any flags';
     this.evaluationWarning('no-data', `${call} was called ${why}; answering with the fallback (this is reported once)`);
   }
