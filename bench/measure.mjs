@@ -215,8 +215,18 @@ export async function loadTime(load, { rounds, warmup }) {
 }
 
 async function settle() {
-  // Let deferred work (ticks, promises, sockets closing) finish, then collect everything.
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Let deferred work (ticks, promises, sockets closing, and switchyard's check of its
+  // deferred flags after a load, which runs in slices) finish, then collect everything:
+  // wait until the event loop has been idle (under 5% busy) for 50 ms, at most 5 s. The
+  // same wait for both systems; a system with no work left waits 50 ms.
+  const until = performance.now() + 5000;
+  let last = performance.eventLoopUtilization();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = performance.eventLoopUtilization();
+    if (performance.eventLoopUtilization(now, last).utilization < 0.05 || performance.now() > until) break;
+    last = now;
+  }
   for (let i = 0; i < 4; i++) globalThis.gc();
 }
 

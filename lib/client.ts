@@ -14,7 +14,7 @@ import { MemoryCache } from '../cache/memory-cache';
 import { Engine, type Snapshot } from './engine/engine';
 import type { EvaluationResult, Reason } from './engine/evaluation';
 import type { FleetCoordinator, FleetHost, FleetStatus } from './fleet-link';
-import { EventHub, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
+import { EventHub, type FetchedEvent, type FlagOrigin, type UnleashEventOf, type UnleashEventType } from './events';
 import { allFlagsOf, type AllFlags, type AllFlagsOptions } from './all-flags';
 import { ImpactMetrics } from './impact-metrics';
 import { HookRunner, isHook, type EvaluationMethod, type Hook } from './hooks';
@@ -23,7 +23,7 @@ import { MetricsReporter, MetricsStore } from './metrics';
 import { preloadHttp } from './http';
 import { Network } from './network';
 import { resolveConfig, type FallbackFunction, type ResolvedConfig, type UnleashConfig } from './options';
-import { markValidated, parseClientPayload } from './payload';
+import { markValidated, readClientPayload } from './payload';
 import { fullBodyOf } from '../bootstrap/dict';
 import type { PollOutcome } from './poller';
 import { Updater } from './updater';
@@ -148,6 +148,8 @@ export class UnleashClient {
   private cacheWrites: Promise<void> = Promise.resolve();
   /** The newest state waiting for the cache write in flight to finish. */
   private nextWrite: { payload: FeaturesPayload; etag: string | undefined } | undefined;
+  /** The cache entry of the last swap, written once its flags are checked (`settle`). */
+  private postponedWrite: { snapshot: Snapshot; etag: string | undefined } | undefined;
   private unsubscribeSource: (() => void) | undefined;
   private unsubscribeCache: (() => void) | undefined;
   private readonly flagSource: FlagSource | undefined;
@@ -332,7 +334,7 @@ export class UnleashClient {
     let payload: ClientPayload;
     try {
       // The client has no flags yet: a cached delta body follows the bootstrap rule.
-      const parsed = fullBodyOf(parseClientPayload(features));
+      const parsed = fullBodyOf(readClientPayload(features));
       payload = { kind: 'full', ...parsed.payload };
       for (const w of parsed.warnings) this.events.warn('cache', w);
     } catch (err) {
@@ -356,7 +358,7 @@ export class UnleashClient {
       this.unsubscribeSource = flagSource.subscribe((body) => {
         if (this.destroyed) return;
         try {
-          const parsed = parseClientPayload(body);
+          const parsed = readClientPayload(body);
           for (const w of parsed.warnings) this.events.warn('fetch', w);
           void this.apply(parsed.payload, 'pushed', undefined);
         } catch (err) {
@@ -440,13 +442,45 @@ export class UnleashClient {
       this.events.emit({ type: 'ready', from: origin });
     }
     if (origin === 'server' || origin === 'pushed' || origin === 'fleet') {
-      // Built from validated definitions: read back from a MemoryCache, it is not validated
-      // again. Only here: a load from a bootstrap or the cache has nothing to send or write.
-      const full = markValidated(snapshot.toPayload());
-      this.events.emit({ type: 'fetched', features: full.features, ...(etag === undefined ? {} : { etag }) });
-      // Flags from the fleet are in its store already.
-      if (origin !== 'fleet') this.writeCache(full, etag);
+      // Only here: a load from a bootstrap or the cache has nothing to send or write.
+      this.events.emit(fetchedEvent(snapshot, etag));
+      // Flags from the fleet are in its store already. A newer swap replaces an older
+      // postponed write, as queued writes coalesce.
+      if (origin !== 'fleet') this.postponedWrite = { snapshot, etag };
     }
+    void this.settle(snapshot);
+  }
+
+  /**
+   * After a swap: checks the new snapshot's deferred flags in slices (see
+   * lib/engine/compact.ts), so that the memory the client keeps settles to compact
+   * definitions without holding the event loop, then writes the cache with them: one
+   * write, of the definitions the client keeps (a MemoryCache then shares them instead of
+   * holding the server's JSON as well). A newer swap or `destroy()` ends it; `destroy()`
+   * writes a postponed entry at once.
+   */
+  private async settle(snapshot: Snapshot): Promise<void> {
+    const control = yieldingControl();
+    try {
+      while (!snapshot.checkDeferred(() => control.shouldYield())) {
+        await control.pause();
+        if (this.destroyed) return;
+        if (this.engine.snapshot !== snapshot) break;
+      }
+    } catch (err) {
+      // Not expected: checking never throws for a flag the door let in.
+      this.events.error('cache', new Error(`checking the new flags failed: ${describe(err)}`));
+    }
+    this.writePostponed(snapshot);
+  }
+
+  /** Writes the postponed cache entry (of `snapshot`, when given: not an older one's). */
+  private writePostponed(snapshot?: Snapshot): void {
+    const write = this.postponedWrite;
+    if (write === undefined || (snapshot !== undefined && write.snapshot !== snapshot)) return;
+    this.postponedWrite = undefined;
+    // Built from validated definitions: read back from a MemoryCache, it is not validated again.
+    this.writeCache(markValidated(write.snapshot.toPayload()), write.etag);
   }
 
   /** What the `fleet` coordinator may do to this client: pause or resume polling, hand it flags. */
@@ -460,7 +494,7 @@ export class UnleashClient {
         if (this.destroyed) return false;
         let payload: ClientPayload;
         try {
-          const parsed = fullBodyOf(parseClientPayload(body));
+          const parsed = fullBodyOf(readClientPayload(body));
           payload = { kind: 'full', ...parsed.payload };
           for (const w of parsed.warnings) this.events.warn('fleet', w);
         } catch (err) {
@@ -760,6 +794,8 @@ export class UnleashClient {
       await Promise.all([this.poller?.idle(), reporting]);
       // Only now that no request is left: the last metrics report may need the proxy.
       this.network?.destroy();
+      // The last flags are stored even when their check in the background was cut short.
+      this.writePostponed();
       await this.cacheWrites;
       // After the last write: a leader gives up its lock only once its flags are stored.
       await this.fleet?.leave();
@@ -846,6 +882,27 @@ export class UnleashClient {
     if (usable === DISABLED_VARIANT) return featureEnabled ? DISABLED_VARIANT_FEATURE_ON : DISABLED_VARIANT;
     return usable.feature_enabled === featureEnabled ? usable : Object.freeze({ ...usable, feature_enabled: featureEnabled });
   }
+}
+
+/**
+ * The `fetched` event of a new snapshot. `features` (checked definitions) is built when
+ * first read: checking every deferred flag of a 50,000-flag body at once would hold the
+ * event loop for the time the sliced load saved, for listeners that mostly want names.
+ */
+function fetchedEvent(snapshot: Snapshot, etag: string | undefined): FetchedEvent {
+  let features: readonly FeatureDefinition[] | undefined;
+  let flagNames: readonly string[] | undefined;
+  const event: FetchedEvent = {
+    type: 'fetched',
+    get features() {
+      return (features ??= snapshot.definitions());
+    },
+    get flagNames() {
+      return (flagNames ??= snapshot.names());
+    },
+  };
+  if (etag !== undefined) event.etag = etag;
+  return event;
 }
 
 function isAbsent(value: unknown): boolean {

@@ -132,7 +132,7 @@ export class SwitchyardProvider implements Provider {
   async initialize(): Promise<void> {
     this.unsubscribe.push(
       this.client.on('fetched', (event) => {
-        this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: event.features.map((f) => f.name) });
+        this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [...event.flagNames] });
       }),
       this.client.on('error', (event) => {
         this.events.emit(ProviderEvents.Error, { message: event.error.message });

@@ -1,5 +1,5 @@
 /**
- * `parseClientPayload` spread over turns of the event loop, for bodies too large to parse
+ * `readClientPayload` (the client's door: flags deferred) spread over turns of the event loop, for bodies too large to parse
  * in one go: `JSON.parse` of a 50,000-flag body (tens of megabytes) and its validation
  * hold the event loop for several hundred milliseconds, during which a service answers
  * nothing.
@@ -19,11 +19,11 @@
  *
  * The split only has to find element boundaries: `JSON.parse` validates each element, and
  * the split checks the punctuation between them. Whenever the split finds anything it does
- * not expect, it hands the whole body to `parseClientPayload`, whose error (or answer) is
+ * not expect, it hands the whole body to `readClientPayload`, whose error (or answer) is
  * then the answer: both paths give the same result or the same `PayloadError` by
  * construction, and the split never has to explain an error itself.
  */
-import { newerVersionWarning, parseClientPayload, parseFeature, parseJsonText, parseSegment, PayloadError, validateBody, type ParseResult } from './payload';
+import { deferFeature, newerVersionWarning, parseJsonText, parseSegment, PayloadError, readClientPayload, validateBody, type ParseResult } from './payload';
 import { Interner } from './engine/compact';
 import type { ClientPayload, FeatureDefinition, SegmentDefinition } from './types';
 
@@ -205,8 +205,8 @@ interface ValidatedList {
 /**
  * Splits and parses the body into the object `JSON.parse` would give, yielding between
  * elements. The elements of `features` and `segments` are validated as soon as they are
- * parsed (`validated` gets the lists), so the parser's raw objects die young instead of
- * surviving, and being copied by, the garbage collections of a long parse.
+ * parsed (`validated` gets the lists): a segment is checked and compacted, a flag only
+ * checked for a usable name and left deferred (`deferFeature`), as `readClientPayload` does.
  */
 async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Map<string, ValidatedList>): Promise<Record<string, unknown>> {
   const split = new Splitter(bytes);
@@ -223,7 +223,7 @@ async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Ma
     if (SPLIT_KEYS.has(key) && split.arrayFollows()) {
       split.expect(OPEN_BRACKET);
       const items: unknown[] = [];
-      const check = key === 'features' ? parseFeature : key === 'segments' ? parseSegment : undefined;
+      const check = key === 'features' ? deferFeature : key === 'segments' ? parseSegment : undefined;
       const warnings: string[] = [];
       let first = true;
       let index = 0;
@@ -252,7 +252,7 @@ async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Ma
 }
 
 /**
- * `parseClientPayload` for bytes, spread over turns of the event loop as `control`
+ * `readClientPayload` for bytes, spread over turns of the event loop as `control`
  * decides: the same `ParseResult`, or the same `PayloadError`, as the synchronous door
  * gives for the same bytes. A body the split cannot read is parsed by the synchronous
  * door (in one go), so an invalid body is reported exactly as before.
@@ -263,7 +263,7 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
   try {
     body = await parseInSlices(bytes, control, validated);
   } catch (err) {
-    if (err instanceof Unexpected || err instanceof PayloadError) return parseClientPayload(bytes);
+    if (err instanceof Unexpected || err instanceof PayloadError) return readClientPayload(bytes);
     throw err;
   }
   const features = validated.get('features');
@@ -272,7 +272,7 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
     // its segments goes to the synchronous door, which says what validateBody would.
     const segments = validated.get('segments');
     const ownSegments = segments !== undefined && body.segments === segments.items ? segments : undefined;
-    if (ownSegments === undefined && body.segments !== undefined && body.segments !== null) return parseClientPayload(bytes);
+    if (ownSegments === undefined && body.segments !== undefined && body.segments !== null) return readClientPayload(bytes);
     const version = typeof body.version === 'number' ? body.version : 1;
     const warnings = version > 2 ? [newerVersionWarning(version)] : [];
     // A loop, not push(...): a body of 200,000 unusable flags would overflow the call's arguments.
@@ -290,7 +290,7 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
   }
   // A delta (or a body the door refuses): validated in steps. Segments validated in a
   // body that turns out not to be full are ignored there, as validateBody ignores them.
-  const steps = validateBody(body);
+  const steps = validateBody(body, true);
   for (;;) {
     const next = steps.next();
     if (next.done === true) return next.value;

@@ -23,7 +23,7 @@ import type {
   VariantPayload,
 } from './types';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
-import { EMPTY, Interner, markCompact } from './engine/compact';
+import { EMPTY, Interner, isDeferred, markCompact, markDeferred } from './engine/compact';
 
 /**
  * Thrown when a payload cannot be used at all. The message never embeds the payload.
@@ -179,25 +179,66 @@ function parseParameters(raw: unknown, intern: Interner): Record<string, string>
   return params;
 }
 
+/**
+ * The segment id one entry of a strategy's `segments` refers to: a number, or numeric
+ * text. An unreadable reference still has to make the strategy false, so it is NaN: no
+ * segment has that id. Shared with the engine's load-time check of deferred flags.
+ * @internal
+ */
+export function segmentIdOf(id: unknown): number {
+  const n = typeof id === 'number' ? id : typeof id === 'string' && id.trim() !== '' ? Number(id) : NaN;
+  return Number.isFinite(n) ? n : NaN;
+}
+
 function parseSegmentIds(raw: unknown): number[] {
-  return exactList(raw, (id) => {
-    const n = typeof id === 'number' ? id : typeof id === 'string' && id.trim() !== '' ? Number(id) : NaN;
-    // An unreadable reference still has to make the strategy false, so keep it as NaN:
-    // no segment has that id.
-    return Number.isFinite(n) ? n : NaN;
-  });
+  return exactList(raw, segmentIdOf);
+}
+
+/**
+ * The name of a strategy as the engine looks it up: an unreadable strategy (not an object,
+ * no string name) is named '', an unknown strategy, so it never turns a flag on.
+ * @internal
+ */
+export function strategyNameOf(raw: unknown): string {
+  return isObject(raw) && typeof raw.name === 'string' ? raw.name : '';
+}
+
+/**
+ * The segment references of a strategy, unread: none for an unreadable strategy (it is
+ * off whatever they say, see `strategyNameOf`).
+ * @internal
+ */
+export function segmentRefsOf(raw: unknown): readonly unknown[] {
+  return isObject(raw) && typeof raw.name === 'string' ? listOf(raw.segments) : EMPTY;
+}
+
+/**
+ * The parent flag a dependency names; '' (no flag has that name) for one that cannot be
+ * read, which therefore cannot be satisfied.
+ * @internal
+ */
+export function dependencyNameOf(raw: unknown): string {
+  return isObject(raw) && typeof raw.feature === 'string' ? raw.feature : '';
+}
+
+/**
+ * A JSON list as the parsers read it: the array, or none for anything else.
+ * @internal
+ */
+export function listOf(raw: unknown): readonly unknown[] {
+  return Array.isArray(raw) ? raw : EMPTY;
 }
 
 function parseStrategy(raw: unknown, intern: Interner): StrategyDefinition {
   if (!isObject(raw) || typeof raw.name !== 'string') {
     // An unreadable strategy must not turn a flag on: an empty name is an unknown strategy.
-    return { name: '', parameters: {}, constraints: EMPTY as never[], segments: EMPTY as never[], variants: EMPTY as never[] };
+    return { name: strategyNameOf(raw), parameters: {}, constraints: EMPTY as never[], segments: EMPTY as never[], variants: EMPTY as never[] };
   }
   return {
-    name: intern.str(raw.name),
+    name: intern.str(strategyNameOf(raw)),
     parameters: parseParameters(raw.parameters, intern),
     constraints: parseConstraints(raw.constraints, intern),
-    segments: parseSegmentIds(raw.segments),
+    segments: parseSegmentIds(segmentRefsOf(raw)),
     variants: parseVariants(raw.variants, intern),
   };
 }
@@ -212,10 +253,27 @@ function parseStrategies(raw: unknown, intern: Interner): StrategyDefinition[] {
 function parseDependencies(raw: unknown, intern: Interner): Dependency[] {
   return exactList<Dependency>(raw, (d) => {
     // A dependency we cannot read cannot be satisfied.
-    if (!isObject(d) || typeof d.feature !== 'string') return { feature: '', enabled: true, variants: undefined };
+    if (!isObject(d) || typeof d.feature !== 'string') return { feature: dependencyNameOf(d), enabled: true, variants: undefined };
     const variants = Array.isArray(d.variants) && d.variants.length > 0 ? strings(d.variants, intern) : undefined;
-    return { feature: intern.str(d.feature), enabled: d.enabled !== false, variants };
+    return { feature: intern.str(dependencyNameOf(d)), enabled: d.enabled !== false, variants };
   });
+}
+
+/** Whether a flag of a body can be used at all: an object with a non-empty string name. */
+function hasUsableName(raw: unknown): raw is Json & { name: string } {
+  return isObject(raw) && typeof raw.name === 'string' && raw.name !== '';
+}
+
+/**
+ * One flag of a full body, checked only for what loading needs (`parseFeature`'s
+ * `undefined` case: an object with a usable name) and marked deferred
+ * (./engine/compact.ts): the engine checks and compacts the rest when the flag is first
+ * needed. `parseFeature` of it later gives what it would give now, since the parsed JSON
+ * is never changed.
+ * @internal
+ */
+export function deferFeature(raw: unknown): FeatureDefinition | undefined {
+  return hasUsableName(raw) ? markDeferred(raw as unknown as FeatureDefinition) : undefined;
 }
 
 /**
@@ -224,7 +282,7 @@ function parseDependencies(raw: unknown, intern: Interner): Dependency[] {
  * shared and frozen), read-only, and marked so that the engine keeps it without a copy.
  */
 export function parseFeature(raw: unknown, intern: Interner = new Interner()): FeatureDefinition | undefined {
-  if (!isObject(raw) || typeof raw.name !== 'string' || raw.name === '') return undefined;
+  if (!hasUsableName(raw)) return undefined;
   return markCompact<FeatureDefinition>({
     name: intern.str(raw.name),
     enabled: raw.enabled === true,
@@ -355,10 +413,25 @@ function jsonKind(value: unknown): string {
  * Throws `PayloadError` when the body cannot be used at all.
  */
 export function parseClientPayload(input: unknown): ParseResult {
-  if (typeof input === 'object' && input !== null && validated.has(input)) return readValidated(input as FeaturesPayload);
+  return readPayload(input, false);
+}
+
+/**
+ * `parseClientPayload` for the client's own loading: the same checks of the body, the same
+ * result or `PayloadError`, but each flag of a full body is only checked for a usable name
+ * and left deferred (`deferFeature`), to be checked when first needed. Its `features`
+ * are for the engine (and caches) only: read through a `Snapshot`, never directly.
+ * @internal
+ */
+export function readClientPayload(input: unknown): ParseResult {
+  return readPayload(input, true);
+}
+
+function readPayload(input: unknown, defer: boolean): ParseResult {
+  if (typeof input === 'object' && input !== null && validated.has(input)) return readValidated(input as FeaturesPayload, defer);
   let body = input;
   if (typeof input === 'string' || Buffer.isBuffer(input) || input instanceof Uint8Array) body = parseJsonText(decodePayloadText(input));
-  const steps = validateBody(body);
+  const steps = validateBody(body, defer);
   for (;;) {
     const next = steps.next();
     if (next.done === true) return next.value;
@@ -382,9 +455,11 @@ export function markValidated<T extends FeaturesPayload>(body: T): T {
   return body;
 }
 
-function readValidated(body: FeaturesPayload): ParseResult {
+function readValidated(body: FeaturesPayload, defer: boolean): ParseResult {
   const version = body.version;
-  const payload: ClientPayload = { kind: 'full', version, features: body.features, segments: body.segments ?? [] };
+  // Flags the client left deferred are checked now for a caller that reads definitions.
+  const features = defer ? body.features : body.features.map((f) => (isDeferred(f) ? parseFeature(f)! : f));
+  const payload: ClientPayload = { kind: 'full', version, features, segments: body.segments ?? [] };
   if (body.query !== undefined) payload.query = body.query;
   if (body.meta !== undefined) payload.meta = body.meta;
   return { payload, warnings: version > 2 ? [newerVersionWarning(version)] : [] };
@@ -417,9 +492,10 @@ export function parseJsonText(text: string): unknown {
  * The validation of a parsed body, one flag, segment or event per step, so a caller can
  * spread a large body over several turns of the event loop (lib/payload-slices.ts);
  * `parseClientPayload` runs it to the end at once. Throws `PayloadError` as that does.
+ * With `defer`, a full body's flags are left deferred (`deferFeature`, as `readClientPayload`).
  * @internal
  */
-export function* validateBody(body: unknown): Generator<void, ParseResult, void> {
+export function* validateBody(body: unknown, defer = false): Generator<void, ParseResult, void> {
   if (!isObject(body)) {
     throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object, got ${jsonKind(body)}`);
   }
@@ -440,7 +516,7 @@ export function* validateBody(body: unknown): Generator<void, ParseResult, void>
   }
   const version = typeof body.version === 'number' ? body.version : 1;
   if (version > 2) warnings.push(newerVersionWarning(version));
-  const features = yield* parseListInSteps(body.features, parseFeature, 'features', warnings, intern);
+  const features = yield* parseListInSteps(body.features, defer ? deferFeature : parseFeature, 'features', warnings, intern);
   const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings, intern);
   const payload: ClientPayload = { kind: 'full', version, features, segments };
   if (body.query !== undefined) payload.query = body.query;

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
-import { parseClientPayload, PayloadError, type ParseResult } from './payload';
+import { PayloadError, readClientPayload, type ParseResult } from './payload';
 import { parseClientPayloadInSlices, yieldingControl, type SliceControl } from './payload-slices';
 import { MAX_TIMER_DELAY, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
@@ -303,7 +303,7 @@ export class Poller {
   }
 
   private parse(body: Buffer): ParseResult | Promise<ParseResult> {
-    return body.length <= SLICED_PARSE_BYTES ? parseClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
+    return body.length <= SLICED_PARSE_BYTES ? readClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
   }
 
   private slices(): SliceControl {

@@ -48,3 +48,22 @@ export function markCompact<T extends object>(definition: T): T {
 export function isCompact(definition: object): boolean {
   return compact.has(definition);
 }
+
+const deferred = new WeakSet<object>();
+
+/**
+ * Marks one flag of a validated body whose contents were left as the server sent them:
+ * the payload door checked that it is an object with a usable name, and the engine checks
+ * and compacts the rest (`parseFeature`) when the flag is first needed (its first
+ * evaluation, `getFlags`, a reason). Loading a large body then costs a parse and an index,
+ * not a copy of every flag. Returns it.
+ */
+export function markDeferred<T extends object>(definition: T): T {
+  deferred.add(definition);
+  return definition;
+}
+
+/** Whether `definition` is a flag left unchecked by the payload door (`markDeferred`). */
+export function isDeferred(definition: object): boolean {
+  return deferred.has(definition);
+}

@@ -15,25 +15,35 @@
  *   functions and allocates nothing; `evaluate` walks the same structures once, recording
  *   a trace its reason is built from (flag.ts).
  *
- * Strategies, constraints and variant selectors are built lazily, per flag, on the flag's
- * first evaluation (a parent on the first evaluation of a flag depending on it), and
- * segment constraints on the first compile of a flag using them: a service holds many
- * flags it never asks about, and the compact definitions are all it needs to keep for
- * those. A compiled flag pays one bit test per call, which the "flag is off" test it
- * already made covers (see flag.ts).
+ * Strategies, constraints and variant selectors are built lazily, per flag, on the
+ * first evaluation of a flag that is switched on (a parent on the first evaluation of a
+ * flag depending on it), and segment constraints on the first compile of a flag using
+ * them: a service holds many flags it never asks about, and the compact definitions are
+ * all it needs to keep for those. A compiled flag pays one bit test per call, which the
+ * "flag is off" test it already made covers (see flag.ts).
+ *
+ * The client goes one step further (issue 12, cold start): its door leaves each flag of a
+ * full body *deferred*, as the server sent it, checked for a usable name only
+ * (`readClientPayload`); the flag's definition is checked and compacted (`parseFeature`,
+ * the same function the checking door uses) when first needed: its first evaluation,
+ * `definition`, `definitions()`. Loading a body is then a parse and an index, about the
+ * work unleash-client does. `toPayload()` and deltas keep a deferred flag as it came.
  *
  * Warning timing follows from that:
  * - at load, for problems visible without compiling: an unknown strategy name, a segment
- *   the payload does not define, a dependency on a flag the payload does not have;
- * - when a flag compiles (its first evaluation), for problems only
+ *   the payload does not define, a dependency on a flag the payload does not have (read
+ *   from a deferred flag by the rules its check applies: `strategyNameOf`,
+ *   `segmentRefsOf`, `segmentIdOf`, `dependencyNameOf`);
+ * - when a flag compiles (its first evaluation while switched on), for problems only
  *   compiling finds: an invalid regex, constraint values that cannot be used (numbers,
  *   versions, dates, CIDRs), an unknown constraint operator, a strategy whose parameters
- *   make it fail to compile. A flag never evaluated never reports these; `lint` does,
- *   without a client.
+ *   make it fail to compile. A flag never evaluated, or switched off, never reports
+ *   these; `lint` does, without a client.
  */
 import { applyDelta, type FlagState } from './delta';
 import { CompiledFlag, type SharedCompileState } from './flag';
-import { EMPTY, Interner, isCompact, markCompact } from './compact';
+import { EMPTY, Interner, isCompact, isDeferred, markCompact } from './compact';
+import { dependencyNameOf, listOf, segmentIdOf, segmentRefsOf, strategyNameOf } from '../payload';
 import { warnOnce } from '../warn-once';
 import type { EvalEnv } from './constraints';
 import type { ContextDefaults } from './context';
@@ -77,6 +87,8 @@ export class Snapshot {
   readonly size: number;
   /** Whether a flag uses a custom strategy (`undefined`: not worked out yet). */
   private customStrategies: boolean | undefined = undefined;
+  /** Where `checkDeferred` goes on; `null` once every flag is checked. */
+  private unchecked: Iterator<CompiledFlag> | null | undefined;
 
   /** @internal use `Engine.load` */
   constructor(
@@ -87,9 +99,32 @@ export class Snapshot {
     private readonly registry: StrategyRegistry,
     /** Whether a flag uses a custom strategy, when the caller worked it out already. */
     customStrategies?: boolean,
+    /** What the flags share, when some are deferred (their interner is dropped once all are checked). */
+    private readonly shared?: SharedCompileState,
   ) {
     this.size = flags.size;
     this.customStrategies = customStrategies;
+    this.unchecked = shared?.interner === undefined ? null : undefined;
+  }
+
+  /**
+   * Checks deferred flags (see ./compact.ts), in payload order, until `shouldYield()`
+   * answers true (asked after each flag) or none is left; returns whether none is left.
+   * Evaluation never needs this (a flag is checked when first needed): it is for a caller
+   * that wants the snapshot's settled memory (compact definitions, the interner dropped)
+   * without holding its event loop for it. Never throws for flags the payload door let in.
+   */
+  checkDeferred(shouldYield: () => boolean): boolean {
+    if (this.unchecked === null) return true;
+    const rest = (this.unchecked ??= this.flags.values());
+    for (let next = rest.next(); next.done !== true; next = rest.next()) {
+      void next.value.definition;
+      if (shouldYield()) return false;
+    }
+    this.unchecked = null;
+    // Flags checked from now on (none are left) would use a table of their own.
+    if (this.shared !== undefined) this.shared.interner = undefined;
+    return true;
   }
 
   /**
@@ -115,7 +150,7 @@ export class Snapshot {
     if (this.customStrategies === undefined) {
       this.customStrategies = false;
       for (const flag of this.flags.values()) {
-        if (flag.definition.strategies.some((s) => this.registry.isCustom(s.name))) {
+        if (listOf(flag.stored().strategies).some((s) => this.registry.isCustom(strategyNameOf(s)))) {
           this.customStrategies = true;
           break;
         }
@@ -125,21 +160,31 @@ export class Snapshot {
   }
 
   /**
-   * The whole state as a full client-API body, e.g. to write to a cache. Shares the
-   * snapshot's compact definitions rather than copying them: treat them as read-only.
+   * The whole state as a full client-API body, e.g. to write to a cache: each flag as the
+   * snapshot stores it (compacted, or still deferred as the server sent it: see
+   * ./compact.ts), shared rather than copied: treat them as read-only. Loading it again
+   * gives the same flags. For checked definitions, `definitions()`.
    */
   toPayload(): FeaturesPayload {
     return {
       version: this.version,
-      features: [...this.flags.values()].map((f) => f.definition),
+      features: [...this.flags.values()].map((f) => f.stored()),
       segments: [...this.segments.values()],
     };
   }
 
-  /** @internal The definitions, for applying deltas. */
+  /**
+   * Every flag's definition, checked and compacted (a deferred flag is checked now; see
+   * ./compact.ts), in payload order. Shared, read-only.
+   */
+  definitions(): FeatureDefinition[] {
+    return [...this.flags.values()].map((f) => f.definition);
+  }
+
+  /** @internal The definitions as stored (deferred flags left so), for applying deltas. */
   state(): FlagState {
     const features = new Map<string, FeatureDefinition>();
-    for (const [name, f] of this.flags) features.set(name, f.definition);
+    for (const [name, f] of this.flags) features.set(name, f.stored());
     return { features, segments: this.segments };
   }
 }
@@ -150,7 +195,8 @@ export class Snapshot {
  * hand-built definitions tests pass (missing arrays).
  */
 class Compactor {
-  private readonly interner = new Interner();
+  /** Shared with the snapshot's deferred flags, which are compacted with it on first use. */
+  readonly interner = new Interner();
 
   str<T extends string | undefined | null>(s: T): T {
     return this.interner.str(s);
@@ -297,7 +343,12 @@ export class Engine {
    * order. Abandoning a pending load (never committing it) leaves the engine as it was.
    */
   prepare(payload: ClientPayload): PendingLoad {
-    const steps = payload.kind === 'full' ? this.compileFull(payload) : this.compile(applyDelta(this.current.state(), payload.events), this.current.version);
+    let steps: Generator<void, Snapshot, void>;
+    if (payload.kind === 'full') steps = this.compileFull(payload);
+    else {
+      const state = applyDelta(this.current.state(), payload.events);
+      steps = this.compile(state.features.values(), state.segments.values(), this.current.version);
+    }
     let result: Snapshot | undefined;
     return {
       step: (shouldYield) => {
@@ -320,61 +371,70 @@ export class Engine {
     };
   }
 
-  /**
-   * A full body's compile: its flags are indexed by name first, 16 per step (a 50,000-flag
-   * body's index is some 10 ms of work, too long for one turn of the caller's loop).
-   */
-  private *compileFull(payload: FeaturesPayload): Generator<void, Snapshot, void> {
-    const features = new Map<string, FeatureDefinition>();
-    const list = payload.features;
-    for (let i = 0; i < list.length; i++) {
-      const f = list[i]!;
-      features.set(f.name, f);
-      if ((i & 15) === 15) yield;
-    }
-    return yield* this.compile({ features, segments: new Map(payload.segments.map((s) => [s.id, s])) }, payload.version);
+  /** A full body's compile (see `compile`). */
+  private compileFull(payload: FeaturesPayload): Generator<void, Snapshot, void> {
+    return this.compile(payload.features, payload.segments, payload.version);
   }
 
-  /** The compile, one flag per step (see `prepare`). */
-  private *compile(state: FlagState, version: number): Generator<void, Snapshot, void> {
+  /**
+   * The compile, one flag per step (see `prepare`). A name that occurs twice keeps its
+   * first place and its last definition, as a `Map` built from the list would.
+   */
+  private *compile(features: Iterable<FeatureDefinition>, segmentList: Iterable<SegmentDefinition>, version: number): Generator<void, Snapshot, void> {
     const compactor = new Compactor();
     const segments = new Map<number, SegmentDefinition>();
-    for (const s of state.segments.values()) segments.set(s.id, compactor.segment(s));
-    const shared: SharedCompileState = { env: this.env, registry: this.registry, segments, segmentConstraints: new Map() };
+    for (const s of segmentList) segments.set(s.id, compactor.segment(s));
+    const shared: SharedCompileState = { env: this.env, registry: this.registry, segments, segmentConstraints: new Map(), interner: compactor.interner };
     const flags = new Map<string, CompiledFlag>();
-    for (const raw of state.features.values()) {
-      const feature = compactor.feature(raw);
+    let deferredFlags = false;
+    for (const raw of features) {
+      // A deferred flag (the client's loading) is kept as it came and checked on first
+      // use; any other definition is compacted now.
+      const deferred = isDeferred(raw);
+      if (deferred) deferredFlags = true;
+      const feature = deferred ? raw : compactor.feature(raw);
       flags.set(feature.name, new CompiledFlag(feature, shared));
       yield;
     }
     const warn = this.env.warn;
     let custom = false;
     // Strategies are compiled on each flag's first use; the problems visible without
-    // compiling are reported now (see the file comment).
+    // compiling are reported now (see the file comment). A deferred flag is read with the
+    // same rules its check applies later (lib/payload.ts), so both agree on every name.
     for (const flag of flags.values()) {
-      const feature = flag.definition;
-      for (const s of feature.strategies) {
-        const missing = s.segments.length === 0 ? s.segments : s.segments.filter((id) => !segments.has(id));
-        if (missing.length > 0) {
+      const feature = flag.stored();
+      const name = flag.name;
+      for (const s of listOf(feature.strategies)) {
+        const strategy = strategyNameOf(s);
+        let missing: number[] | undefined;
+        for (const ref of segmentRefsOf(s)) {
+          const id = segmentIdOf(ref);
+          if (!segments.has(id)) (missing ??= []).push(id);
+        }
+        if (missing !== undefined) {
           warn(
-            `segment-missing:${feature.name}:${missing.join(',')}`,
-            `flag "${feature.name}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`,
+            `segment-missing:${name}:${missing.join(',')}`,
+            `flag "${name}" uses segment ${missing.join(', ')}, which is not in the payload; that strategy is off`,
           );
         }
-        if (this.registry.get(s.name) === undefined) {
-          warn(`strategy-unknown:${s.name}`, `unknown strategy "${s.name.slice(0, 60)}"; strategies using it are off`);
-        } else if (!custom && this.registry.isCustom(s.name)) custom = true;
+        if (this.registry.get(strategy) === undefined) {
+          warn(`strategy-unknown:${strategy}`, `unknown strategy "${strategy.slice(0, 60)}"; strategies using it are off`);
+        } else if (!custom && this.registry.isCustom(strategy)) custom = true;
       }
-      const deps = feature.dependencies;
+      const deps = listOf(feature.dependencies);
       if (deps.length > 0) {
-        flag.parents = deps.map((d) => flags.get(d.feature));
-        flag.parents.forEach((p, i) => {
-          const parent = deps[i]!.feature;
-          if (p === undefined) warn(`parent-missing:${flag.name}:${parent}`, `flag "${flag.name}" depends on "${parent}", which is not in the payload; it is off`);
-        });
+        const parents = new Array<CompiledFlag | undefined>(deps.length);
+        for (let i = 0; i < deps.length; i++) {
+          const parent = dependencyNameOf(deps[i]);
+          parents[i] = flags.get(parent);
+          if (parents[i] === undefined) warn(`parent-missing:${name}:${parent}`, `flag "${name}" depends on "${parent}", which is not in the payload; it is off`);
+        }
+        flag.parents = parents;
       }
       yield;
     }
-    return new Snapshot(flags, segments, version, this.registry, custom);
+    // The interner is kept only while some flag still has to be checked with it.
+    if (!deferredFlags) shared.interner = undefined;
+    return new Snapshot(flags, segments, version, this.registry, custom, shared);
   }
 }

@@ -18,6 +18,8 @@ import { compileVariants, DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON, type Va
 import type { StrategyRegistry } from '../../strategies/registry';
 import { groupIdOf } from '../../strategies/parameters';
 import type { Context, FeatureDefinition, SegmentDefinition, StrategyDefinition, Variant } from '../types';
+import { Interner, isDeferred } from './compact';
+import { parseFeature } from '../payload';
 
 /** What every flag of one snapshot shares: one reference per flag instead of several. */
 export interface SharedCompileState {
@@ -26,12 +28,19 @@ export interface SharedCompileState {
   readonly segments: ReadonlyMap<number, SegmentDefinition>;
   /** Compiled segment constraints, in definition order; filled on first use (`segmentConstraints`). */
   readonly segmentConstraints: Map<number, readonly CompiledConstraint[]>;
+  /**
+   * The snapshot's table of shared strings, for checking deferred flags (./compact.ts);
+   * `undefined` when none is left to check (`Snapshot.checkDeferred` drops it).
+   */
+  interner: Interner | undefined;
 }
 
 // CompiledFlag.bits
 const ENABLED = 1;
 const IMPRESSIONS = 2;
 const COMPILED = 4;
+/** `stored` is checked and compact (not deferred). */
+const CHECKED = 8;
 
 const EMPTY: readonly never[] = Object.freeze([]);
 /** The constraints of a strategy that can never match (it references a missing segment). */
@@ -127,19 +136,46 @@ export class CompiledFlag {
   /** The flag's own variants. Set by `compile`. */
   private variants: VariantSelector | undefined = undefined;
 
-  /** @internal built by the engine. */
+  /**
+   * The definition: compact (`CHECKED`), or deferred, as the server sent it, until
+   * `definition` is first read (see ./compact.ts).
+   */
+  private def: FeatureDefinition;
+
+  /** @internal built by the engine, from a compact or a deferred definition. */
   constructor(
-    /** The flag's definition, as compacted by the engine. Read-only. */
-    readonly definition: FeatureDefinition,
+    definition: FeatureDefinition,
     /** @internal */
     readonly shared: SharedCompileState,
   ) {
-    this.bits = (definition.enabled ? ENABLED : 0) | (definition.impressionData ? IMPRESSIONS : 0);
+    this.def = definition;
+    // A deferred flag's check reads these two the same way (`=== true`, lib/payload.ts).
+    this.bits = isDeferred(definition)
+      ? (definition.enabled === true ? ENABLED : 0) | (definition.impressionData === true ? IMPRESSIONS : 0)
+      : (definition.enabled ? ENABLED : 0) | (definition.impressionData ? IMPRESSIONS : 0) | CHECKED;
   }
 
-  /** The flag's name, as in Unleash. */
+  /**
+   * The flag's definition, checked and compacted by the engine. Read-only. A deferred flag
+   * is checked on the first read (`parseFeature`, which never throws for a flag the payload
+   * door let through: it has a usable name).
+   */
+  get definition(): FeatureDefinition {
+    if ((this.bits & CHECKED) === 0) {
+      this.def = parseFeature(this.def, this.shared.interner ?? new Interner())!;
+      this.bits |= CHECKED;
+    }
+    return this.def;
+  }
+
+  /** @internal The definition as stored: compact, or still deferred (for caches and deltas). */
+  stored(): FeatureDefinition {
+    return this.def;
+  }
+
+  /** The flag's name, as in Unleash (the same whether the definition is checked yet or not). */
   get name(): string {
-    return this.definition.name;
+    return this.def.name;
   }
 
   /** Whether the flag is switched on in this environment (before strategies). */
@@ -239,7 +275,9 @@ export class CompiledFlag {
     const bits = this.bits;
     // One test on the hot path: a compiled flag that is on passes straight through.
     if ((bits & (ENABLED | COMPILED)) !== (ENABLED | COMPILED)) {
-      if ((bits & COMPILED) !== 0) return -1;
+      // Switched off (or failed to compile): off, and a switched-off flag is never compiled
+      // (nor checked, when deferred): its strategies cannot change the answer.
+      if ((bits & ENABLED) === 0) return -1;
       this.compile();
       return this.matchIndex(context, trace);
     }

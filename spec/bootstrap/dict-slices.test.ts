@@ -3,9 +3,15 @@
  * bytes, the same result or the same `BootstrapError` as `parseBootstrapBody`, parsed in
  * slices that let the event loop run.
  */
-import { BootstrapError, parseBootstrapBody, parseBootstrapBodyInSlices } from '../../bootstrap/dict';
+import { BootstrapError, parseBootstrapBody, parseBootstrapBodyInSlices as inSlices, SLICED_BOOTSTRAP_BYTES } from '../../bootstrap/dict';
+
+/** The split from 1 MiB (the poller's bound), so a 1 MB body tests it. */
+const SLICED_FROM = 1024 * 1024;
+const parseBootstrapBodyInSlices = (body: unknown) => inSlices(body, 'dict', SLICED_FROM);
 import { CacheKeys } from '../../cache/base-cache';
 import { MemoryCache } from '../../cache/memory-cache';
+import { checkedFeatures, checkedResult } from '../support/checked';
+import type { FeatureDefinition } from '../../lib/types';
 
 /** A body well above the size from which the split is used, with parts the parser ignores. */
 function largeBody(flags = 5000): Record<string, unknown> {
@@ -53,7 +59,7 @@ function syncError(fn: () => unknown): BootstrapError {
 describe('parseBootstrapBodyInSlices', () => {
   const body = largeBody();
   const text = JSON.stringify(body);
-  const expected = parseBootstrapBody(body);
+  const expected = checkedResult(parseBootstrapBody(body));
 
   test('the body is above the size from which the split is used', () => {
     expect(text.length).toBeGreaterThan(1024 * 1024);
@@ -66,7 +72,15 @@ describe('parseBootstrapBodyInSlices', () => {
     ['a Uint8Array', new Uint8Array(Buffer.from(text))],
     ['an object', body],
   ])('%s: the same body and warnings as parseBootstrapBody', async (_, input) => {
-    expect(await parseBootstrapBodyInSlices(input)).toStrictEqual(expected);
+    expect(checkedResult(await parseBootstrapBodyInSlices(input))).toStrictEqual(expected);
+  });
+
+  test('below the bootstrap bound (8 MiB) the same text is parsed in one go: nothing else runs before it resolves', async () => {
+    expect(text.length).toBeLessThan(SLICED_BOOTSTRAP_BYTES);
+    let ran = false;
+    setImmediate(() => (ran = true));
+    await inSlices(text);
+    expect(ran).toBe(false);
   });
 
   test('large text is parsed in slices: the event loop runs before it resolves', async () => {
@@ -80,7 +94,7 @@ describe('parseBootstrapBodyInSlices', () => {
   test('text with a lone surrogate keeps it, as the synchronous parse does', async () => {
     const odd = text.replace('"flag-1"', '"flag-\uD800"');
     const result = await parseBootstrapBodyInSlices(odd);
-    expect(result).toStrictEqual(parseBootstrapBody(odd));
+    expect(checkedResult(result)).toStrictEqual(checkedResult(parseBootstrapBody(odd)));
     expect(result.payload.features.some((f) => f.name === 'flag-\uD800')).toBe(true);
   });
 
@@ -112,6 +126,7 @@ describe('parseBootstrapBodyInSlices', () => {
     const fromObject = new MemoryCache();
     await fromText.bootstrapFromDict(text);
     await fromObject.bootstrapFromDict(body);
-    expect(await fromText.get(CacheKeys.FEATURES)).toStrictEqual(await fromObject.get(CacheKeys.FEATURES));
+    const stored = async (cache: MemoryCache) => checkedFeatures(((await cache.get(CacheKeys.FEATURES)) as { features: FeatureDefinition[] }).features);
+    expect(await stored(fromText)).toStrictEqual(await stored(fromObject));
   });
 });

@@ -1,4 +1,6 @@
 import { BootstrapError, parseBootstrapBody } from '../../bootstrap/dict';
+import { isDeferred } from '../../lib/engine/compact';
+import { checkedFeatures } from '../support/checked';
 import { SwitchyardError } from '../../lib/errors';
 import { PayloadError } from '../../lib/payload';
 
@@ -24,13 +26,14 @@ describe('parseBootstrapBody', () => {
     ['an object', body],
     ['JSON text', JSON.stringify(body)],
     ['a Buffer', Buffer.from(JSON.stringify(body))],
-  ])('accepts %s and returns the normalised full body', (_, input) => {
+  ])('accepts %s and returns the full body, its flags deferred and checking to the normalised definitions', (_, input) => {
     const { payload, warnings } = parseBootstrapBody(input);
     expect(warnings).toEqual([]);
     expect(payload).not.toHaveProperty('kind');
     expect(payload.version).toBe(2);
     expect(payload.segments).toEqual([{ id: 7, name: 'beta', constraints: [] }]);
-    expect(payload.features[0]).toMatchObject({ name: 'search.v2', enabled: true, variants: [], dependencies: [] });
+    expect(payload.features.every((f) => isDeferred(f))).toBe(true);
+    expect(checkedFeatures(payload.features)[0]).toMatchObject({ name: 'search.v2', enabled: true, variants: [], dependencies: [] });
   });
 
   test('passes on the parser warnings for parts it ignored', () => {

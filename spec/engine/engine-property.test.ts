@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { Engine } from '../../lib/engine';
-import { parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseClientPayload, PayloadError, readClientPayload } from '../../lib/payload';
 
 const operators = ['IN', 'NOT_IN', 'STR_CONTAINS', 'STR_STARTS_WITH', 'STR_ENDS_WITH', 'NUM_EQ', 'NUM_GT', 'NUM_GTE', 'NUM_LT', 'NUM_LTE',
   'DATE_AFTER', 'DATE_BEFORE', 'SEMVER_EQ', 'SEMVER_GT', 'SEMVER_LT', 'SEMVER_GTE', 'SEMVER_LTE', 'REGEX', 'IN_CIDR', 'BOGUS'];
@@ -106,5 +106,53 @@ test('arbitrary JSON never crashes the parser with anything but a PayloadError',
       }
     }),
     { numRuns: 500 },
+  );
+});
+
+/**
+ * The client's door (`readClientPayload`) leaves each flag deferred, checked by the engine
+ * when first needed (lib/engine/compact.ts). Whatever the payload, that must be invisible:
+ * the same load-time warnings, the same answers and reasons, the same compile-time
+ * warnings, and the same definitions as a payload checked at once.
+ */
+test('a flag left deferred answers, explains and warns exactly as one checked at load', () => {
+  fc.assert(
+    fc.property(payload, fc.array(context, { minLength: 1, maxLength: 4 }), fc.boolean(), (body, contexts, asText) => {
+      const input = asText ? JSON.stringify(body) : body;
+      let checked;
+      try {
+        checked = parseClientPayload(input);
+      } catch (err) {
+        expect(() => readClientPayload(input)).toThrow((err as Error).message);
+        return;
+      }
+      const deferred = readClientPayload(input);
+      expect(deferred.warnings).toEqual(checked.warnings);
+      const run = (parsed: typeof checked) => {
+        const warnings: string[] = [];
+        let draws = 0;
+        // The same sequence of "random" numbers in both engines: the walks draw in the same order.
+        const engine = new Engine({ hostname: 'h', random: () => ((draws++ * 0.618034) % 1), now: () => 0, onWarning: (w) => warnings.push(w) });
+        const snapshot = engine.load(parsed.payload);
+        const atLoad = [...warnings];
+        const answers: unknown[] = [];
+        for (const name of snapshot.names()) {
+          const flag = snapshot.get(name)!;
+          answers.push(name, flag.enabled, flag.impressionData);
+          for (const ctx of contexts) answers.push(flag.isEnabled(ctx as never), flag.getVariant(ctx as never), flag.evaluate(ctx as never));
+        }
+        return { atLoad, warnings, answers, definitions: snapshot.definitions(), snapshot };
+      };
+      const a = run(checked);
+      const b = run(deferred);
+      expect(b.atLoad).toEqual(a.atLoad);
+      expect(b.answers).toEqual(a.answers);
+      expect(b.warnings).toEqual(a.warnings);
+      expect(b.definitions).toStrictEqual(a.definitions);
+      // What a cache stores (deferred flags as they came) loads back to the same flags.
+      const reloaded = new Engine({ hostname: 'h' }).load({ kind: 'full', ...b.snapshot.toPayload() });
+      expect(reloaded.definitions()).toStrictEqual(a.definitions);
+    }),
+    { numRuns: 300 },
   );
 });

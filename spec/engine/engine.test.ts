@@ -1,5 +1,6 @@
 import { applyDelta, Engine } from '../../lib/engine';
-import { parseClientPayload } from '../../lib/payload';
+import { parseClientPayload, readClientPayload } from '../../lib/payload';
+import { isCompact, isDeferred } from '../../lib/engine/compact';
 import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
 
 const s = (name: string, parameters: Record<string, string> = {}, extra: Partial<StrategyDefinition> = {}): StrategyDefinition => ({
@@ -338,5 +339,44 @@ describe('applyDelta', () => {
     expect([...next.features.keys()]).toEqual(['x', 'y']);
     expect(next.features.get('x')!.enabled).toBe(false);
     expect([...next.segments.keys()]).toEqual([2]);
+  });
+});
+
+describe('deferred flags (the client door: each flag checked when first needed)', () => {
+  const body = {
+    version: 2,
+    features: [
+      { name: 'a', enabled: true, strategies: [{ name: 'default', constraints: [{ contextName: 'n', operator: 'NUM_GT', value: 5 }] }] },
+      { name: 'b', enabled: true, strategies: [{ name: 'default' }] },
+      { name: 'c', enabled: false, strategies: [] },
+    ],
+  };
+
+  test('loading checks nothing but names; a flag is checked on its first evaluation, once, and the others stay as they came', () => {
+    const engine = new Engine();
+    const snapshot = engine.load(readClientPayload(body).payload);
+    const stored = () => snapshot.toPayload().features;
+    expect(stored()).toEqual(body.features);
+    expect(stored().every((f) => isDeferred(f))).toBe(true);
+    expect(snapshot.get('a')!.isEnabled({ properties: { n: '6' } })).toBe(true);
+    const [a, b, c] = stored();
+    expect(isDeferred(a!)).toBe(false);
+    expect(isCompact(a!)).toBe(true);
+    const checked = parseClientPayload({ features: [body.features[0]] }).payload;
+    expect(a).toStrictEqual(checked.kind === 'full' && checked.features[0]);
+    expect(snapshot.get('a')!.definition).toBe(a);
+    expect([b, c].every((f) => isDeferred(f!))).toBe(true);
+    // A switched-off flag answers off without being checked.
+    expect(snapshot.get('c')!.isEnabled({})).toBe(false);
+    expect(isDeferred(stored()[2]!)).toBe(true);
+  });
+
+  test('a delta keeps untouched flags deferred and applies to their checked form', () => {
+    const engine = new Engine();
+    engine.load(readClientPayload(body).payload);
+    const next = engine.load({ kind: 'delta', events: [{ type: 'feature-removed', eventId: 2, featureName: 'c' }] });
+    expect(next.names()).toEqual(['a', 'b']);
+    expect(next.toPayload().features.every((f) => isDeferred(f))).toBe(true);
+    expect(next.get('a')!.isEnabled({ properties: { n: '4' } })).toBe(false);
   });
 });

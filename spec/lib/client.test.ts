@@ -16,6 +16,9 @@ import { HttpError } from '../../lib/http';
 import { MetricsStore } from '../../lib/metrics';
 import type { UnleashConfig } from '../../lib/options';
 import { Poller } from '../../lib/poller';
+import { parseClientPayload } from '../../lib/payload';
+import { isCompact, isDeferred } from '../../lib/engine/compact';
+import { checkedFeatures } from '../support/checked';
 import type { Context, FeaturesPayload, Variant } from '../../lib/types';
 import { SDK_NAME, SPEC_VERSION } from '../../lib/version';
 import { Strategy } from '../../strategies/strategy';
@@ -209,6 +212,59 @@ describe('fetching', () => {
     const fetched = recorder.of('fetched')[0]!;
     expect(fetched.etag).toBe('"v1"');
     expect(fetched.features.map((f) => f.name)).toEqual(['on', 'off']);
+    expect(fetched.flagNames).toEqual(['on', 'off']);
+  });
+
+  test('FETCHED gives checked definitions (what the checking door gives) though the client checks each flag only when first needed', async () => {
+    // Numbers where strings are typed, a rollout as a number, a variant weight as text.
+    const odd = {
+      name: 'odd',
+      enabled: true,
+      strategies: [{ name: 'flexibleRollout', parameters: { rollout: 100, stickiness: 'userId' }, constraints: [{ contextName: 'plan', operator: 'IN', values: [1, 'pro'] }] }],
+      variants: [{ name: 'v', weight: '1000', stickiness: 'userId' }],
+    };
+    const text = JSON.stringify({ version: 2, features: [odd, flag('plain')] });
+    server.serveFeatures(JSON.parse(text), '"v1"');
+    const client = makeClient();
+    await client.start();
+    const fetched = recorder.of('fetched')[0]!;
+    expect(fetched.flagNames).toEqual(['odd', 'plain']);
+    const checked = parseClientPayload(text).payload;
+    expect(checked.kind === 'full' && [...fetched.features]).toStrictEqual(checked.kind === 'full' && checked.features);
+    expect(client.isEnabled('odd', { userId: 'u', properties: { plan: '1' } })).toBe(true);
+    expect(client.getFlags()).toStrictEqual(fetched.features);
+  });
+
+  test('after a fetch, the cache gets the checked, compact definitions the client keeps, once they are checked', async () => {
+    const flags = Array.from({ length: 3000 }, (_, i) => flag(`f${i}`, { strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'n', operator: 'NUM_GT', value: i }] }] }));
+    server.serveFeatures(body(...flags), '"v1"');
+    const cache = new MemoryCache();
+    const client = makeClient({ cache });
+    await client.start();
+    // The check runs in slices after ready (3,000 flags: more than one slice).
+    for (let i = 0; i < 200 && cache.get(CacheKeys.FEATURES) === undefined; i++) await new Promise((r) => setImmediate(r));
+    const stored = cache.get(CacheKeys.FEATURES) as FeaturesPayload;
+    expect(stored.features).toHaveLength(3000);
+    expect(stored.features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
+    expect(cache.get(CacheKeys.ETAG)).toBe('"v1"');
+    expect(JSON.parse(JSON.stringify(stored.features))).toEqual(client.getFlags());
+  });
+
+  test('destroy() right after start stores the fetched flags even while their check is still going on', async () => {
+    const flags = Array.from({ length: 5000 }, (_, i) => flag(`f${i}`));
+    server.serveFeatures(body(...flags), '"v1"');
+    const cache = new MemoryCache();
+    const client = makeClient({ cache });
+    await client.start();
+    await client.destroy();
+    const stored = cache.get(CacheKeys.FEATURES) as FeaturesPayload;
+    expect(stored.features.map((f) => f.name)).toEqual(flags.map((f) => f.name));
+    // Written before the check finished: the last flags are still as the server sent them.
+    expect(isDeferred(stored.features[4999]!)).toBe(true);
+    // And what was stored loads back to the same flags.
+    const again = makeClient({ cache, offline: true });
+    await again.start();
+    expect(again.getFlags()).toEqual(checkedFeatures(stored.features));
   });
 
   test('ETag round trip: If-None-Match goes out, 304 keeps the flags and fires no FETCHED', async () => {

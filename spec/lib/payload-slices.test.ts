@@ -4,7 +4,9 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseClientPayload, PayloadError, readClientPayload, type ParseResult } from '../../lib/payload';
+import { isDeferred } from '../../lib/engine/compact';
+import { checkedResult } from '../support/checked';
 import { parseClientPayloadInSlices, stringifyInSlices, yieldingControl, type SliceControl } from '../../lib/payload-slices';
 
 /** Yields after every step (the most slices), counting them. */
@@ -29,13 +31,26 @@ async function both(text: string | Buffer): Promise<[unknown, unknown]> {
       return { error: err instanceof PayloadError ? [err.code, err.message] : String(err) };
     }
   };
-  return [await settle(() => parseClientPayload(bytes)), await settle(() => parseClientPayloadInSlices(bytes, everyStep()))];
+  const sync = await settle(() => readClientPayload(bytes));
+  const sliced = await settle(() => parseClientPayloadInSlices(bytes, everyStep()));
+  // Both leave the same flags deferred, and checking them gives what the checking door gives.
+  const eager = await settle(() => parseClientPayload(bytes));
+  expect(checked(sliced)).toEqual(eager);
+  expect(checked(sync)).toEqual(eager);
+  return [sync, sliced];
+}
+
+function checked(settled: unknown): unknown {
+  const ok = (settled as { ok?: ParseResult }).ok;
+  if (ok === undefined) return settled;
+  if (ok.payload.kind === 'full') expect(ok.payload.features.every((f) => isDeferred(f))).toBe(true);
+  return { ok: checkedResult(ok) };
 }
 
 const feature = (name: string, extra = ''): string =>
   `{"name":"${name}","enabled":true,"strategies":[{"name":"default","parameters":{"a":"b"},"constraints":[]}]${extra}}`;
 
-describe('parseClientPayloadInSlices gives what parseClientPayload gives', () => {
+describe('parseClientPayloadInSlices gives what readClientPayload gives (and, checked, what parseClientPayload gives)', () => {
   test.each([
     ['a full body', `{"version":2,"features":[${feature('a')},${feature('b')}],"segments":[{"id":1,"constraints":[]}]}`],
     ['with space everywhere', ` \n{ "version" : 2 ,\t"features" : [ ${feature('a')} , ${feature('b')} ] , "segments" : [ ] }\r\n `],

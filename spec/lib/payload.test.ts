@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../lib/errors';
-import { parseClientPayload, PayloadError } from '../../lib/payload';
+import { parseClientPayload, PayloadError, readClientPayload } from '../../lib/payload';
+import { isDeferred } from '../../lib/engine/compact';
 import { parseBootstrapBody } from '../../bootstrap/dict';
 
 describe('parseClientPayload', () => {
@@ -109,9 +110,18 @@ describe('a body this door produced, read back from a cache', () => {
 
   test('is taken as it is (bootstrap, then start: one validation, not two)', () => {
     const { payload } = parseBootstrapBody(text);
-    const again = parseClientPayload(payload);
+    const again = readClientPayload(payload);
     expect(again.payload.kind === 'full' && again.payload.features).toBe(payload.features);
     expect(again.warnings).toEqual([]);
+  });
+
+  test('its deferred flags come out of the public door checked, as from the text', () => {
+    const { payload } = parseBootstrapBody(text);
+    expect(payload.features.every((f) => isDeferred(f))).toBe(true);
+    const again = parseClientPayload(payload);
+    const fromText = parseClientPayload(text);
+    expect(again.payload.kind === 'full' && again.payload.features.some((f) => isDeferred(f))).toBe(false);
+    expect(again.payload).toStrictEqual(fromText.payload);
   });
 
   test('an equal object the door did not produce is validated (a copy, warnings included)', () => {

@@ -1,0 +1,20 @@
+/**
+ * The client's door leaves each flag of a full body deferred (lib/engine/compact.ts): the
+ * server's JSON, checked and compacted by the engine when first needed. These helpers do
+ * that check, so a test can compare what the engine will use.
+ */
+import { isDeferred } from '../../lib/engine/compact';
+import { parseFeature } from '../../lib/payload';
+import type { FeatureDefinition } from '../../lib/types';
+
+/** Each flag as the engine checks it (`parseFeature` of a deferred flag; others as they are). */
+export function checkedFeatures(features: readonly FeatureDefinition[]): FeatureDefinition[] {
+  return features.map((f) => (isDeferred(f) ? parseFeature(f)! : f));
+}
+
+/** A parse or bootstrap result with its flags checked (`checkedFeatures`). */
+export function checkedResult<T extends { payload: object }>(result: T): T {
+  const payload = result.payload as { features?: readonly FeatureDefinition[] };
+  if (payload.features === undefined) return result;
+  return { ...result, payload: { ...payload, features: checkedFeatures(payload.features) } };
+}
