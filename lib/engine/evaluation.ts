@@ -186,13 +186,26 @@ export interface EvaluationResult {
   reason: Reason;
 }
 
+/**
+ * The value a constraint read, read again for its report; `undefined` when the context
+ * cannot be read (not an object, or a getter that throws now): a reason never throws.
+ */
+function contextValueOf(context: Context, name: string, defaults: ContextDefaults): string | undefined {
+  if (typeof context !== 'object' || context === null) return undefined;
+  try {
+    return readField(context, name, defaults);
+  } catch {
+    return undefined;
+  }
+}
+
 function report(def: ConstraintDefinition, compiled: CompiledConstraint | undefined, context: Context, defaults: ContextDefaults, segmentId: number | undefined): ConstraintReport {
   const out: ConstraintReport = {
     contextName: def.contextName,
     operator: def.operator,
     inverted: def.inverted === true,
     caseInsensitive: def.caseInsensitive === true,
-    contextValue: readField(context, def.contextName, defaults),
+    contextValue: contextValueOf(context, def.contextName, defaults),
   };
   if (def.values !== undefined && def.values.length > 0) out.values = def.values;
   if (def.value !== undefined) out.value = def.value;

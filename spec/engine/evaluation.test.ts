@@ -256,3 +256,34 @@ describe('rollout details in reasons name the stickiness that decided', () => {
     }
   });
 });
+
+describe('a reason never throws, whatever the context', () => {
+  // Found by the deferred-flag property test: the report of a failed constraint read the
+  // context again, and a context that is not an object made evaluate() throw.
+  // A constraint with no contextName fails without reading the context (the case found).
+  const flagWith = (contextName: string | undefined) =>
+    new Engine({ onWarning: () => {} }).load(parseClientPayload({ features: [{ name: 'f', enabled: true, strategies: [{ name: 'default', constraints: [{ contextName, operator: 'IN', values: ['x'] }] }] }] }).payload).get('f')!;
+  let reads = 0;
+  const flaky = {
+    get properties(): Record<string, string> {
+      // The walk reads it once; the report's second read throws.
+      if (++reads > 1) throw new Error('gone');
+      return { plan: 'y' };
+    },
+  };
+  test.each([
+    ['undefined', undefined, undefined],
+    ['null', null, undefined],
+    ['a number', 42, 'plan'],
+    ['a string', 'ctx', 'plan'],
+    ['a getter that throws on the second read', flaky, 'plan'],
+  ])('%s: NO_STRATEGY_MATCHED, the value unread', (_, context, contextName) => {
+    reads = 0;
+    const result = flagWith(contextName).evaluate(context as never);
+    expect(result.enabled).toBe(false);
+    expect(result.reason.kind).toBe('NO_STRATEGY_MATCHED');
+    const miss = result.reason.kind === 'NO_STRATEGY_MATCHED' ? result.reason.strategies[0]! : undefined;
+    expect(miss?.failure).toBe('CONSTRAINT_FAILED');
+    expect(miss?.failure === 'CONSTRAINT_FAILED' && miss.constraint.contextValue).toBeUndefined();
+  });
+});
