@@ -55,8 +55,8 @@ client.on('error', ({ origin, error }) => {
 });
 // The flag names to show: those the server sent, or those the cache was seeded with.
 let flags = [];
-client.on('fetched', ({ features }) => {
-  flags = features.map((feature) => feature.name);
+client.on('fetched', ({ flagNames }) => {
+  flags = [...flagNames];
 });
 
 try {

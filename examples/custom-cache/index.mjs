@@ -42,7 +42,7 @@ if (url) {
   });
   report('A', a);
   let fetched = 0;
-  a.on('fetched', ({ features }) => (fetched = features.length));
+  a.on('fetched', ({ flagNames }) => (fetched = flagNames.length));
   await a.start();
   await a.destroy(); // waits until the flags are written to Redis
   await cache.destroy();

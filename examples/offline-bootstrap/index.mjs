@@ -50,9 +50,9 @@ const client = new UnleashClient({
 // A refused token (401/403) is different: retrying cannot fix it, and polling stops.
 let unreachable = false;
 client.on('ready', ({ from }) => console.log(`[ready] serving flags from the ${from}`));
-client.on('fetched', ({ features }) => {
+client.on('fetched', ({ flagNames }) => {
   unreachable = false;
-  console.log(`[fetched] ${features.length} flags from Unleash, saving them in ${cache.path}`);
+  console.log(`[fetched] ${flagNames.length} flags from Unleash, saving them in ${cache.path}`);
 });
 client.on('error', ({ origin, error }) => {
   const network = origin === 'fetch' || origin === 'register' || origin === 'metrics';
