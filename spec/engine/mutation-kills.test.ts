@@ -4,8 +4,8 @@
  * against a context field of that name, and how a custom strategy's odd answers are
  * reported (which warning, once per strategy, what the reason says).
  */
-import { feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
-import { applyDelta, type FlagState } from '../../lib/engine';
+import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
+import { applyDelta, Engine, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
 
 const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
@@ -220,5 +220,125 @@ describe('explanations of a declined strategy', () => {
     ])]);
     const reason = snapshot.get('f')!.evaluate({ userId: 'u1', properties: { plan: 'gold', region: 'eu' } }).reason;
     expect(reason).toMatchObject({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, failure: 'CONSTRAINT_FAILED' }, { index: 1, failure: 'STRATEGY_DECLINED' }] });
+  });
+});
+
+describe('constraints: rows the mutation run of constraints.ts found missing', () => {
+  const warningsOf = (constraints: Json[], context: Context = {}): string[] => {
+    const warnings: string[] = [];
+    snapshotOf([feature('f', [{ name: 'default', constraints }])], [], { onWarning: (w) => warnings.push(w) }).get('f')!.evaluate(context);
+    return warnings;
+  };
+  const unusableOf = (constraint: Json): string | undefined => {
+    const reason = constraintFlag(constraint, { onWarning: () => {} }).evaluate({}).reason;
+    const miss = reason.kind === 'NO_STRATEGY_MATCHED' ? reason.strategies[0] : undefined;
+    return miss?.failure === 'CONSTRAINT_FAILED' ? miss.constraint.unusable : undefined;
+  };
+
+  // Each kind of problem is reported once per distinct problem (the key names it), not once in all.
+  test.each<[string, Json, Json]>([
+    ['unusable values', { contextName: 'n', operator: 'NUM_GT', value: 'x' }, { contextName: 'n', operator: 'NUM_GT', value: 'y' }],
+    ['invalid patterns', { contextName: 's', operator: 'REGEX', value: '(' }, { contextName: 's', operator: 'REGEX', value: '[' }],
+    ['unreadable CIDR entries', { contextName: 'remoteAddress', operator: 'IN_CIDR', values: ['10.0.0.0/8', 'nope'] }, { contextName: 'remoteAddress', operator: 'IN_CIDR', values: ['10.0.0.0/8', 'nah'] }],
+    ['malformed constraints', { operator: 'IN', values: ['a'] }, { contextName: 'c', operator: 7 }],
+    ['unknown operators', { contextName: 'c', operator: 'NUM_APPROX', value: '1' }, { contextName: 'c', operator: 'STR_FUZZY', values: ['a'] }],
+  ])('two distinct %s give two warnings', (_name, a, b) => {
+    expect(warningsOf([a, b]).length).toBe(2);
+    expect(warningsOf([a, a]).length).toBe(1);
+  });
+
+  test.each<[string, Json, string]>([
+    ['no number', { contextName: 'n', operator: 'NUM_GT' }, 'NUM_GT has no usable number (none given)'],
+    ['an empty number', { contextName: 'n', operator: 'NUM_GT', value: '' }, 'NUM_GT has no usable number (none given)'],
+    ['a word for a number', { contextName: 'n', operator: 'NUM_EQ', value: 'abc' }, 'NUM_EQ has no usable number ("abc")'],
+    ['no pattern', { contextName: 's', operator: 'REGEX' }, 'REGEX has no usable pattern (none given)'],
+    ['no date', { contextName: 'currentTime', operator: 'DATE_AFTER' }, 'DATE_AFTER has no usable date (none given)'],
+  ])('the reason names the unusable value: %s', (_name, constraint, expected) => {
+    expect(unusableOf(constraint)).toBe(expected);
+  });
+
+  test('a long context name is cut at 60 characters in warnings, one of exactly 60 is not', () => {
+    const at = (n: number) => warningsOf([{ contextName: 'c'.repeat(n), operator: 'NUM_GT', value: 'x' }])[0]!;
+    expect(at(61)).toContain(`"${'c'.repeat(60)}…"`);
+    expect(at(60)).toContain(`"${'c'.repeat(60)}"`);
+  });
+
+  test("an invalid pattern's error is quoted in at most 80 characters", () => {
+    const pattern = `(${'a'.repeat(300)}`;
+    const warning = warningsOf([{ contextName: 's', operator: 'REGEX', value: pattern }])[0]!;
+    const why = /invalid pattern \((.*)\); it is false/.exec(warning)?.[1];
+    expect(why).toBeDefined();
+    expect(why!.length).toBeLessThanOrEqual(80);
+  });
+
+  test.each<[string, string, bigint, boolean]>([
+    ['DATE_AFTER, later', 'DATE_AFTER', BigInt(Date.UTC(2027, 0, 1)), true],
+    ['DATE_AFTER, earlier', 'DATE_AFTER', BigInt(Date.UTC(2025, 0, 1)), false],
+    ['DATE_BEFORE, earlier', 'DATE_BEFORE', BigInt(Date.UTC(2025, 0, 1)), true],
+    ['DATE_BEFORE, later', 'DATE_BEFORE', BigInt(Date.UTC(2027, 0, 1)), false],
+    ['DATE_AFTER, the same millisecond', 'DATE_AFTER', BigInt(Date.UTC(2026, 0, 1)), false],
+    ['DATE_BEFORE, the same millisecond', 'DATE_BEFORE', BigInt(Date.UTC(2026, 0, 1)), false],
+  ])('a bigint currentTime is epoch milliseconds: %s', (_name, operator, currentTime, expected) => {
+    expect(constraintFlag({ contextName: 'currentTime', operator, value: '2026-01-01T00:00:00Z' }).isEnabled({ currentTime } as never)).toBe(expected);
+  });
+
+  test('a date with space around it is read once trimmed', () => {
+    const flag = constraintFlag({ contextName: 'currentTime', operator: 'DATE_AFTER', value: ' 2026-01-01T00:00:00Z ' });
+    expect(flag.isEnabled({ currentTime: '2027-01-01T00:00:00Z' })).toBe(true);
+    expect(flag.isEnabled({ currentTime: '2025-01-01T00:00:00Z' })).toBe(false);
+  });
+
+  test('NUM_EQ: a difference of exactly Number.EPSILON is not equal', () => {
+    const flag = constraintFlag({ contextName: 'n', operator: 'NUM_EQ', value: '1' });
+    expect(flag.isEnabled({ properties: { n: String(1 + Number.EPSILON) } })).toBe(false);
+    expect(flag.isEnabled({ properties: { n: '1' } })).toBe(true);
+  });
+
+  test.each<[string, string, boolean]>([
+    ['IN', 'a', true],
+    ['IN', 'c', true],
+    ['IN', 'z', false],
+    ['NOT_IN', 'a', false],
+    ['NOT_IN', 'z', true],
+  ])('%s on a short list in no order finds every entry (%s)', (operator, value, expected) => {
+    expect(constraintFlag({ contextName: 'x', operator, values: ['c', 'b', 'a'] }).isEnabled({ properties: { x: value } })).toBe(expected);
+  });
+
+  test('inverted STR_CONTAINS, case-insensitive, on an ASCII value it does not contain: on, and nothing reported', () => {
+    const warnings: string[] = [];
+    const flag = constraintFlag({ contextName: 's', operator: 'STR_CONTAINS', values: ['abc', 'def'], caseInsensitive: true, inverted: true }, { onWarning: (w) => warnings.push(w) });
+    expect(flag.isEnabled({ properties: { s: 'xyz' } })).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
+  test.each<[string, string]>([
+    ['STR_CONTAINS', 'xundefinedx'],
+    ['STR_STARTS_WITH', 'undefinedx'],
+    ['STR_ENDS_WITH', 'xundefined'],
+  ])('%s never matches past the end of its list (value %s)', (operator, value) => {
+    expect(constraintFlag({ contextName: 's', operator, values: ['abc'] }).isEnabled({ properties: { s: value } })).toBe(false);
+  });
+
+  test('constraints that fail to compile are reported once each, with the error cut at 80 characters', () => {
+    const warnings: string[] = [];
+    const throwing = { toLowerCase: () => { throw new Error(`broken ${'x'.repeat(200)}`); } };
+    const constraint = (contextName: string) => ({ contextName, operator: 'STR_CONTAINS', values: [throwing], caseInsensitive: true });
+    const def = { name: 'f', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [constraint('a'), constraint('b')], segments: [], variants: [] }], variants: [], dependencies: [] };
+    new Engine({ onWarning: (w) => warnings.push(w) }).load({ kind: 'full', version: 2, features: [def as never], segments: [] }).get('f')!.isEnabled({});
+    expect(warnings).toHaveLength(2);
+    for (const w of warnings) expect(/could not be compiled \((.*)\); it is false/.exec(w)![1]!.length).toBe(80);
+  });
+
+  test('a constraint that fails to compile is off and reported as that constraint, not its strategy', () => {
+    const warnings: string[] = [];
+    // Only an unchecked definition (through the engine) can hold a number where text is due.
+    const def = { name: 'f', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 's', operator: 'STR_CONTAINS', values: [1], caseInsensitive: true }], segments: [], variants: [] }], variants: [], dependencies: [] };
+    const flag = new Engine({ onWarning: (w) => warnings.push(w) }).load({ kind: 'full', version: 2, features: [def as never], segments: [] }).get('f')!;
+    const result = flag.evaluate({ properties: { s: '1' } });
+    expect(result.enabled).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^constraint on "s" could not be compiled \(.+\); it is false$/);
+    const miss = result.reason.kind === 'NO_STRATEGY_MATCHED' ? result.reason.strategies[0] : undefined;
+    expect(miss?.failure === 'CONSTRAINT_FAILED' && miss.constraint.unusable).toMatch(/^the constraint could not be compiled \(.+\)$/);
   });
 });
