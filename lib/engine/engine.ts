@@ -85,8 +85,6 @@ export interface EngineOptions {
 export class Snapshot {
   /** The number of flags. */
   readonly size: number;
-  /** Whether a flag uses a custom strategy (`undefined`: not worked out yet). */
-  private customStrategies: boolean | undefined = undefined;
   /** Where `checkDeferred` goes on; `null` once every flag is checked. */
   private unchecked: Iterator<CompiledFlag> | null | undefined;
 
@@ -96,14 +94,12 @@ export class Snapshot {
     private readonly segments: ReadonlyMap<number, SegmentDefinition>,
     /** The payload version this state came from. */
     readonly version: number,
-    private readonly registry: StrategyRegistry,
-    /** Whether a flag uses a custom strategy, when the caller worked it out already. */
-    customStrategies?: boolean,
+    /** Whether a flag uses a custom strategy (see `callsCustomStrategies`). */
+    private readonly customStrategies: boolean,
     /** What the flags share, when some are deferred (their interner is dropped once all are checked). */
     private readonly shared?: SharedCompileState,
   ) {
     this.size = flags.size;
-    this.customStrategies = customStrategies;
     this.unchecked = shared?.interner === undefined ? null : undefined;
   }
 
@@ -144,18 +140,10 @@ export class Snapshot {
    * Whether some flag has a strategy that is a user's `Strategy`. Such a strategy gets
    * the context itself, so the client fills `appName` and `environment` into it; built-in
    * strategies and constraints read those defaults from the engine instead, and never
-   * need a copy of the context.
+   * need a copy of the context. Worked out while loading (the load-time check reads every
+   * strategy name anyway).
    */
   callsCustomStrategies(): boolean {
-    if (this.customStrategies === undefined) {
-      this.customStrategies = false;
-      for (const flag of this.flags.values()) {
-        if (listOf(flag.stored().strategies).some((s) => this.registry.isCustom(strategyNameOf(s)))) {
-          this.customStrategies = true;
-          break;
-        }
-      }
-    }
     return this.customStrategies;
   }
 
@@ -307,7 +295,7 @@ export class Engine {
       warn,
     };
     this.registry = new StrategyRegistry(options.strategies ?? [], warn);
-    this.current = new Snapshot(new Map(), new Map(), 2, this.registry);
+    this.current = new Snapshot(new Map(), new Map(), 2, false);
   }
 
   /** The current snapshot (empty until a payload is loaded). */
@@ -435,6 +423,6 @@ export class Engine {
     }
     // The interner is kept only while some flag still has to be checked with it.
     if (!deferredFlags) shared.interner = undefined;
-    return new Snapshot(flags, segments, version, this.registry, custom, shared);
+    return new Snapshot(flags, segments, version, custom, shared);
   }
 }

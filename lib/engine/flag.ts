@@ -12,7 +12,7 @@
  */
 import { compileConstraint, constraintHolds, NEVER_HOLDS, outOfStack, type CompiledConstraint, type EvalEnv } from './constraints';
 import { CompiledStrategy, StrategyKind, strategyDecides } from './compiled-strategy';
-import { reasonOf, type EvaluationResult, type Reason } from './evaluation';
+import { reasonOf, type EvaluationResult } from './evaluation';
 import { EvaluationTrace } from './trace';
 import { compileVariants, DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON, type VariantSelector } from './variants';
 import type { StrategyRegistry } from '../../strategies/registry';
@@ -258,15 +258,8 @@ export class CompiledFlag {
       const message = err instanceof Error ? err.message : String(err);
       return { flag: this.name, enabled: false, variant: DISABLED_VARIANT, reason: { kind: 'ERROR', message } };
     }
-    let reason: Reason;
-    try {
-      reason = reasonOf(this, index, trace, context);
-    } catch (err) {
-      // Not expected (the reason reads the context defensively), but evaluate never throws.
-      this.failed(err);
-      return { flag: this.name, enabled: false, variant: DISABLED_VARIANT, reason: { kind: 'ERROR', message: err instanceof Error ? err.message : String(err) } };
-    }
-    return { flag: this.name, enabled: index >= 0, variant, reason };
+    // reasonOf reads the context again only defensively (see evaluation.ts): it never throws.
+    return { flag: this.name, enabled: index >= 0, variant, reason: reasonOf(this, index, trace, context) };
   }
 
   private failed(err: unknown): void {

@@ -7,6 +7,8 @@
 import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
 import { applyDelta, Engine, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
+import { parseClientPayload, readClientPayload } from '../../lib/payload';
+import { isCompact, isDeferred } from '../../lib/engine/compact';
 
 const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
 
@@ -340,5 +342,119 @@ describe('constraints: rows the mutation run of constraints.ts found missing', (
     expect(warnings[0]).toMatch(/^constraint on "s" could not be compiled \(.+\); it is false$/);
     const miss = result.reason.kind === 'NO_STRATEGY_MATCHED' ? result.reason.strategies[0] : undefined;
     expect(miss?.failure === 'CONSTRAINT_FAILED' && miss.constraint.unusable).toMatch(/^the constraint could not be compiled \(.+\)$/);
+  });
+});
+
+describe('engine and flag: rows the mutation run of engine.ts and flag.ts found missing', () => {
+  const deferredBody = {
+    version: 2,
+    features: [
+      { name: 'a', enabled: true, strategies: [{ name: 'default', constraints: [{ contextName: 'n', operator: 'NUM_GT', value: 5 }] }] },
+      { name: 'b', enabled: true, strategies: [{ name: 'default' }] },
+      { name: 'c', enabled: false, strategies: [] },
+    ],
+  };
+
+  test('checkDeferred checks one flag per step, says when it is done, and leaves every flag compact', () => {
+    const snapshot = new Engine().load(readClientPayload(deferredBody).payload);
+    expect(snapshot.toPayload().features.every((f) => isDeferred(f))).toBe(true);
+    let steps = 0;
+    while (!snapshot.checkDeferred(() => true)) if (++steps > 10) throw new Error('never done');
+    // Three flags: a yield after each, then the call that finds none left says done.
+    expect(steps).toBe(3);
+    expect(snapshot.toPayload().features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
+    expect(snapshot.checkDeferred(() => true)).toBe(true);
+  });
+
+  test('definitions() are the checked definitions, in payload order', () => {
+    const snapshot = new Engine().load(readClientPayload(deferredBody).payload);
+    const checked = parseClientPayload(deferredBody).payload;
+    expect(snapshot.definitions()).toStrictEqual(checked.kind === 'full' && checked.features);
+  });
+
+  test('a definition built by hand without its lists (through /engine) loads and answers', () => {
+    const snapshot = new Engine({ onWarning: () => {} }).load({
+      kind: 'full',
+      version: 2,
+      features: [{ name: 'f', enabled: true, strategies: [{ name: 'default', segments: [1] }] } as never],
+      segments: [{ id: 1 } as never],
+    });
+    expect(snapshot.get('f')!.isEnabled({})).toBe(true);
+  });
+
+  test("the engine's contextDefaults are read by constraints on appName and environment", () => {
+    const flag = snapshotOf([feature('f', [{ name: 'default', constraints: [{ contextName: 'appName', operator: 'IN', values: ['shop'] }] }])], [], { contextDefaults: { appName: 'shop' } }).get('f')!;
+    expect(flag.isEnabled({})).toBe(true);
+    expect(flag.isEnabled({ appName: 'other' })).toBe(false);
+  });
+
+  test('a pending load asked never to yield finishes in one step', () => {
+    const pending = new Engine().prepare(parseClientPayload(deferredBody).payload);
+    expect(pending.step(() => false)).toBe(true);
+  });
+
+  test.each<[string, Json[], number]>([
+    ['segments 1,23 and 12,3 (one flag)', [feature('f', [{ name: 'default', segments: [1, 23] }, { name: 'default', segments: [12, 3] }])], 2],
+    ['two unknown strategies', [feature('f', [{ name: 'nope' }, { name: 'nah' }])], 2],
+    ['two missing parents', [feature('f', [{ name: 'default' }], { dependencies: [{ feature: 'p1' }, { feature: 'p2' }] })], 2],
+  ])('load-time problems are reported once each: %s', (_name, features, count) => {
+    const warnings: string[] = [];
+    snapshotOf(features, [], { onWarning: (w) => warnings.push(w) });
+    expect(warnings).toHaveLength(count);
+  });
+
+  test('a long unknown strategy name is cut at 60 characters', () => {
+    const warnings: string[] = [];
+    snapshotOf([feature('f', [{ name: 's'.repeat(100) }])], [], { onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual([`unknown strategy "${'s'.repeat(60)}"; strategies using it are off`]);
+  });
+
+  test('a strategy whose parameters fail to compile is off and reported as that strategy', () => {
+    const warnings: string[] = [];
+    // Only an unchecked definition (through /engine) can hold a number where the IP list is due.
+    const def = { name: 'f', enabled: true, strategies: [{ name: 'remoteAddress', parameters: { IPs: 5 }, constraints: [], segments: [], variants: [] }], variants: [], dependencies: [] };
+    const flag = new Engine({ onWarning: (w) => warnings.push(w) }).load({ kind: 'full', version: 2, features: [def as never], segments: [] }).get('f')!;
+    expect(flag.isEnabled({ remoteAddress: '5' })).toBe(false);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^strategy "remoteAddress" of flag "f" could not be compiled \(.{1,80}\); it is off$/);
+  });
+
+  test('strategies that fail to compile are reported once each, the error cut at 80 characters; running out of stack is not remembered', () => {
+    const warnings: string[] = [];
+    const strategy = (IPs: unknown) => ({ name: 'remoteAddress', parameters: { IPs }, constraints: [], segments: [], variants: [] });
+    const flag = (name: string, IPs: unknown) => ({ name, enabled: true, strategies: [strategy(IPs)], variants: [], dependencies: [] });
+    const long = { split: () => { throw new Error(`broken ${'x'.repeat(200)}`); } };
+    let deep = 0;
+    const stack = { split: () => { if (++deep === 1) throw new RangeError('Maximum call stack size exceeded'); return ['10.0.0.1']; } };
+    const snapshot = new Engine({ onWarning: (w) => warnings.push(w) }).load({ kind: 'full', version: 2, features: [flag('f', long), flag('g', 5), flag('h', stack)] as never[], segments: [] });
+    expect(snapshot.get('f')!.isEnabled({ remoteAddress: '10.0.0.1' })).toBe(false);
+    expect(snapshot.get('g')!.isEnabled({ remoteAddress: '10.0.0.1' })).toBe(false);
+    expect(warnings).toHaveLength(2);
+    for (const w of warnings) expect(/could not be compiled \((.*)\); it is off/.exec(w)![1]!.length).toBeLessThanOrEqual(80);
+    expect(warnings[0]).toContain(`(broken ${'x'.repeat(73)})`);
+    // The stack ran out while compiling h: this call is off, the next compiles again and answers.
+    expect(snapshot.get('h')!.isEnabled({ remoteAddress: '10.0.0.1' })).toBe(false);
+    expect(snapshot.get('h')!.isEnabled({ remoteAddress: '10.0.0.1' })).toBe(true);
+    expect(warnings.filter((w) => w.includes('"h"') && w.includes('could not be compiled'))).toEqual([]);
+  });
+
+  test("a strategy's own variants say they come from the strategy", () => {
+    const snapshot = snapshotOf([feature('f', [{ name: 'default', variants: [{ name: 'v', weight: 1000, weightType: 'variable' }] }])]);
+    const reason = snapshot.get('f')!.evaluate({ userId: 'u' }).reason;
+    expect(reason).toMatchObject({ kind: 'STRATEGY_MATCH', variantDetail: { from: 'strategy' } });
+  });
+
+  test('a context that throws: off with an ERROR reason, reported once per flag, a non-Error named as such', () => {
+    const warnings: string[] = [];
+    const snapshot = snapshotOf([feature('a', [{ name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'userId' } }]), feature('b', [{ name: 'flexibleRollout', parameters: { rollout: '100', stickiness: 'userId' } }])], [], { onWarning: (w) => warnings.push(w) });
+    const hostile = { get userId(): string { throw 'not an Error'; } };
+    const result = snapshot.get('a')!.evaluate(hostile as never);
+    expect(result.enabled).toBe(false);
+    expect(result.reason.kind).toBe('ERROR');
+    expect(snapshot.get('b')!.isEnabled(hostile as never)).toBe(false);
+    expect(warnings).toEqual([
+      'evaluating flag "a" failed (unknown error); answering off (reported once per flag)',
+      'evaluating flag "b" failed (unknown error); answering off (reported once per flag)',
+    ]);
   });
 });
