@@ -462,10 +462,11 @@ export class UnleashClient {
   private async settle(snapshot: Snapshot): Promise<void> {
     const control = yieldingControl();
     try {
-      while (!snapshot.checkDeferred(() => control.shouldYield())) {
+      // Not in the turn of the swap: whoever waits for the new flags (start()) goes first.
+      for (;;) {
         await control.pause();
         if (this.destroyed) return;
-        if (this.engine.snapshot !== snapshot) break;
+        if (this.engine.snapshot !== snapshot || snapshot.checkDeferred(() => control.shouldYield())) break;
       }
     } catch (err) {
       // Not expected: checking never throws for a flag the door let in.
