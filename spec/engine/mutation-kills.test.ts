@@ -5,7 +5,7 @@
  * reported (which warning, once per strategy, what the reason says).
  */
 import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
-import { applyDelta, Engine, type FlagState } from '../../lib/engine';
+import { applyDelta, Engine, Strategy, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
 import { parseClientPayload, readClientPayload } from '../../lib/payload';
 import { isCompact, isDeferred } from '../../lib/engine/compact';
@@ -455,6 +455,49 @@ describe('engine and flag: rows the mutation run of engine.ts and flag.ts found 
     expect(warnings).toEqual([
       'evaluating flag "a" failed (unknown error); answering off (reported once per flag)',
       'evaluating flag "b" failed (unknown error); answering off (reported once per flag)',
+    ]);
+  });
+});
+
+describe('strategies: rows the mutation run of strategies/ found missing', () => {
+  class Always extends Strategy {
+    isEnabled(): boolean {
+      return true;
+    }
+  }
+
+  test.each<[string, unknown, RegExp]>([
+    ['an empty object', {}, /^customStrategies must hold Strategy instances/],
+    ['null', null, /^customStrategies must hold Strategy instances/],
+    ['a strategy with an empty name', new Always(''), /^a custom strategy needs a non-empty name$/],
+    ['a strategy with a number for a name', new Always(5 as never), /^a custom strategy needs a non-empty name$/],
+  ])('the engine refuses %s as a strategy with a TypeError', (_name, strategy, message) => {
+    expect(() => new Engine({ strategies: [strategy as never] })).toThrow(TypeError);
+    expect(() => new Engine({ strategies: [strategy as never] })).toThrow(message);
+  });
+
+  test('an object with an isEnabled method is accepted as a strategy', () => {
+    const plain = { name: 'plain', isEnabled: () => true };
+    expect(snapshotOf([feature('f', [{ name: 'plain' }])], [], { strategies: [plain as never] }).get('f')!.isEnabled({})).toBe(true);
+  });
+
+  test('a custom strategy that replaces a built-in one says so, once per name', () => {
+    const warnings: string[] = [];
+    new Engine({ strategies: [new Always('default'), new Always('userWithId')], onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual(['custom strategy "default" replaces the built-in one', 'custom strategy "userWithId" replaces the built-in one']);
+  });
+
+  test('remoteAddress: each unreadable entry is reported once, cut at 60 characters; no IPs at all is no problem', () => {
+    const warnings: string[] = [];
+    const flag = (IPs: string | undefined) =>
+      snapshotOf([feature('f', [{ name: 'remoteAddress', parameters: IPs === undefined ? {} : { IPs } }])], [], { onWarning: (w) => warnings.push(w) }).get('f')!;
+    expect(flag(undefined).isEnabled({ remoteAddress: '10.0.0.1' })).toBe(false);
+    expect(warnings).toEqual([]);
+    flag(`nope, ${'x'.repeat(61)}, ${'y'.repeat(60)}, 10.0.0.1`).isEnabled({ remoteAddress: '10.0.0.1' });
+    expect(warnings).toEqual([
+      'remoteAddress strategy ignores "nope" in IPs: not an address or CIDR range',
+      `remoteAddress strategy ignores "${'x'.repeat(60)}…" in IPs: not an address or CIDR range`,
+      `remoteAddress strategy ignores "${'y'.repeat(60)}" in IPs: not an address or CIDR range`,
     ]);
   });
 });
