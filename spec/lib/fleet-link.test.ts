@@ -75,6 +75,8 @@ test('the client uses the fleet\'s cache, polls only when the fleet resumes it, 
   await client.start();
   expect(client.isEnabled('a')).toBe(true);
   expect(server.requestsTo(FEATURES)).toHaveLength(1);
+  // The cache is written once the new flags are checked, a turn of the event loop after ready.
+  for (let i = 0; i < 50 && fleet.cache.writes === 0; i++) await new Promise((r) => setImmediate(r));
   expect(fleet.cache.writes).toBe(1);
   expect(scheduler.pending('fetch')).toHaveLength(1);
 
