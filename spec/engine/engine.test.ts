@@ -371,6 +371,28 @@ describe('deferred flags (the client door: each flag checked when first needed)'
     expect(isDeferred(stored()[2]!)).toBe(true);
   });
 
+  test('checkDeferred checks one flag per step, says when it is done, and leaves every flag compact', () => {
+    const snapshot = new Engine().load(readClientPayload(body).payload);
+    expect(snapshot.toPayload().features.every((f) => isDeferred(f))).toBe(true);
+    let steps = 0;
+    while (!snapshot.checkDeferred(() => true)) if (++steps > 10) throw new Error('never done');
+    // Three flags: a yield after each, then the call that finds none left says done.
+    expect(steps).toBe(3);
+    expect(snapshot.toPayload().features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
+    expect(snapshot.checkDeferred(() => true)).toBe(true);
+  });
+
+  test('definitions() are the checked definitions, in payload order', () => {
+    const snapshot = new Engine().load(readClientPayload(body).payload);
+    const checked = parseClientPayload(body).payload;
+    expect(snapshot.definitions()).toStrictEqual(checked.kind === 'full' && checked.features);
+  });
+
+  test('a pending load asked never to yield finishes in one step', () => {
+    const pending = new Engine().prepare(parseClientPayload(body).payload);
+    expect(pending.step(() => false)).toBe(true);
+  });
+
   test('a delta keeps untouched flags deferred and applies to their checked form', () => {
     const engine = new Engine();
     engine.load(readClientPayload(body).payload);

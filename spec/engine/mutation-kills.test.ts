@@ -7,8 +7,6 @@
 import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
 import { applyDelta, Engine, Strategy, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
-import { parseClientPayload, readClientPayload } from '../../lib/payload';
-import { isCompact, isDeferred } from '../../lib/engine/compact';
 
 const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
 
@@ -346,32 +344,6 @@ describe('constraints: rows the mutation run of constraints.ts found missing', (
 });
 
 describe('engine and flag: rows the mutation run of engine.ts and flag.ts found missing', () => {
-  const deferredBody = {
-    version: 2,
-    features: [
-      { name: 'a', enabled: true, strategies: [{ name: 'default', constraints: [{ contextName: 'n', operator: 'NUM_GT', value: 5 }] }] },
-      { name: 'b', enabled: true, strategies: [{ name: 'default' }] },
-      { name: 'c', enabled: false, strategies: [] },
-    ],
-  };
-
-  test('checkDeferred checks one flag per step, says when it is done, and leaves every flag compact', () => {
-    const snapshot = new Engine().load(readClientPayload(deferredBody).payload);
-    expect(snapshot.toPayload().features.every((f) => isDeferred(f))).toBe(true);
-    let steps = 0;
-    while (!snapshot.checkDeferred(() => true)) if (++steps > 10) throw new Error('never done');
-    // Three flags: a yield after each, then the call that finds none left says done.
-    expect(steps).toBe(3);
-    expect(snapshot.toPayload().features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
-    expect(snapshot.checkDeferred(() => true)).toBe(true);
-  });
-
-  test('definitions() are the checked definitions, in payload order', () => {
-    const snapshot = new Engine().load(readClientPayload(deferredBody).payload);
-    const checked = parseClientPayload(deferredBody).payload;
-    expect(snapshot.definitions()).toStrictEqual(checked.kind === 'full' && checked.features);
-  });
-
   test('a definition built by hand without its lists (through /engine) loads and answers', () => {
     const snapshot = new Engine({ onWarning: () => {} }).load({
       kind: 'full',
@@ -386,11 +358,6 @@ describe('engine and flag: rows the mutation run of engine.ts and flag.ts found 
     const flag = snapshotOf([feature('f', [{ name: 'default', constraints: [{ contextName: 'appName', operator: 'IN', values: ['shop'] }] }])], [], { contextDefaults: { appName: 'shop' } }).get('f')!;
     expect(flag.isEnabled({})).toBe(true);
     expect(flag.isEnabled({ appName: 'other' })).toBe(false);
-  });
-
-  test('a pending load asked never to yield finishes in one step', () => {
-    const pending = new Engine().prepare(parseClientPayload(deferredBody).payload);
-    expect(pending.step(() => false)).toBe(true);
   });
 
   test.each<[string, Json[], number]>([
