@@ -54,6 +54,8 @@ async function mainTask(text) {
     }
     const loaded = await loadTime(load, { rounds: task.loadRounds, warmup: task.loadWarmup ?? 2 });
     const heap = await retainedHeap(load, { copies: task.copies ?? 3, warm: warmer(names, contexts) });
+    // An offline client, or one before its first fetch: the flags came from a bootstrap.
+    const heapBootstrap = await retainedHeap(() => loader(text, { source: 'bootstrap', metrics }), { copies: task.copies ?? 3 });
     const system = await load();
     const { target } = system;
     const isEnabled = throughput(target, names, contexts, { ...opts, method: 'isEnabled' });
@@ -78,6 +80,7 @@ async function mainTask(text) {
       loadMs: loaded.ms,
       loadSamples: loaded.samples,
       heap,
+      heapBootstrap,
       isEnabled,
       getVariant,
       alloc,

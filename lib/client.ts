@@ -150,6 +150,8 @@ export class UnleashClient {
   private nextWrite: { payload: FeaturesPayload; etag: string | undefined } | undefined;
   /** The cache entry of the last swap, written once its flags are checked (`settle`). */
   private postponedWrite: { snapshot: Snapshot; etag: string | undefined } | undefined;
+  /** The flags as read from a `MemoryCache` at start (`loadCache`), until `settle` replaces them. */
+  private readFromCache: { value: unknown; snapshot?: Snapshot } | undefined;
   private unsubscribeSource: (() => void) | undefined;
   private unsubscribeCache: (() => void) | undefined;
   private readonly flagSource: FlagSource | undefined;
@@ -342,6 +344,9 @@ export class UnleashClient {
       return;
     }
     const origin: FlagOrigin = this.cache.bootstrapped ? 'bootstrap' : 'cache';
+    // An in-process cache keeps the very objects it handed over (a bootstrap's deferred
+    // JSON): once checked, `settle` stores the compact definitions in their place.
+    if (this.cache instanceof MemoryCache) this.readFromCache = { value: features };
     try {
       // A bootstrap body has no ETag of its own: asking the server with one would be wrong.
       await this.apply(payload, origin, origin === 'cache' && typeof etag === 'string' && etag !== '' ? etag : undefined);
@@ -447,6 +452,8 @@ export class UnleashClient {
       // Flags from the fleet are in its store already. A newer swap replaces an older
       // postponed write, as queued writes coalesce.
       if (origin !== 'fleet') this.postponedWrite = { snapshot, etag };
+    } else if (this.readFromCache !== undefined && this.readFromCache.snapshot === undefined) {
+      this.readFromCache.snapshot = snapshot;
     }
     void this.settle(snapshot);
   }
@@ -473,6 +480,26 @@ export class UnleashClient {
       this.events.error('cache', new Error(`checking the new flags failed: ${describe(err)}`));
     }
     this.writePostponed(snapshot);
+    this.replaceReadFromCache(snapshot);
+  }
+
+  /**
+   * After the flags read from a `MemoryCache` are checked: if it still holds the object
+   * they came from (nothing wrote since), stores their compact definitions in its place
+   * (under the same ETag key, untouched), so the process does not keep the server's JSON
+   * beside the snapshot for as long as it runs offline. Synchronous, like the cache.
+   */
+  private replaceReadFromCache(snapshot: Snapshot): void {
+    const read = this.readFromCache;
+    if (read === undefined || read.snapshot !== snapshot) return;
+    this.readFromCache = undefined;
+    // A newer swap ended the check: that swap's own write (if any) follows.
+    if (this.engine.snapshot !== snapshot) return;
+    try {
+      if (this.cache.get(CacheKeys.FEATURES) === read.value) this.cache.set(CacheKeys.FEATURES, markValidated(snapshot.toPayload()));
+    } catch (err) {
+      this.events.error('cache', err);
+    }
   }
 
   /** Writes the postponed cache entry (of `snapshot`, when given: not an older one's). */

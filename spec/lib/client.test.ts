@@ -267,6 +267,54 @@ describe('fetching', () => {
     expect(again.getFlags()).toEqual(checkedFeatures(stored.features));
   });
 
+  describe('a MemoryCache the client started from', () => {
+    const manyFlags = () => Array.from({ length: 3000 }, (_, i) => flag(`f${i}`, { strategies: [{ name: 'default', parameters: {}, constraints: [{ contextName: 'n', operator: 'NUM_GT', value: i }] }] }));
+    const untilReplaced = async (cache: MemoryCache, held: unknown) => {
+      for (let i = 0; i < 200 && cache.get(CacheKeys.FEATURES) === held; i++) await new Promise((r) => setImmediate(r));
+    };
+
+    test.each([
+      ['a bootstrap', (cache: MemoryCache, text: string) => cache.bootstrapFromDict(text)],
+      ['the cache of an earlier run', async (cache: MemoryCache, text: string) => {
+        cache.set(CacheKeys.FEATURES, JSON.parse(text));
+        cache.set(CacheKeys.ETAG, '"old"');
+      }],
+    ])('holds the compact definitions once they are checked, not the JSON it was given (from %s)', async (_, fill) => {
+      const text = JSON.stringify(body(...manyFlags()));
+      const cache = new MemoryCache();
+      await fill(cache, text);
+      const held = cache.get(CacheKeys.FEATURES);
+      const etag = cache.get(CacheKeys.ETAG);
+      const client = makeClient({ cache, offline: true });
+      await client.start();
+      await untilReplaced(cache, held);
+      const stored = cache.get(CacheKeys.FEATURES) as FeaturesPayload;
+      expect(stored).not.toBe(held);
+      expect(stored.features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
+      // The ETag key is left as it was; the definitions are the ones the client serves.
+      expect(cache.get(CacheKeys.ETAG)).toBe(etag);
+      expect(JSON.parse(JSON.stringify(stored.features))).toEqual(client.getFlags());
+      const checked = parseClientPayload(text).payload;
+      expect(checked.kind === 'full' && stored.features).toStrictEqual(checked.kind === 'full' && checked.features);
+      // And they load back to the same flags.
+      const again = makeClient({ cache, offline: true });
+      await again.start();
+      expect(again.getFlags()).toEqual(client.getFlags());
+    });
+
+    test('is left alone when something else wrote to it meanwhile', async () => {
+      const cache = new MemoryCache();
+      await cache.bootstrapFromDict(JSON.stringify(body(...manyFlags())));
+      const client = makeClient({ cache, offline: true });
+      await client.start();
+      const theirs = { version: 2, features: [] };
+      cache.set(CacheKeys.FEATURES, theirs);
+      for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+      expect(cache.get(CacheKeys.FEATURES)).toBe(theirs);
+      expect(client.getFlags()).toHaveLength(3000);
+    });
+  });
+
   test('ETag round trip: If-None-Match goes out, 304 keeps the flags and fires no FETCHED', async () => {
     server.serveFeatures(body(flag('a')), '"etag-1"');
     const client = makeClient();
