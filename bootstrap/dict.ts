@@ -11,7 +11,7 @@ import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
 import { markValidated, PayloadError, readClientPayload, type ParseResult } from '../lib/payload';
-import { parseClientPayloadInSlices, yieldingControl } from '../lib/payload-slices';
+import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl } from '../lib/payload-slices';
 
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
@@ -93,15 +93,11 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
 
 /**
  * Bodies above this many bytes (or characters) are parsed in slices by
- * `parseBootstrapBodyInSlices`; smaller ones in one go. Higher than the poller's bound
- * (`SLICED_PARSE_BYTES` in lib/poller.ts, 1 MiB), which keeps a running service's updates
- * smooth: a bootstrap comes before the client serves anything, and slicing costs a third
- * more time to ready (measured on the bench's 10,000-flag body, 7.3 MB: ready in 80–96 ms
- * in one go against 116–137 ms in slices, on a busy machine). The bound keeps the one-go
- * parse near 50 ms (about 170 MB/s here), half the 100 ms stall goal of issue 12.
+ * `parseBootstrapBodyInSlices`; smaller ones in one go: a bootstrap comes before the
+ * client serves anything (`FIRST_LOAD_PARSE_BYTES`, lib/payload-slices.ts).
  * @internal
  */
-export const SLICED_BOOTSTRAP_BYTES = 8 * 1024 * 1024;
+export const SLICED_BOOTSTRAP_BYTES = FIRST_LOAD_PARSE_BYTES;
 
 /**
  * `parseBootstrapBody` for a large body given as JSON text or bytes: the same result or

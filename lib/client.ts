@@ -226,6 +226,7 @@ export class UnleashClient {
         readTimeout: config.streamReadTimeout,
         maxBodySize: config.maxBodySize,
         etag: () => this.etag,
+        serving: () => this.ready,
         onOutcome: (outcome) => this.onPoll(outcome),
         onMode: (mode, previous, reason) => this.events.emit({ type: 'mode', mode, ...(previous === undefined ? {} : { previous }), reason }),
         onWarning: (message) => this.events.warn('fetch', message),

@@ -38,6 +38,18 @@ export interface SliceControl {
 /** Thrown by the split when the bytes are not what it expects: the synchronous door decides. */
 class Unexpected extends Error {}
 
+/**
+ * Bodies a client reads before it serves any flag (a bootstrap, the first fetch) are
+ * parsed in one go up to this many bytes (or characters), in slices above it. Higher than
+ * the bound for a running client's updates (`SLICED_PARSE_BYTES` in lib/poller.ts, 1 MiB),
+ * which keeps a serving client smooth: slicing costs a third more time to ready (the
+ * bench's 10,000-flag body, 7.3 MB: ready from a bootstrap in 80–96 ms in one go against
+ * 116–137 ms in slices, on a busy machine). The bound keeps the one-go parse near 50 ms
+ * (about 170 MB/s here), half the 100 ms stall goal of issue 12.
+ * @internal
+ */
+export const FIRST_LOAD_PARSE_BYTES = 8 * 1024 * 1024;
+
 const SPLIT_KEYS = new Set(['features', 'segments', 'events']);
 
 const QUOTE = 0x22;

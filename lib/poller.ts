@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
 import { PayloadError, readClientPayload, type ParseResult } from './payload';
-import { parseClientPayloadInSlices, yieldingControl, type SliceControl } from './payload-slices';
+import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl, type SliceControl } from './payload-slices';
 import { MAX_TIMER_DELAY, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
 import type { PollPath, UnleashApi } from './unleash-api';
@@ -21,7 +21,10 @@ export type PollOutcome =
   /** `fatal`: polling has stopped (401/403). */
   | { kind: 'failed'; error: Error; fatal: boolean };
 
-/** Bodies larger than this (bytes) are digested and parsed in slices (lib/payload-slices.ts). */
+/**
+ * Bodies larger than this (bytes) are digested and parsed in slices (lib/payload-slices.ts)
+ * once the client serves flags; before, the bound is `FIRST_LOAD_PARSE_BYTES`.
+ */
 export const SLICED_PARSE_BYTES = 1024 * 1024;
 /** The bytes hashed per slice of a large body's digest (about 10 ms of SHA-256). */
 const DIGEST_SLICE_BYTES = 4 * 1024 * 1024;
@@ -84,6 +87,12 @@ export interface PollerOptions {
   onOutcome: (outcome: PollOutcome) => void | Promise<void>;
   /** The pacing of a large body's digest and parse (default `yieldingControl()`). */
   slices?: () => SliceControl;
+  /**
+   * Whether the client serves flags already. Until it does, a body up to
+   * `FIRST_LOAD_PARSE_BYTES` is parsed in one go (as a bootstrap is); after, bodies over
+   * `SLICED_PARSE_BYTES` are parsed in slices. Default: serving.
+   */
+  serving?: () => boolean;
   /** The `url` option, for `missingApiHint`. */
   url?: string;
   /** The endpoint asked: `features` (default) or `delta`. */
@@ -273,14 +282,16 @@ export class Poller {
 
   /**
    * Turns a 200 body into an outcome; rejects when it cannot be used. A body over
-   * `SLICED_PARSE_BYTES` is digested and parsed in slices that yield to the event loop.
+   * `SLICED_PARSE_BYTES` (`FIRST_LOAD_PARSE_BYTES` while the client serves no flags yet)
+   * is digested and parsed in slices that yield to the event loop.
    */
   private async read(body: Buffer, etag: string | undefined, fresh: boolean): Promise<PollOutcome> {
+    const oneGo = this.options.serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
     // Servers without ETags (or behind proxies that drop them) resend the same body on
     // every poll; compiling it again would be wasted work at 50k flags.
-    const digest = await this.digest(body);
+    const digest = await this.digest(body, oneGo);
     if (digest === this.lastDigest && !fresh) return { kind: 'unchanged', ...(etag === undefined ? {} : { etag }) };
-    const { payload, warnings } = await this.parse(body);
+    const { payload, warnings } = await this.parse(body, oneGo);
     // A delta of no events changes nothing: the same as a 304, and as the same message on a
     // stream. The ETag it came with is not taken either (a 304 brings none).
     if (payload.kind === 'delta' && payload.events.length === 0) return { kind: 'unchanged' };
@@ -291,9 +302,9 @@ export class Poller {
 
   // The digest and the parse are methods of their own so that a test can make each step
   // of a poll fail and check that polling carries on.
-  private async digest(body: Buffer): Promise<string> {
+  private async digest(body: Buffer, oneGo: number): Promise<string> {
     const hash = createHash('sha256');
-    if (body.length <= SLICED_PARSE_BYTES) return hash.update(body).digest('base64');
+    if (body.length <= oneGo) return hash.update(body).digest('base64');
     const control = this.slices();
     for (let at = 0; at < body.length; at += DIGEST_SLICE_BYTES) {
       hash.update(body.subarray(at, at + DIGEST_SLICE_BYTES));
@@ -302,8 +313,8 @@ export class Poller {
     return hash.digest('base64');
   }
 
-  private parse(body: Buffer): ParseResult | Promise<ParseResult> {
-    return body.length <= SLICED_PARSE_BYTES ? readClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
+  private parse(body: Buffer, oneGo: number): ParseResult | Promise<ParseResult> {
+    return body.length <= oneGo ? readClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
   }
 
   private slices(): SliceControl {

@@ -62,6 +62,8 @@ export interface UpdaterOptions {
   url: string;
   /** The ETag of the flags the client holds now. */
   etag: () => string | undefined;
+  /** Whether the client serves flags already (see `PollerOptions.serving`). Default: serving. */
+  serving?: () => boolean;
   /** Takes each outcome; answers `false` (or a promise of it) when an update could not be applied. */
   onOutcome: (outcome: PollOutcome) => unknown;
   /** The transport in use changed (`previous` undefined: the first one). */
@@ -286,6 +288,7 @@ export class Updater {
         return this.sentEtag;
       },
       onOutcome: (outcome): Promise<void> | undefined => this.onPoll(poller, path, outcome),
+      ...(this.options.serving === undefined ? {} : { serving: this.options.serving }),
       onFetchMode: (mode) => {
         // At most one try per backoff period: a server that asks on every answer while its
         // stream stays broken must not get a try (and an error) per poll.

@@ -13,7 +13,8 @@ import type { UnleashEvent } from '../../lib/events';
 import type { FlagSource } from '../../lib/test-data';
 import type { FeaturesPayload } from '../../lib/types';
 import { SLICED_COMPILE_FLAGS } from '../../lib/snapshot-loader';
-import { SLICED_PARSE_BYTES } from '../../lib/poller';
+import { Poller, SLICED_PARSE_BYTES } from '../../lib/poller';
+import { FIRST_LOAD_PARSE_BYTES } from '../../lib/payload-slices';
 import { FileCache } from '../../cache/file-cache';
 import { TestServer } from '../support/test-server';
 import { ManualScheduler } from '../support/manual-scheduler';
@@ -235,16 +236,28 @@ describe('a large update', () => {
 });
 
 describe('a large body fetched from a server', () => {
-  test('is parsed, compiled and cached in slices: served, written to the file cache, and an identical body is not recompiled', async () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  test('is parsed in one go before the client serves flags, then in slices: served, written to the file cache, and an identical body is not recompiled', async () => {
     const server = await TestServer.start();
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-large-'));
     const scheduler = new ManualScheduler();
     const events: UnleashEvent[] = [];
-    const big = body(BIG, true);
-    for (const f of big.features) (f as { description?: string }).description = 'd'.repeat(200);
-    const text = JSON.stringify(big);
+    const padded = (changing: boolean) => {
+      const big = body(BIG, changing);
+      for (const f of big.features) (f as { description?: string }).description = 'd'.repeat(200);
+      return big;
+    };
+    const first = padded(true);
+    const text = JSON.stringify(first);
+    // Over the bound of a serving client, under the bound of one that serves nothing yet.
     expect(text.length).toBeGreaterThan(SLICED_PARSE_BYTES);
-    server.serveFeatures(big);
+    expect(text.length).toBeLessThan(FIRST_LOAD_PARSE_BYTES);
+    server.serveFeatures(first);
+    // Pacing is asked for only when a body is digested or parsed in slices.
+    const sliced = jest.spyOn(Poller.prototype as unknown as { slices(): unknown }, 'slices');
     const cache = new FileCache({ appName: 'large', directory: dir });
     const client = new UnleashClient({
       url: server.url,
@@ -255,22 +268,34 @@ describe('a large body fetched from a server', () => {
       scheduler,
       eventCallback: (e) => events.push(e),
     });
+    const nextPoll = async () => {
+      const before = client.status().lastFetch!.at;
+      await scheduler.fireNext('fetch');
+      // Bounded wait for the poll's outcome (not a timing assertion).
+      for (let i = 0; i < 2000 && client.status().lastFetch!.at === before; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
     try {
       await client.start();
       expect(client.status().flagCount).toBe(BIG + 1);
       expect(client.isEnabled('changing')).toBe(true);
-      const firstFetch = client.status().lastFetch!.at;
-      await scheduler.fireNext('fetch');
-      // Bounded wait for the second poll's outcome (not a timing assertion).
-      for (let i = 0; i < 2000 && client.status().lastFetch!.at === firstFetch; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-      expect(server.requestsTo('/api/client/features')).toHaveLength(2);
-      expect(events.filter((e) => e.type === 'fetched')).toHaveLength(1);
+      expect(sliced).not.toHaveBeenCalled();
+      // Now serving: a changed body of the same size is digested and parsed in slices.
+      server.serveFeatures(padded(false));
+      await nextPoll();
+      expect(sliced).toHaveBeenCalled();
+      expect(client.status().lastFetch?.outcome).toBe('updated');
+      // The new flags are compiled in slices too: served once the fetched event fires.
+      for (let i = 0; i < 2000 && events.filter((e) => e.type === 'fetched').length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(client.isEnabled('changing')).toBe(false);
+      await nextPoll();
+      expect(server.requestsTo('/api/client/features')).toHaveLength(3);
+      expect(events.filter((e) => e.type === 'fetched')).toHaveLength(2);
       expect(client.status().lastFetch?.outcome).toBe('unchanged');
       await client.destroy();
       await cache.destroy();
       const saved = JSON.parse(readFileSync(cache.path, 'utf8')) as { entries: { features: FeaturesPayload } };
       expect(saved.entries.features.features).toHaveLength(BIG + 1);
-      expect(saved.entries.features.features.at(-1)!.name).toBe('changing');
+      expect(saved.entries.features.features.at(-1)).toMatchObject({ name: 'changing', enabled: false });
       expect(events.filter((e) => e.type === 'error' || e.type === 'warning')).toEqual([]);
     } finally {
       await client.destroy();
