@@ -10,6 +10,7 @@
 import type { FeaturesPayload } from '../lib/types';
 import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
+import { markCompactList } from '../lib/engine/compact';
 import { markValidated, PayloadError, readClientPayload, type ParseResult } from '../lib/payload';
 import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl } from '../lib/payload-slices';
 
@@ -155,5 +156,6 @@ export function fullBodyOf(parsed: ParseResult): BootstrapResult {
     warnings.push('the delta body does not start with a hydration: it was applied to no flags, so only the flags its events name are served');
   }
   const state = applyDelta({ features: new Map(), segments: new Map() }, events);
-  return { payload: markValidated({ version: 2, features: [...state.features.values()], segments: [...state.segments.values()] }), warnings };
+  // Every flag came from a delta the door built: compact (lib/engine/compact.ts).
+  return { payload: markValidated({ version: 2, features: markCompactList([...state.features.values()]), segments: [...state.segments.values()] }), warnings };
 }

@@ -23,7 +23,7 @@ import type {
   VariantPayload,
 } from './types';
 import { SwitchyardError, type SwitchyardErrorCode } from './errors';
-import { EMPTY, Interner, isDeferred, markCompact, markDeferred } from './engine/compact';
+import { EMPTY, Interner, isDeferred, markCompact, markCompactList, markDeferred } from './engine/compact';
 
 /**
  * Thrown when a payload cannot be used at all. The message never embeds the payload.
@@ -279,11 +279,13 @@ export function deferFeature(raw: unknown): FeatureDefinition | undefined {
 /**
  * Parses one feature; `undefined` when it has no usable name. The definition is in the
  * engine's compact form (./engine/compact.ts: strings shared through `intern`, empty lists
- * shared and frozen), read-only, and marked so that the engine keeps it without a copy.
+ * shared and frozen), read-only. Not marked: the list it goes into is (`markCompactList`),
+ * or, in a delta, the definition itself (`markCompact`); the engine's own check of a
+ * deferred flag needs no mark.
  */
 export function parseFeature(raw: unknown, intern: Interner = new Interner()): FeatureDefinition | undefined {
   if (!hasUsableName(raw)) return undefined;
-  return markCompact<FeatureDefinition>({
+  return {
     name: intern.str(raw.name),
     enabled: raw.enabled === true,
     strategies: parseStrategies(raw.strategies, intern),
@@ -294,7 +296,7 @@ export function parseFeature(raw: unknown, intern: Interner = new Interner()): F
     project: typeof raw.project === 'string' ? intern.str(raw.project) : undefined,
     stale: typeof raw.stale === 'boolean' ? raw.stale : undefined,
     description: typeof raw.description === 'string' ? intern.str(raw.description) : undefined,
-  });
+  };
 }
 
 /** Parses one segment (compact, as `parseFeature`); `undefined` when it has no usable id. */
@@ -331,13 +333,13 @@ function parseEvent(raw: unknown, index: number, warnings: string[], intern: Int
       return {
         type: 'hydration',
         eventId,
-        features: parseList(raw.features, parseFeature, `events[${index}].features`, warnings, intern),
+        features: markCompactList(parseList(raw.features, parseFeature, `events[${index}].features`, warnings, intern)),
         segments: parseList(raw.segments, parseSegment, `events[${index}].segments`, warnings, intern),
       };
     case 'feature-updated': {
       const feature = parseFeature(raw.feature, intern);
       if (!feature) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (feature-updated) has no usable feature`);
-      return { type: 'feature-updated', eventId, feature };
+      return { type: 'feature-updated', eventId, feature: markCompact(feature) };
     }
     case 'feature-removed':
       if (typeof raw.featureName !== 'string') {
@@ -458,7 +460,7 @@ export function markValidated<T extends FeaturesPayload>(body: T): T {
 function readValidated(body: FeaturesPayload, defer: boolean): ParseResult {
   const version = body.version;
   // Flags the client left deferred are checked now for a caller that reads definitions.
-  const features = defer ? body.features : body.features.map((f) => (isDeferred(f) ? parseFeature(f)! : f));
+  const features = defer ? body.features : markCompactList(body.features.map((f) => (isDeferred(f) ? parseFeature(f)! : f)));
   const payload: ClientPayload = { kind: 'full', version, features, segments: body.segments ?? [] };
   if (body.query !== undefined) payload.query = body.query;
   if (body.meta !== undefined) payload.meta = body.meta;
@@ -516,7 +518,7 @@ export function* validateBody(body: unknown, defer = false): Generator<void, Par
   }
   const version = typeof body.version === 'number' ? body.version : 1;
   if (version > 2) warnings.push(newerVersionWarning(version));
-  const features = yield* parseListInSteps(body.features, defer ? deferFeature : parseFeature, 'features', warnings, intern);
+  const features = markCompactList(yield* parseListInSteps(body.features, defer ? deferFeature : parseFeature, 'features', warnings, intern));
   const segments = yield* parseListInSteps(body.segments, parseSegment, 'segments', warnings, intern);
   const payload: ClientPayload = { kind: 'full', version, features, segments };
   if (body.query !== undefined) payload.query = body.query;

@@ -5,8 +5,10 @@
  * occurrence its own string), empty lists one shared frozen array, every object built
  * with all its keys at once (its final shape, no out-of-object property store).
  *
- * A definition built in that form is marked (`markCompact`), so the engine takes it as
- * it is instead of copying it again: validation and compaction are one pass.
+ * Definitions built in that form are marked (a full body's list with `markCompactList`, a
+ * delta's or a segment with `markCompact`), so the engine takes them as they are instead
+ * of copying them again: validation and compaction are one pass. A flag the engine checks
+ * itself is known compact by its own `CompiledFlag`, with no mark.
  */
 
 /** Longer strings (id lists, JSON payloads, descriptions) rarely repeat; hashing them is not worth it. */
@@ -38,15 +40,37 @@ export class Interner {
 
 const compact = new WeakSet<object>();
 
-/** Marks a feature or segment definition built in compact form (see the file comment). Returns it. */
+/**
+ * Marks one feature or segment definition built in compact form (see the file comment):
+ * a delta's, a segment. Returns it. The flags of a full body are marked by their list
+ * instead (`markCompactList`).
+ */
 export function markCompact<T extends object>(definition: T): T {
   compact.add(definition);
   return definition;
 }
 
-/** Whether `definition` was built in compact form (`markCompact`). */
+/** Whether `definition` was marked compact by itself (`markCompact`). */
 export function isCompact(definition: object): boolean {
   return compact.has(definition);
+}
+
+const compactLists = new WeakSet<object>();
+
+/**
+ * Marks a list of flag definitions each of which is compact or deferred (the payload
+ * door's, a snapshot's `toPayload()`), so the engine takes them as they are. One mark per
+ * list, not per flag: a weak table entry per flag costs about 36 bytes for as long as the
+ * flag lives (measured: 0.36 MB per 10,000 flags, 3% of a client's heap). Returns it.
+ */
+export function markCompactList<T extends readonly object[]>(list: T): T {
+  compactLists.add(list);
+  return list;
+}
+
+/** Whether every item of `list` is compact or deferred (`markCompactList`). */
+export function isCompactList(list: readonly object[]): boolean {
+  return compactLists.has(list);
 }
 
 const deferred = new WeakSet<object>();

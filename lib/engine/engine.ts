@@ -42,7 +42,7 @@
  */
 import { applyDelta, type FlagState } from './delta';
 import { CompiledFlag, type SharedCompileState } from './flag';
-import { EMPTY, Interner, isCompact, isDeferred, markCompact } from './compact';
+import { EMPTY, Interner, isCompact, isCompactList, isDeferred, markCompact, markCompactList } from './compact';
 import { dependencyNameOf, listOf, segmentIdOf, segmentRefsOf, strategyNameOf } from '../payload';
 import { warnOnce } from '../warn-once';
 import type { EvalEnv } from './constraints';
@@ -156,7 +156,7 @@ export class Snapshot {
   toPayload(): FeaturesPayload {
     return {
       version: this.version,
-      features: [...this.flags.values()].map((f) => f.stored()),
+      features: markCompactList([...this.flags.values()].map((f) => f.stored())),
       segments: [...this.segments.values()],
     };
   }
@@ -178,9 +178,10 @@ export class Snapshot {
 }
 
 /**
- * Builds the compact copy of one payload's definitions (see ./compact.ts): definitions
- * the payload door built in compact form already are taken as they are. Tolerant of the
- * hand-built definitions tests pass (missing arrays).
+ * Builds the compact copy of one payload's definitions (see ./compact.ts). Segments the
+ * payload door built in compact form are taken as they are; for flags, `compile` decides
+ * (a marked list, a delta's marked definition, a flag the current snapshot stores).
+ * Tolerant of the hand-built definitions tests pass (missing arrays).
  */
 class Compactor {
   /** Shared with the snapshot's deferred flags, which are compacted with it on first use. */
@@ -245,8 +246,7 @@ class Compactor {
   }
 
   feature(f: FeatureDefinition): FeatureDefinition {
-    if (isCompact(f)) return f;
-    return markCompact<FeatureDefinition>({
+    return {
       name: this.str(f.name),
       enabled: f.enabled,
       strategies: this.list(f.strategies, (s) => this.strategy(s)) as StrategyDefinition[],
@@ -257,7 +257,7 @@ class Compactor {
       project: this.str(f.project),
       stale: f.stale,
       description: this.str(f.description),
-    });
+    };
   }
 
   segment(s: SegmentDefinition): SegmentDefinition {
@@ -334,8 +334,14 @@ export class Engine {
     let steps: Generator<void, Snapshot, void>;
     if (payload.kind === 'full') steps = this.compileFull(payload);
     else {
-      const state = applyDelta(this.current.state(), payload.events);
-      steps = this.compile(state.features.values(), state.segments.values(), this.current.version);
+      const current = this.current;
+      const state = applyDelta(current.state(), payload.events);
+      // Taken as they are: the flags the current snapshot stores, and those of a delta the
+      // door built (a hydration's list is marked, an update's definition itself).
+      const listed = new Set<FeatureDefinition>();
+      for (const e of payload.events) if (e.type === 'hydration' && isCompactList(e.features)) for (const f of e.features) listed.add(f);
+      const kept = (f: FeatureDefinition) => isCompact(f) || listed.has(f) || current.get(f.name)?.stored() === f;
+      steps = this.compile(state.features.values(), state.segments.values(), current.version, kept);
     }
     let result: Snapshot | undefined;
     return {
@@ -361,14 +367,22 @@ export class Engine {
 
   /** A full body's compile (see `compile`). */
   private compileFull(payload: FeaturesPayload): Generator<void, Snapshot, void> {
-    return this.compile(payload.features, payload.segments, payload.version);
+    // The door's lists and a snapshot's `toPayload()` hold compact (or deferred) flags only.
+    const listed = isCompactList(payload.features);
+    return this.compile(payload.features, payload.segments, payload.version, listed ? () => true : isCompact);
   }
 
   /**
    * The compile, one flag per step (see `prepare`). A name that occurs twice keeps its
    * first place and its last definition, as a `Map` built from the list would.
    */
-  private *compile(features: Iterable<FeatureDefinition>, segmentList: Iterable<SegmentDefinition>, version: number): Generator<void, Snapshot, void> {
+  private *compile(
+    features: Iterable<FeatureDefinition>,
+    segmentList: Iterable<SegmentDefinition>,
+    version: number,
+    /** Whether a (not deferred) definition is compact already, to be taken as it is. */
+    compactAlready: (f: FeatureDefinition) => boolean,
+  ): Generator<void, Snapshot, void> {
     const compactor = new Compactor();
     const segments = new Map<number, SegmentDefinition>();
     for (const s of segmentList) segments.set(s.id, compactor.segment(s));
@@ -380,7 +394,7 @@ export class Engine {
       // use; any other definition is compacted now.
       const deferred = isDeferred(raw);
       if (deferred) deferredFlags = true;
-      const feature = deferred ? raw : compactor.feature(raw);
+      const feature = deferred || compactAlready(raw) ? raw : compactor.feature(raw);
       flags.set(feature.name, new CompiledFlag(feature, shared));
       yield;
     }

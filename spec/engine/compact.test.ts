@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { Engine } from '../../lib/engine';
-import { isCompact } from '../../lib/engine/compact';
+import { isCompact, isCompactList } from '../../lib/engine/compact';
 import { parseClientPayload, PayloadError } from '../../lib/payload';
 import type { ClientPayload, Context, FeaturesPayload } from '../../lib/types';
 
@@ -29,7 +29,7 @@ function bothWays(payload: ClientPayload) {
 }
 
 function expectSame(payload: ClientPayload & { kind: 'full' }, contexts: readonly Context[]): void {
-  for (const f of payload.features) expect(isCompact(f)).toBe(true);
+  expect(isCompactList(payload.features)).toBe(true);
   for (const s of payload.segments) expect(isCompact(s)).toBe(true);
   const { direct, copied } = bothWays(payload);
   // Taken as they are: no second copy.

@@ -1,6 +1,7 @@
 import { applyDelta, Engine } from '../../lib/engine';
 import { parseClientPayload, readClientPayload } from '../../lib/payload';
-import { isCompact, isDeferred } from '../../lib/engine/compact';
+import { isDeferred } from '../../lib/engine/compact';
+import { takenAsTheyAre } from '../support/checked';
 import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
 
 const s = (name: string, parameters: Record<string, string> = {}, extra: Partial<StrategyDefinition> = {}): StrategyDefinition => ({
@@ -189,6 +190,32 @@ describe('deltas', () => {
     expect(engine.snapshot.names()).toEqual(['only']);
   });
 
+  test('a delta takes as they are the definitions it keeps and those the door built for it; a hand-built one is compacted', () => {
+    const engine = new Engine();
+    const full = parseClientPayload({ version: 2, features: [f('kept'), f('changed')] }).payload;
+    engine.load(full);
+    const kept = engine.snapshot.get('kept')!.definition;
+    expect(kept).toBe(full.kind === 'full' && full.features[0]);
+    const update = parseClientPayload({ events: [{ type: 'feature-updated', eventId: 1, feature: f('changed', { enabled: false }) }] }).payload;
+    engine.load(update);
+    expect(engine.snapshot.get('kept')!.definition).toBe(kept);
+    expect(engine.snapshot.get('changed')!.definition).toBe(update.kind === 'delta' && update.events[0]!.type === 'feature-updated' && update.events[0]!.feature);
+    const hydration = parseClientPayload({ events: [{ type: 'hydration', eventId: 2, features: [f('fresh')], segments: [] }] }).payload;
+    engine.load(hydration);
+    expect(engine.snapshot.get('fresh')!.definition).toBe(hydration.kind === 'delta' && hydration.events[0]!.type === 'hydration' && hydration.events[0]!.features[0]);
+    // Not from the door: copied into compact form (all its lists present).
+    const handBuilt = { name: 'hand', enabled: true, strategies: [{ name: 'default', parameters: {} }] } as unknown as FeatureDefinition;
+    engine.load({ kind: 'delta', events: [{ type: 'feature-updated', eventId: 3, feature: handBuilt }] });
+    const compacted = engine.snapshot.get('hand')!.definition;
+    expect(compacted).not.toBe(handBuilt);
+    expect(compacted).toMatchObject({ name: 'hand', variants: [], dependencies: [], strategies: [{ name: 'default', constraints: [], segments: [], variants: [] }] });
+    expect(engine.snapshot.get('fresh')!.isEnabled({})).toBe(true);
+    // And a full payload the snapshot gives back (a cache's) is taken as it is.
+    const again = new Engine().load({ kind: 'full', ...engine.snapshot.toPayload() });
+    expect(again.get('hand')!.definition).toBe(compacted);
+    expect(new Engine().load({ kind: 'full', ...engine.snapshot.toPayload(), features: [handBuilt] }).get('hand')!.definition).not.toBe(handBuilt);
+  });
+
   test('toPayload round-trips the state', () => {
     const engine = new Engine();
     engine.load(parseClientPayload({ version: 2, features: [f('a', { variants: [{ name: 'v', weight: 1 }] })], segments: [{ id: 3, constraints: [] }] }).payload);
@@ -361,7 +388,6 @@ describe('deferred flags (the client door: each flag checked when first needed)'
     expect(snapshot.get('a')!.isEnabled({ properties: { n: '6' } })).toBe(true);
     const [a, b, c] = stored();
     expect(isDeferred(a!)).toBe(false);
-    expect(isCompact(a!)).toBe(true);
     const checked = parseClientPayload({ features: [body.features[0]] }).payload;
     expect(a).toStrictEqual(checked.kind === 'full' && checked.features[0]);
     expect(snapshot.get('a')!.definition).toBe(a);
@@ -378,7 +404,7 @@ describe('deferred flags (the client door: each flag checked when first needed)'
     while (!snapshot.checkDeferred(() => true)) if (++steps > 10) throw new Error('never done');
     // Three flags: a yield after each, then the call that finds none left says done.
     expect(steps).toBe(3);
-    expect(snapshot.toPayload().features.every((f) => isCompact(f) && !isDeferred(f))).toBe(true);
+    expect(takenAsTheyAre(snapshot.toPayload().features)).toBe(true);
     expect(snapshot.checkDeferred(() => true)).toBe(true);
   });
 

@@ -4,6 +4,7 @@
  * that check, so a test can compare what the engine will use.
  */
 import { isDeferred } from '../../lib/engine/compact';
+import { Engine } from '../../lib/engine/engine';
 import { parseFeature } from '../../lib/payload';
 import type { FeatureDefinition } from '../../lib/types';
 
@@ -17,4 +18,15 @@ export function checkedResult<T extends { payload: object }>(result: T): T {
   const payload = result.payload as { features?: readonly FeatureDefinition[] };
   if (payload.features === undefined) return result;
   return { ...result, payload: { ...payload, features: checkedFeatures(payload.features) } };
+}
+
+/**
+ * Whether an engine loading `features` (a list as a snapshot or the door gives it) keeps
+ * every definition as it is, i.e. they are compact already (lib/engine/compact.ts) and
+ * none is deferred: the engine neither copies nor checks them again.
+ */
+export function takenAsTheyAre(features: readonly FeatureDefinition[]): boolean {
+  if (features.some((f) => isDeferred(f))) return false;
+  const snapshot = new Engine().load({ kind: 'full', version: 2, features: features as FeatureDefinition[], segments: [] });
+  return features.every((f) => snapshot.get(f.name)!.definition === f);
 }
