@@ -7,6 +7,9 @@
 import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Context, type Json } from './build';
 import { applyDelta, Engine, Strategy, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
+import { readField, readNumber } from '../../lib/engine/context';
+import { IdList, listContains } from '../../lib/engine/id-list';
+import { inCidr, parseAddress, parseCidr } from '../../lib/engine/ip';
 
 const v = (name: string, weight: number, extra: Json = {}): Json => ({ name, weight, weightType: 'variable', ...extra });
 
@@ -466,5 +469,108 @@ describe('strategies: rows the mutation run of strategies/ found missing', () =>
       `remoteAddress strategy ignores "${'x'.repeat(60)}…" in IPs: not an address or CIDR range`,
       `remoteAddress strategy ignores "${'y'.repeat(60)}" in IPs: not an address or CIDR range`,
     ]);
+  });
+});
+
+describe('context reads: rows the mutation run of context.ts found missing', () => {
+  test.each<[string, Context, string, string | undefined]>([
+    ['an object value is absent, not an error', { properties: { plan: {} as unknown as string } }, 'plan', undefined],
+    ['a symbol value is absent', { properties: { plan: Symbol('x') as unknown as string } }, 'plan', undefined],
+    ['an empty top-level value falls through to properties', { tenant: '', properties: { tenant: 'acme' } } as Context, 'tenant', 'acme'],
+    ['an unreadable top-level value falls through to properties', { tenant: {}, properties: { tenant: 'acme' } } as unknown as Context, 'tenant', 'acme'],
+    ['properties: null', { properties: null } as unknown as Context, 'plan', undefined],
+    ['an empty property is absent', { properties: { plan: '' } }, 'plan', undefined],
+  ])('readField: %s', (_name, context, field, expected) => {
+    expect(readField(context, field)).toBe(expected);
+  });
+
+  test('readField and readNumber without defaults: appName and environment are absent', () => {
+    expect(readField({}, 'appName')).toBeUndefined();
+    expect(readField({}, 'environment')).toBeUndefined();
+    expect(readNumber({}, 'environment')).toBeNaN();
+  });
+
+  test('an empty or unreadable property gives way to the default', () => {
+    expect(readField({ properties: { environment: '' } }, 'environment', { environment: 'prod' })).toBe('prod');
+    expect(readNumber({ properties: { environment: '' } }, 'environment', { environment: '5' })).toBe(5);
+    expect(readNumber({ properties: { environment: {} as unknown as string } }, 'environment', { environment: '7' })).toBe(7);
+    expect(readNumber({ properties: null } as unknown as Context, 'environment', { environment: '3' })).toBe(3);
+  });
+});
+
+describe('id lists: rows the mutation run of id-list.ts found missing', () => {
+  // listContains is the path of lists too long to index; IdList must answer the same.
+  test.each<[string, string, boolean]>([
+    ['x, a', ' a', false],
+    ['x,a ', 'a ', false],
+    ['a,b', 'a,b', false],
+    [',a', '', false],
+    [' a', 'a', true],
+    ['\ta,b', 'a', true],
+    ['xa', 'a', false],
+    ['a ,b', 'a', true],
+    ['a,   ,b', 'b', true],
+    ['a,   ,b', ' ', false],
+    ['a,,b', '', false],
+    [' ,a', 'a', true],
+    ['  ,b,a', 'a', true],
+  ])('%j has %j: %s', (list, id, expected) => {
+    expect(listContains(list, id)).toBe(expected);
+    expect(new IdList(list).has(id)).toBe(expected);
+    expect(list.split(',').map((s) => s.trim()).filter((s) => s !== '').includes(id)).toBe(expected);
+  });
+
+  test('an all-space entry among others leaves every other entry found', () => {
+    const list = new IdList('d,   ,b, \t ,a,c');
+    for (const id of ['a', 'b', 'c', 'd']) expect(list.has(id)).toBe(true);
+    for (const id of ['', ' ', 'e', 'aa']) expect(list.has(id)).toBe(false);
+  });
+});
+
+describe('addresses: rows the mutation run of ip.ts found missing', () => {
+  const v4 = (a: number, b: number, c: number, d: number) => [0, 0, 0xffff, ((a << 24) | (b << 16) | (c << 8) | d) >>> 0];
+  test.each<[string, number[] | undefined]>([
+    ['\u00a010.0.0.1\u00a0', v4(10, 0, 0, 1)],
+    ['\u300010.0.0.1', v4(10, 0, 0, 1)],
+    ['\u00e910.0.0.1', undefined],
+    ['10.0.0.1\u00e9', undefined],
+    ['\u000110.0.0.1', undefined],
+    ['10.0.0.1\u0008', undefined],
+    ['10.0.0.1\r', v4(10, 0, 0, 1)],
+    ['\t10.0.0.1\n', v4(10, 0, 0, 1)],
+    ['fe80::1%eth9', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%ETH0', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%A', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%Z', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%z', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%a-b', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%a_b', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%a~b', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%a.b', [0xfe800000, 0, 0, 1]],
+    ['fe80::1%eth!0', undefined],
+    ['fe80::1%eth[0', undefined],
+    ['fe80::1%eth:0', undefined],
+    ['fe80::1%eth/0', undefined],
+    ['fe80::1%eth@0', undefined],
+    ['fe80::1%eth`0', undefined],
+    ['fe80::1%eth{0', undefined],
+    [':11:2:3:4:5:6:7', undefined],
+    [':1:2:3:4:5:6:7:8', undefined],
+    ['::0.0.0.0', [0, 0, 0, 0]],
+    ['::ffff:0.0.0.0', v4(0, 0, 0, 0)],
+    ['x::1]', undefined],
+    ['[::1]', [0, 0, 0, 1]],
+    ['[::1', undefined],
+  ])('parseAddress(%j)', (text, expected) => {
+    expect(parseAddress(text)).toEqual(expected);
+  });
+
+  test('an IPv6 address whose low words look mapped is still IPv6', () => {
+    // [0x00010000, 0, 0xffff, …]: not ::ffff:a.b.c.d, so in IPv6 ranges only.
+    expect(inCidr(parseAddress('1::ffff:102:304')!, parseCidr('1::/16')!)).toBe(true);
+    expect(inCidr(parseAddress('1::ffff:102:304')!, parseCidr('1.2.3.0/24')!)).toBe(false);
+    // [0, 1, 0xffff, …]
+    expect(inCidr(parseAddress('::1:0:ffff:102:304')!, parseCidr('::/32')!)).toBe(true);
+    expect(inCidr(parseAddress('::1:0:ffff:102:304')!, parseCidr('1.2.3.4/32')!)).toBe(false);
   });
 });
