@@ -336,11 +336,12 @@ export class Engine {
     else {
       const current = this.current;
       const state = applyDelta(current.state(), payload.events);
-      // Taken as they are: the flags the current snapshot stores, and those of a delta the
-      // door built (a hydration's list is marked, an update's definition itself).
+      // Taken as they are: the flags the current snapshot stores (most of them, so asked
+      // first), and those of a delta the door built (an update's definition is marked, a
+      // hydration's list).
       const listed = new Set<FeatureDefinition>();
       for (const e of payload.events) if (e.type === 'hydration' && isCompactList(e.features)) for (const f of e.features) listed.add(f);
-      const kept = (f: FeatureDefinition) => isCompact(f) || listed.has(f) || current.get(f.name)?.stored() === f;
+      const kept = (f: FeatureDefinition) => current.get(f.name)?.stored() === f || isCompact(f) || listed.has(f);
       steps = this.compile(state.features.values(), state.segments.values(), current.version, kept);
     }
     let result: Snapshot | undefined;
