@@ -187,11 +187,12 @@ export interface EvaluationResult {
 }
 
 /**
- * The value a constraint read, read again for its report; `undefined` when the context
- * cannot be read (not an object, or a getter that throws now): a reason never throws.
+ * The value a constraint read, read again for its report, the same way (a context that is
+ * not an object reads as empty, so a defaulted field reads its default, as the walk did);
+ * `undefined` when the context cannot be read now (null or undefined, a getter that
+ * throws): a reason never throws.
  */
 function contextValueOf(context: Context, name: string, defaults: ContextDefaults): string | undefined {
-  if (typeof context !== 'object' || context === null) return undefined;
   try {
     return readField(context, name, defaults);
   } catch {

@@ -574,3 +574,55 @@ describe('addresses: rows the mutation run of ip.ts found missing', () => {
     expect(inCidr(parseAddress('::1:0:ffff:102:304')!, parseCidr('1.2.3.4/32')!)).toBe(false);
   });
 });
+
+describe('reasons: rows the mutation run of evaluation.ts found missing (exact shapes: no key without a value)', () => {
+  test('a match without rollout or variants', () => {
+    expect(strategyFlag('default', {}).evaluate({}).reason).toStrictEqual({ kind: 'STRATEGY_MATCH', index: 0, name: 'default', variantFrom: 'none' });
+  });
+
+  test('a flag without strategies, with and without variants', () => {
+    const plain = snapshotOf([feature('f', [])]).get('f')!;
+    expect(plain.evaluate({}).reason).toStrictEqual({ kind: 'NO_STRATEGIES' });
+    const withVariants = snapshotOf([feature('f', [], { variants: [v('a', 1)] })]).get('f')!;
+    expect(withVariants.evaluate({ userId: 'u' }).reason).toMatchObject({ kind: 'NO_STRATEGIES', variantDetail: { from: 'feature', stickiness: 'default', value: 'u' } });
+  });
+
+  test('a declined strategy without a rollout', () => {
+    const reason = strategyFlag('userWithId', { userIds: 'a' }).evaluate({ userId: 'b' }).reason;
+    expect(reason).toStrictEqual({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, name: 'userWithId', failure: 'STRATEGY_DECLINED' }] });
+  });
+
+  test.each<[string, Json, Context, Json]>([
+    ['one value', { contextName: 'n', operator: 'NUM_GT', value: '5' }, { properties: { n: '3' } }, { contextName: 'n', operator: 'NUM_GT', inverted: false, caseInsensitive: false, contextValue: '3', value: '5' }],
+    ['a list', { contextName: 'plan', operator: 'IN', values: ['a', 'b'] }, { properties: { plan: 'c' } }, { contextName: 'plan', operator: 'IN', inverted: false, caseInsensitive: false, contextValue: 'c', values: ['a', 'b'] }],
+    ['an empty list', { contextName: 'plan', operator: 'IN', values: [] }, { properties: { plan: 'c' } }, { contextName: 'plan', operator: 'IN', inverted: false, caseInsensitive: false, contextValue: 'c' }],
+    ['case-insensitive', { contextName: 'plan', operator: 'STR_CONTAINS', values: ['X'], caseInsensitive: true }, { properties: { plan: 'c' } }, { contextName: 'plan', operator: 'STR_CONTAINS', inverted: false, caseInsensitive: true, contextValue: 'c', values: ['X'] }],
+  ])('the report of a failed constraint: %s', (_name, constraint, context, expected) => {
+    const reason = constraintFlag(constraint).evaluate(context).reason;
+    expect(reason).toStrictEqual({ kind: 'NO_STRATEGY_MATCHED', strategies: [{ index: 0, name: 'default', failure: 'CONSTRAINT_FAILED', constraint: expected }] });
+  });
+
+  test('a constraint failing in the second segment, after the strategy own constraint held', () => {
+    const segments = [
+      { id: 1, constraints: [{ contextName: 'a', operator: 'IN', values: ['1'] }, { contextName: 'b', operator: 'IN', values: ['1'] }] },
+      { id: 2, constraints: [{ contextName: 'c', operator: 'IN', values: ['1'] }, { contextName: 'd', operator: 'IN', values: ['1'] }] },
+    ];
+    const strategy = { name: 'default', parameters: {}, constraints: [{ contextName: 'own', operator: 'IN', values: ['1'] }], segments: [1, 2] };
+    const flag = snapshotOf([feature('f', [strategy])], segments).get('f')!;
+    const context = { properties: { own: '1', a: '1', b: '1', c: '1', d: '2' } };
+    expect(flag.evaluate(context).reason).toStrictEqual({
+      kind: 'NO_STRATEGY_MATCHED',
+      strategies: [{ index: 0, name: 'default', failure: 'SEGMENT_FAILED', segmentId: 2, constraint: { contextName: 'd', operator: 'IN', inverted: false, caseInsensitive: false, contextValue: '2', values: ['1'], segmentId: 2 } }],
+    });
+    // The first constraint of the second segment: its place is the first segment's length.
+    expect(flag.evaluate({ properties: { ...context.properties, c: '2' } }).reason).toMatchObject({
+      strategies: [{ failure: 'SEGMENT_FAILED', segmentId: 2, constraint: { contextName: 'c', contextValue: '2' } }],
+    });
+  });
+
+  test('a context that is not an object: the report reads a defaulted field as the walk did', () => {
+    const flag = constraintFlag({ contextName: 'appName', operator: 'IN', values: ['other'] }, { contextDefaults: { appName: 'web' } });
+    const reason = flag.evaluate('ctx' as never).reason;
+    expect(reason.kind === 'NO_STRATEGY_MATCHED' && reason.strategies[0]!.failure === 'CONSTRAINT_FAILED' && reason.strategies[0]!.constraint.contextValue).toBe('web');
+  });
+});
