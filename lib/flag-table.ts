@@ -29,7 +29,7 @@ export const NO_FLAGS: ReadonlyMap<string, FlagEntry> = new Map();
  * caller must make current at once (in the same turn of the event loop).
  */
 export class TableBuild {
-  private readonly names: string[];
+  private readonly flags: readonly CompiledFlag[];
   private readonly table = new Map<string, FlagEntry>();
   /** For each flag also served now, in build order: its old entry, then its new one. */
   private readonly carried: FlagEntry[] = [];
@@ -43,17 +43,15 @@ export class TableBuild {
     private readonly old: ReadonlyMap<string, FlagEntry>,
     private readonly store: MetricsStore,
   ) {
-    this.snapshot = snapshot;
-    this.names = snapshot.names();
+    this.flags = snapshot.compiledFlags();
   }
-
-  private readonly snapshot: Snapshot;
 
   /** Makes entries until `shouldYield()` answers true or the table is built; returns whether it is built. */
   step(shouldYield: () => boolean): boolean {
-    while (this.at < this.names.length) {
-      const name = this.names[this.at++]!;
-      const entry = new FlagEntry(this.snapshot.get(name)!);
+    while (this.at < this.flags.length) {
+      const flag = this.flags[this.at++]!;
+      const name = flag.name;
+      const entry = new FlagEntry(flag);
       this.table.set(name, entry);
       const previous = this.old.get(name);
       if (previous !== undefined) this.carried.push(previous, entry);

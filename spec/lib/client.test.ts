@@ -10,7 +10,7 @@ import { CacheKeys } from '../../cache/base-cache';
 import { cacheFileName, FileCache } from '../../cache/file-cache';
 import { MemoryCache } from '../../cache/memory-cache';
 import { UnleashClient } from '../../lib/client';
-import { Engine } from '../../lib/engine';
+import { Engine, Snapshot } from '../../lib/engine';
 import { EventHub, type UnleashEvent } from '../../lib/events';
 import { HttpError } from '../../lib/http';
 import { MetricsStore } from '../../lib/metrics';
@@ -265,6 +265,22 @@ describe('fetching', () => {
     const again = makeClient({ cache, offline: true });
     await again.start();
     expect(again.getFlags()).toEqual(checkedFeatures(stored.features));
+  });
+
+  test('the client finds its flags in its own table: no snapshot builds a second index of every name', async () => {
+    const get = jest.spyOn(Snapshot.prototype, 'get');
+    try {
+      server.serveFeatures(body(flag('a'), flag('b', { variants: [{ name: 'v', weight: 1000, weightType: 'variable' }] })), '"v1"');
+      const client = makeClient();
+      await client.start();
+      expect(client.isEnabled('a', { userId: 'u' })).toBe(true);
+      expect(client.getVariant('b', { userId: 'u' }).name).toBe('v');
+      expect(client.evaluate('b', { userId: 'u' }).enabled).toBe(true);
+      expect(client.getFlags().map((f) => f.name)).toEqual(['a', 'b']);
+      expect(get).not.toHaveBeenCalled();
+    } finally {
+      get.mockRestore();
+    }
   });
 
   describe('a MemoryCache the client started from', () => {
