@@ -8,6 +8,7 @@ import { constraintFlag, feature, snapshotOf, strategyFlag, variantFlag, type Co
 import { applyDelta, Engine, Strategy, type FlagState } from '../../lib/engine';
 import type { FeatureDefinition, SegmentDefinition } from '../../lib/types';
 import { readField, readNumber } from '../../lib/engine/context';
+import { parseClientPayload, readClientPayload } from '../../lib/payload';
 import { IdList, listContains } from '../../lib/engine/id-list';
 import { inCidr, parseAddress, parseCidr } from '../../lib/engine/ip';
 
@@ -624,5 +625,61 @@ describe('reasons: rows the mutation run of evaluation.ts found missing (exact s
     const flag = constraintFlag({ contextName: 'appName', operator: 'IN', values: ['other'] }, { contextDefaults: { appName: 'web' } });
     const reason = flag.evaluate('ctx' as never).reason;
     expect(reason.kind === 'NO_STRATEGY_MATCHED' && reason.strategies[0]!.failure === 'CONSTRAINT_FAILED' && reason.strategies[0]!.constraint.contextValue).toBe('web');
+  });
+});
+
+describe('engine: rows the second mutation run of engine.ts found missing (after the compact-list and name-index changes)', () => {
+  const plain = (name: string) => ({ name, enabled: true, strategies: [{ name: 'default', parameters: {} }] });
+
+  test('checkDeferred: done at once when nothing is deferred, and in one call when nothing asks to yield', () => {
+    const checked = new Engine().load(parseClientPayload({ features: [plain('a'), plain('b')] }).payload);
+    expect(checked.checkDeferred(() => true)).toBe(true);
+    // Nothing to check with: the string table is dropped at load.
+    expect(checked.get('a')!.shared.interner).toBeUndefined();
+    const deferred = new Engine().load(readClientPayload({ features: [plain('a'), plain('b'), plain('c')] }).payload);
+    expect(deferred.get('a')!.shared.interner).toBeDefined();
+    expect(deferred.checkDeferred(() => false)).toBe(true);
+    // Once every flag is checked, the table goes.
+    expect(deferred.get('a')!.shared.interner).toBeUndefined();
+  });
+
+  test('hand-built lists that are null or empty become the one shared frozen empty list', () => {
+    const snapshot = new Engine().load({
+      kind: 'full',
+      version: 2,
+      features: [{ name: 'f', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: null, segments: [], variants: [] }], variants: null, dependencies: [] } as never],
+      segments: [],
+    });
+    const definition = snapshot.get('f')!.definition;
+    expect(snapshot.get('f')!.isEnabled({})).toBe(true);
+    expect(Object.isFrozen(definition.variants)).toBe(true);
+    expect(definition.variants).toBe(definition.dependencies);
+    expect(definition.strategies[0]!.constraints).toBe(definition.variants);
+  });
+
+  test('segments the door built are taken as they are', () => {
+    const payload = parseClientPayload({ features: [], segments: [{ id: 1, constraints: [{ contextName: 'a', operator: 'IN', values: ['1'] }] }] }).payload;
+    const snapshot = new Engine().load(payload);
+    expect(snapshot.state().segments.get(1)).toBe(payload.kind === 'full' && payload.segments[0]);
+  });
+
+  test('a hand-built hydration is compacted like any hand-built definition', () => {
+    const engine = new Engine();
+    const handBuilt = { name: 'h', enabled: true, strategies: [{ name: 'default', parameters: {} }] } as unknown as FeatureDefinition;
+    engine.load({ kind: 'delta', events: [{ type: 'hydration', eventId: 1, features: [handBuilt], segments: [] }] });
+    const definition = engine.snapshot.get('h')!.definition;
+    expect(definition).not.toBe(handBuilt);
+    expect(definition.dependencies).toEqual([]);
+  });
+
+  test('a pending load asked for its snapshot too early says so', () => {
+    const pending = new Engine().prepare(parseClientPayload({ features: [plain('a')] }).payload);
+    expect(() => pending.compiled()).toThrow('Engine: compiled() before the pending load was done');
+  });
+
+  test('flags without dependencies share one empty list of parents', () => {
+    const snapshot = new Engine().load(parseClientPayload({ features: [plain('a'), plain('b')] }).payload);
+    expect(snapshot.get('a')!.parents).toHaveLength(0);
+    expect(snapshot.get('a')!.parents).toBe(snapshot.get('b')!.parents);
   });
 });
