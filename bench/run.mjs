@@ -25,7 +25,7 @@ const QUICK = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick'
  */
 const CONFIG = QUICK
   ? { sizes: [200, 2000], contexts: 1000, rounds: 3, roundMs: 150, warmupMs: 300, loadRounds: 3, coldRuns: 2 }
-  : { sizes: [1000, 10_000, 50_000], contexts: 10_000, rounds: 5, roundMs: 400, warmupMs: 800, loadRounds: 5, coldRuns: 3 };
+  : { sizes: [1000, 10_000, 50_000], contexts: 10_000, rounds: 5, roundMs: 400, warmupMs: 800, loadRounds: 5, coldRuns: 5 };
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 
 /** The goals of issue 12 ("Speed at scale"); ratios decide, never absolute times. */
@@ -80,11 +80,25 @@ function switchyardVersion() {
   return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 }
 
-/** Median of the fresh-process runs of one cold-start kind. */
-async function cold(system, source, bodyFile) {
-  const runs = [];
-  for (let i = 0; i < CONFIG.coldRuns; i++) runs.push(await runWorker({ kind: 'cold', system, source, bodyFile }));
+/** Medians of fresh-process runs of one cold-start kind. */
+function coldMedians(runs) {
   return { importMs: median(runs.map((r) => r.importMs)), readyMs: median(runs.map((r) => r.readyMs)), totalMs: median(runs.map((r) => r.importMs + r.readyMs)) };
+}
+
+/**
+ * The cold starts of both systems, interleaved (switchyard then unleash-client, from a
+ * bootstrap then from a fetch, `coldRuns` rounds), so that whatever else the host does
+ * weighs on both alike; medians per system and source.
+ */
+async function coldStarts(bodyFile) {
+  const runs = { switchyard: { bootstrap: [], server: [] }, official: { bootstrap: [], server: [] } };
+  for (let i = 0; i < CONFIG.coldRuns; i++) {
+    for (const source of ['bootstrap', 'server']) {
+      for (const system of ['switchyard', 'official']) runs[system][source].push(await runWorker({ kind: 'cold', system, source, bodyFile }));
+    }
+  }
+  const of = (system) => ({ coldBoot: coldMedians(runs[system].bootstrap), coldFetch: coldMedians(runs[system].server) });
+  return { switchyard: of('switchyard'), official: of('official') };
 }
 
 /** Every measurement at one size, both systems, one process at a time. */
@@ -107,15 +121,15 @@ async function measureSize(size, bodyFile, base) {
     const main = await runWorker({ ...common, kind: 'main', system, digest: base && system === 'switchyard' ? undefined : false });
     step(`${fmtSize(size)} flags, ${name}: throughput with metrics off`);
     const off = await runWorker({ ...common, kind: 'main', system, metrics: false, throughputOnly: true });
-    step(`${fmtSize(size)} flags, ${name}: cold starts (${CONFIG.coldRuns} fresh processes each, bootstrap and fetch)`);
-    const coldBoot = await cold(system, 'bootstrap', bodyFile);
-    const coldFetch = await cold(system, 'server', bodyFile);
     step(`${fmtSize(size)} flags, ${name}: an update of every flag while running`);
     const update = await runWorker({ kind: 'update', system, bodyFile, settleMs: big ? 1500 : 500 });
     let compileMs;
     if (system === 'switchyard') compileMs = (await runWorker({ kind: 'scale', system, bodyFile, loadRounds: 2, copies: 1 })).compileMs;
-    out[system] = { main, off, coldBoot, coldFetch, update, compileMs };
+    out[system] = { main, off, update, compileMs };
   }
+  step(`${fmtSize(size)} flags: cold starts (${CONFIG.coldRuns} fresh processes per system and source, the two systems interleaved)`);
+  const colds = await coldStarts(bodyFile);
+  for (const system of ['switchyard', 'official']) Object.assign(out[system], colds[system]);
   return out;
 }
 
