@@ -88,7 +88,8 @@ export interface FetchedEvent {
   /**
    * Every flag the client now has (after a delta: the resulting state), checked. Built on
    * first read: the client checks a flag's definition when it is first needed, and reading
-   * this checks every flag (about 6 µs each); `flagNames` costs a list of names.
+   * this checks every flag (about 6 µs each); `flagNames` costs a list of names. The
+   * definitions are the client's own, frozen (`getFlags()` gives copies).
    */
   readonly features: readonly FeatureDefinition[];
   /** The names of every flag the client now has, in payload order. */

@@ -279,13 +279,13 @@ export function deferFeature(raw: unknown): FeatureDefinition | undefined {
 /**
  * Parses one feature; `undefined` when it has no usable name. The definition is in the
  * engine's compact form (./engine/compact.ts: strings shared through `intern`, empty lists
- * shared and frozen), read-only. Not marked: the list it goes into is (`markCompactList`),
- * or, in a delta, the definition itself (`markCompact`); the engine's own check of a
- * deferred flag needs no mark.
+ * shared and frozen), frozen itself. Not marked: the list it goes into is
+ * (`markCompactList`), or, in a delta, the definition itself (`markCompact`); the engine's
+ * own check of a deferred flag needs no mark.
  */
 export function parseFeature(raw: unknown, intern: Interner = new Interner()): FeatureDefinition | undefined {
   if (!hasUsableName(raw)) return undefined;
-  return {
+  return Object.freeze<FeatureDefinition>({
     name: intern.str(raw.name),
     enabled: raw.enabled === true,
     strategies: parseStrategies(raw.strategies, intern),
@@ -296,7 +296,7 @@ export function parseFeature(raw: unknown, intern: Interner = new Interner()): F
     project: typeof raw.project === 'string' ? intern.str(raw.project) : undefined,
     stale: typeof raw.stale === 'boolean' ? raw.stale : undefined,
     description: typeof raw.description === 'string' ? intern.str(raw.description) : undefined,
-  };
+  });
 }
 
 /** Parses one segment (compact, as `parseFeature`); `undefined` when it has no usable id. */

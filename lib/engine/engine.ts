@@ -168,7 +168,8 @@ export class Snapshot {
   /**
    * The whole state as a full client-API body, e.g. to write to a cache: each flag as the
    * snapshot stores it (compacted, or still deferred as the server sent it: see
-   * ./compact.ts), shared rather than copied: treat them as read-only. Loading it again
+   * ./compact.ts), shared rather than copied: treat them as read-only (a checked flag is
+   * frozen; the list is a new one, and anything added to it is compacted). Loading it again
    * gives the same flags. For checked definitions, `definitions()`.
    */
   toPayload(): FeaturesPayload {
@@ -193,6 +194,15 @@ export class Snapshot {
     for (const f of this.list) features.set(f.name, f.stored());
     return { features, segments: this.segments };
   }
+}
+
+/**
+ * Whether a flag of a marked list (`isCompactList`) is one the door or the engine built:
+ * those are frozen, so an object pushed into the list later (the list is the caller's to
+ * keep) is copied into compact form like any hand-built definition.
+ */
+function inCompactList(f: FeatureDefinition): boolean {
+  return Object.isFrozen(f);
 }
 
 /**
@@ -264,7 +274,7 @@ class Compactor {
   }
 
   feature(f: FeatureDefinition): FeatureDefinition {
-    return {
+    return Object.freeze<FeatureDefinition>({
       name: this.str(f.name),
       enabled: f.enabled,
       strategies: this.list(f.strategies, (s) => this.strategy(s)) as StrategyDefinition[],
@@ -275,7 +285,7 @@ class Compactor {
       project: this.str(f.project),
       stale: f.stale,
       description: this.str(f.description),
-    };
+    });
   }
 
   segment(s: SegmentDefinition): SegmentDefinition {
@@ -359,7 +369,7 @@ export class Engine {
       // hydration's list).
       const listed = new Set<FeatureDefinition>();
       for (const e of payload.events) if (e.type === 'hydration' && isCompactList(e.features)) for (const f of e.features) listed.add(f);
-      const kept = (f: FeatureDefinition) => current.get(f.name)?.stored() === f || isCompact(f) || listed.has(f);
+      const kept = (f: FeatureDefinition) => current.get(f.name)?.stored() === f || isCompact(f) || (listed.has(f) && inCompactList(f));
       steps = this.compile(state.features.values(), state.segments.values(), current.version, kept);
     }
     let result: Snapshot | undefined;
@@ -388,7 +398,7 @@ export class Engine {
   private compileFull(payload: FeaturesPayload): Generator<void, Snapshot, void> {
     // The door's lists and a snapshot's `toPayload()` hold compact (or deferred) flags only.
     const listed = isCompactList(payload.features);
-    return this.compile(payload.features, payload.segments, payload.version, listed ? () => true : isCompact);
+    return this.compile(payload.features, payload.segments, payload.version, listed ? inCompactList : isCompact);
   }
 
   /**

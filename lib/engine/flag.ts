@@ -156,7 +156,7 @@ export class CompiledFlag {
   }
 
   /**
-   * The flag's definition, checked and compacted by the engine. Read-only. A deferred flag
+   * The flag's definition, checked and compacted by the engine. Frozen. A deferred flag
    * is checked on the first read (`parseFeature`, which never throws for a flag the payload
    * door let through: it has a usable name).
    */

@@ -216,6 +216,23 @@ describe('deltas', () => {
     expect(new Engine().load({ kind: 'full', ...engine.snapshot.toPayload(), features: [handBuilt] }).get('hand')!.definition).not.toBe(handBuilt);
   });
 
+  test('an object pushed into a list the door or a snapshot gave is compacted, not taken as it is', () => {
+    const answers = (snapshot: ReturnType<Engine['load']>) => ['a', 'b', 'c'].map((n) => [snapshot.get(n)?.isEnabled({}), snapshot.get(n)?.evaluate({}).reason.kind]);
+    const engine = new Engine();
+    engine.load(parseClientPayload({ features: [f('a')] }).payload);
+    const payload = engine.snapshot.toPayload();
+    expect(Object.isFrozen(payload.features[0])).toBe(true);
+    payload.features.push({ name: 'b', enabled: true } as FeatureDefinition, { name: 'c', enabled: true, strategies: [{ name: 'default' }] } as FeatureDefinition);
+    const fresh = new Engine().load(parseClientPayload(JSON.parse(JSON.stringify(payload))).payload);
+    expect(answers(new Engine().load({ kind: 'full', ...payload }))).toEqual(answers(fresh));
+    expect(answers(fresh)).toEqual([[true, 'STRATEGY_MATCH'], [true, 'NO_STRATEGIES'], [true, 'STRATEGY_MATCH']]);
+    // The same for a parsed hydration's list.
+    const hydration = parseClientPayload({ events: [{ type: 'hydration', eventId: 1, features: [f('a')], segments: [] }] }).payload;
+    if (hydration.kind === 'delta' && hydration.events[0]!.type === 'hydration') hydration.events[0]!.features.push({ name: 'b', enabled: true } as FeatureDefinition);
+    engine.load(hydration);
+    expect(engine.snapshot.get('b')!.evaluate({}).reason.kind).toBe('NO_STRATEGIES');
+  });
+
   test('toPayload round-trips the state', () => {
     const engine = new Engine();
     engine.load(parseClientPayload({ version: 2, features: [f('a', { variants: [{ name: 'v', weight: 1 }] })], segments: [{ id: 3, constraints: [] }] }).payload);

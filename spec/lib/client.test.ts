@@ -318,6 +318,20 @@ describe('fetching', () => {
       expect(again.getFlags()).toEqual(client.getFlags());
     });
 
+    test('a flag pushed into the stored list later is read like any hand-built one by the next client', async () => {
+      const cache = new MemoryCache();
+      await cache.bootstrapFromDict(JSON.stringify(body(flag('a'))));
+      const held = cache.get(CacheKeys.FEATURES);
+      const first = makeClient({ cache, offline: true });
+      await first.start();
+      await untilReplaced(cache, held);
+      (cache.get(CacheKeys.FEATURES) as FeaturesPayload).features.push({ name: 'h', enabled: true } as FeaturesPayload['features'][number]);
+      const next = makeClient({ cache, offline: true });
+      await next.start();
+      expect(next.isEnabled('h')).toBe(true);
+      expect(next.evaluate('h').reason.kind).toBe('NO_STRATEGIES');
+    });
+
     test('is left alone when something else wrote to it meanwhile', async () => {
       const cache = new MemoryCache();
       await cache.bootstrapFromDict(JSON.stringify(body(...manyFlags())));
