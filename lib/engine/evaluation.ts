@@ -187,10 +187,10 @@ export interface EvaluationResult {
 }
 
 /**
- * The value a constraint read, read again for its report, the same way (a context that is
- * not an object reads as empty, so a defaulted field reads its default, as the walk did);
- * `undefined` when the context cannot be read now (null or undefined, a getter that
- * throws): a reason never throws.
+ * The value a constraint read, read again for its report, exactly as the walk read it (a
+ * string or number context included: its own properties, then the defaults);
+ * `undefined` when reading throws now (a getter that throws on a second read): a reason
+ * never throws.
  */
 function contextValueOf(context: Context, name: string, defaults: ContextDefaults): string | undefined {
   try {
