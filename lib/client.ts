@@ -453,6 +453,9 @@ export class UnleashClient {
       // Flags from the fleet are in its store already. A newer swap replaces an older
       // postponed write, as queued writes coalesce.
       if (origin !== 'fleet') this.postponedWrite = { snapshot, etag };
+      // The cached flags are replaced (or, if their compile was superseded, never served):
+      // nothing of them is left to store, and their JSON is not held here any longer.
+      this.readFromCache = undefined;
     } else if (this.readFromCache !== undefined && this.readFromCache.snapshot === undefined) {
       this.readFromCache.snapshot = snapshot;
     }
