@@ -93,22 +93,15 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
 }
 
 /**
- * Bodies above this many bytes (or characters) are parsed in slices by
- * `parseBootstrapBodyInSlices`; smaller ones in one go: a bootstrap comes before the
- * client serves anything (`FIRST_LOAD_PARSE_BYTES`, lib/payload-slices.ts).
- * @internal
- */
-export const SLICED_BOOTSTRAP_BYTES = FIRST_LOAD_PARSE_BYTES;
-
-/**
  * `parseBootstrapBody` for a large body given as JSON text or bytes: the same result or
  * the same `BootstrapError`, with the text parsed element by element in slices
  * (lib/payload-slices.ts). A flag's parsed JSON is then validated and dropped at once,
  * instead of the whole parsed tree living through the garbage collections of its own
  * validation, and the event loop is not held for the whole parse. Anything else, and a
- * small body, goes to `parseBootstrapBody`.
+ * body of up to `slicedFrom` bytes (default `FIRST_LOAD_PARSE_BYTES`, lib/payload-slices.ts:
+ * a bootstrap comes before the client serves anything), goes to `parseBootstrapBody`.
  */
-export async function parseBootstrapBodyInSlices(body: unknown, source = 'dict', slicedFrom = SLICED_BOOTSTRAP_BYTES): Promise<BootstrapResult> {
+export async function parseBootstrapBodyInSlices(body: unknown, source = 'dict', slicedFrom = FIRST_LOAD_PARSE_BYTES): Promise<BootstrapResult> {
   let bytes: Buffer | undefined;
   if (typeof body === 'string') {
     // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.

@@ -362,15 +362,15 @@ export class Engine {
     let steps: Generator<void, Snapshot, void>;
     if (payload.kind === 'full') steps = this.compileFull(payload);
     else {
-      const current = this.current;
-      const state = applyDelta(current.state(), payload.events);
+      const before = this.current.state();
+      const state = applyDelta(before, payload.events);
       // Taken as they are: the flags the current snapshot stores (most of them, so asked
       // first), and those of a delta the door built (an update's definition is marked, a
       // hydration's list).
       const listed = new Set<FeatureDefinition>();
       for (const e of payload.events) if (e.type === 'hydration' && isCompactList(e.features)) for (const f of e.features) listed.add(f);
-      const kept = (f: FeatureDefinition) => current.get(f.name)?.stored() === f || isCompact(f) || (listed.has(f) && inCompactList(f));
-      steps = this.compile(state.features.values(), state.segments.values(), current.version, kept);
+      const kept = (f: FeatureDefinition) => before.features.get(f.name) === f || isCompact(f) || (listed.has(f) && inCompactList(f));
+      steps = this.compile(state.features.values(), state.segments.values(), this.current.version, kept);
     }
     let result: Snapshot | undefined;
     return {

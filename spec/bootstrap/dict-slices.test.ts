@@ -3,7 +3,8 @@
  * bytes, the same result or the same `BootstrapError` as `parseBootstrapBody`, parsed in
  * slices that let the event loop run.
  */
-import { BootstrapError, parseBootstrapBody, parseBootstrapBodyInSlices as inSlices, SLICED_BOOTSTRAP_BYTES } from '../../bootstrap/dict';
+import { BootstrapError, parseBootstrapBody, parseBootstrapBodyInSlices as inSlices } from '../../bootstrap/dict';
+import { FIRST_LOAD_PARSE_BYTES } from '../../lib/payload-slices';
 
 /** The split from 1 MiB (the poller's bound), so a 1 MB body tests it. */
 const SLICED_FROM = 1024 * 1024;
@@ -76,7 +77,7 @@ describe('parseBootstrapBodyInSlices', () => {
   });
 
   test('below the bootstrap bound (8 MiB) the same text is parsed in one go: nothing else runs before it resolves', async () => {
-    expect(text.length).toBeLessThan(SLICED_BOOTSTRAP_BYTES);
+    expect(text.length).toBeLessThan(FIRST_LOAD_PARSE_BYTES);
     let ran = false;
     setImmediate(() => (ran = true));
     await inSlices(text);
