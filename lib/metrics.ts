@@ -26,16 +26,25 @@ export const MAX_UNKNOWN_FLAGS = 100;
 /** Longer unknown names are not counted (Unleash flag names are far shorter). */
 export const MAX_UNKNOWN_NAME_LENGTH = 200;
 
+/**
+ * Variant names a counter keeps in a list beyond its first (looked up by a scan); past
+ * this many it keeps a Map. A flag's variants are usually fewer.
+ */
+export const MAX_LISTED_VARIANTS = 8;
+
 /** The running counts of one flag. Mutated in place by the client. */
 export class ToggleCounter {
   yes = 0;
   no = 0;
   // Most flags answer one variant name only (`disabled`, for a flag without variants):
-  // that one is counted in two fields, and a Map (about 190 bytes per flag) is made only
-  // for a second name. Kept apart, since a service holds a counter per flag for its life.
+  // that one is counted in two fields. Further names go in `moreVariants`: pairs
+  // `[name, count, …]` in an array of exactly that size (a flag answers few names; a Map
+  // costs about 330 bytes, the array 32 bytes per name), or a Map past
+  // `MAX_LISTED_VARIANTS` names. Kept small, since a service holds a counter per flag for
+  // its life.
   private firstVariant: string | undefined = undefined;
   private firstCount = 0;
-  private moreVariants: Map<string, number> | undefined = undefined;
+  private moreVariants: (string | number)[] | Map<string, number> | undefined = undefined;
 
   /** Counts one variant result. */
   variant(name: string): void {
@@ -52,7 +61,9 @@ export class ToggleCounter {
   forEachVariant(fn: (name: string, count: number) => void): void {
     if (this.firstVariant === undefined) return;
     fn(this.firstVariant, this.firstCount);
-    if (this.moreVariants !== undefined) for (const [v, n] of this.moreVariants) fn(v, n);
+    const more = this.moreVariants;
+    if (more instanceof Map) for (const [v, n] of more) fn(v, n);
+    else if (more !== undefined) for (let i = 0; i < more.length; i += 2) fn(more[i] as string, more[i + 1] as number);
   }
 
   /** Zeroes every count. */
@@ -80,8 +91,33 @@ export class ToggleCounter {
     } else if (name === this.firstVariant) {
       this.firstCount += n;
     } else {
-      const more = (this.moreVariants ??= new Map());
+      this.addMore(name, n);
+    }
+  }
+
+  /** Counts `n` for a name other than the first (see `moreVariants`). */
+  private addMore(name: string, n: number): void {
+    const more = this.moreVariants;
+    if (more === undefined) {
+      this.moreVariants = [name, n];
+    } else if (more instanceof Map) {
       more.set(name, (more.get(name) ?? 0) + n);
+    } else {
+      for (let i = 0; i < more.length; i += 2) {
+        if (more[i] === name) {
+          more[i + 1] = (more[i + 1] as number) + n;
+          return;
+        }
+      }
+      if (more.length < 2 * MAX_LISTED_VARIANTS) {
+        // A copy of the exact size (`concat`): `push`, or a spread, leaves room for a dozen more.
+        this.moreVariants = more.concat(name, n);
+      } else {
+        const map = new Map<string, number>();
+        for (let i = 0; i < more.length; i += 2) map.set(more[i] as string, more[i + 1] as number);
+        map.set(name, n);
+        this.moreVariants = map;
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { EventHub, type UnleashEvent } from '../../lib/events';
-import { MAX_UNKNOWN_FLAGS, MetricsReporter, MetricsStore, ToggleCounter } from '../../lib/metrics';
+import { MAX_LISTED_VARIANTS, MAX_UNKNOWN_FLAGS, MetricsReporter, MetricsStore, ToggleCounter } from '../../lib/metrics';
 import { Network } from '../../lib/network';
 import { resolveConfig } from '../../lib/options';
 import { UnleashApi } from '../../lib/unleash-api';
@@ -15,6 +16,50 @@ function storeWith(table: Map<string, ToggleCounter>, onWarning?: (m: string) =>
   store.readFlagTable(() => table);
   return store;
 }
+
+/** The variant counts a counter reports, in its order. */
+function variantsOf(counter: ToggleCounter): [string, number][] {
+  const out: [string, number][] = [];
+  counter.forEachVariant((name, n) => out.push([name, n]));
+  return out;
+}
+
+describe('ToggleCounter', () => {
+  // A counter keeps its first name in fields, a few more in a list, and past
+  // MAX_LISTED_VARIANTS names a Map: every path must count like one Map in first-seen order.
+  test('counts any sequence of variant names like a Map, in first-seen order, absorbed or not', () => {
+    const names = fc.constantFrom(...Array.from({ length: MAX_LISTED_VARIANTS + 6 }, (_, i) => `v${i}`), 'disabled', '__proto__');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(names, fc.integer({ min: 1, max: 5 }), fc.boolean()), { maxLength: 80 }), (steps) => {
+        const counter = new ToggleCounter();
+        const other = new ToggleCounter();
+        const expected = new Map<string, number>();
+        for (const [name, n, viaAbsorb] of steps) {
+          if (viaAbsorb) {
+            other.addVariant(name, n);
+            counter.absorb(other);
+          } else {
+            for (let i = 0; i < n; i++) counter.variant(name);
+          }
+          expected.set(name, (expected.get(name) ?? 0) + n);
+        }
+        expect(variantsOf(counter)).toEqual([...expected]);
+        expect(variantsOf(other)).toEqual([]);
+        expect(counter.counted).toBe(steps.length > 0);
+        counter.reset();
+        expect(variantsOf(counter)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('past MAX_LISTED_VARIANTS names it keeps counting each one', () => {
+    const counter = new ToggleCounter();
+    const total = MAX_LISTED_VARIANTS * 3;
+    for (let round = 0; round < 3; round++) for (let i = 0; i < total; i++) counter.variant(`v${i}`);
+    expect(variantsOf(counter)).toEqual(Array.from({ length: total }, (_, i) => [`v${i}`, 3]));
+  });
+});
 
 describe('MetricsStore', () => {
   test('reports yes/no and variant counts, then starts from zero', () => {
