@@ -80,9 +80,15 @@ function compileStrategy(flagName: string, def: StrategyDefinition, shared: Shar
   if (def.segments.some((id) => !segments.has(id))) {
     strategy.constraints = BLOCKED;
   } else {
-    const own = def.constraints.map((c) => compileConstraint(c, env));
-    for (const id of def.segments) own.push(...segmentConstraints(shared, id));
-    strategy.constraints = own.length === 0 ? null : own;
+    // Arrays of exactly their length (`push` would leave room for more): a service holds
+    // them for its life. A strategy whose only constraints are one segment's shares that
+    // segment's compiled list.
+    let constraints: readonly CompiledConstraint[] = def.constraints.map((c) => compileConstraint(c, env));
+    if (def.segments.length > 0) {
+      const lists = def.segments.map((id) => segmentConstraints(shared, id));
+      constraints = constraints.length === 0 && lists.length === 1 ? lists[0]! : constraints.concat(...lists);
+    }
+    strategy.constraints = constraints.length === 0 ? null : constraints;
   }
   // Strategy variants hash in the strategy's groupId (else the flag name), with the first
   // variant's stickiness, else the strategy's.

@@ -82,7 +82,8 @@ export class IdList {
       const entry = text.slice(x >>> LENGTH_BITS, (x >>> LENGTH_BITS) + (x & MAX_LENGTH));
       return compareEntry(entry, text, y);
     });
-    this.index = places;
+    // A copy of exactly its length: the array `push` grew keeps room for more.
+    this.index = places.slice();
   }
 
   /** Whether `id` is one of the list's entries. */

@@ -211,15 +211,19 @@ export function parseCidr(text: string): Cidr | undefined {
 /** Whether `address` lies in `cidr`: same family, same leading `bits`. */
 export function inCidr(address: Address, cidr: Cidr): boolean {
   const n = cidr.network;
-  const b = cidr.bits;
-  if (isV4(address) !== cidr.v4) return false;
-  return (
-    maskWord(address[0], b) === n[0] &&
-    maskWord(address[1], b - 32) === n[1] &&
-    maskWord(address[2], b - 64) === n[2] &&
-    maskWord(address[3], b - 96) === n[3]
-  );
+  return inRange(address, n[0], n[1], n[2], n[3], cidr.bits, cidr.v4);
 }
+
+/** `inCidr` for a range given as its network's four words, its bits and its family. */
+function inRange(address: Address, n0: number, n1: number, n2: number, n3: number, b: number, v4: boolean): boolean {
+  if (isV4(address) !== v4) return false;
+  return maskWord(address[0], b) === n0 && maskWord(address[1], b - 32) === n1 && maskWord(address[2], b - 64) === n2 && maskWord(address[3], b - 96) === n3;
+}
+
+/** Words per range in `AddressSet`'s `ranges`: the network's four, the bits, 1 for an IPv4 range. */
+const RANGE_WORDS = 6;
+/** What an AddressSet without single addresses, or without ranges, holds (never written). */
+const NO_WORDS = new Uint32Array(0);
 
 /**
  * The compiled list of an IN_CIDR constraint or a remoteAddress strategy: single addresses
@@ -229,9 +233,12 @@ export function inCidr(address: Address, cidr: Cidr): boolean {
  * `::ffff:10.0.0.1` are one entry, and `2001:DB8::1` matches `2001:db8:0::1`.
  */
 export class AddressSet {
+  // Typed arrays rather than arrays of objects: a service holds a set per strategy or
+  // constraint for its life, and one `Cidr` with its network array costs over 130 bytes.
   /** Single addresses, four words each, sorted. */
   private readonly exact: Uint32Array;
-  private readonly ranges: readonly Cidr[];
+  /** Ranges, `RANGE_WORDS` words each, in the order given. */
+  private readonly ranges: Uint32Array;
 
   /** Parses `entries`; each that is neither an address nor a range is skipped and given to `onInvalid`. */
   constructor(entries: Iterable<string>, onInvalid: (entry: string) => void) {
@@ -244,15 +251,21 @@ export class AddressSet {
       else ranges.push(range);
     }
     singles.sort((a, b) => compareWords(a, b, 0));
-    const exact = new Uint32Array(singles.length * 4);
+    const exact = singles.length === 0 ? NO_WORDS : new Uint32Array(singles.length * 4);
     singles.forEach((a, i) => exact.set(a, i * 4));
+    const words = ranges.length === 0 ? NO_WORDS : new Uint32Array(ranges.length * RANGE_WORDS);
+    ranges.forEach((r, i) => {
+      words.set(r.network, i * RANGE_WORDS);
+      words[i * RANGE_WORDS + 4] = r.bits;
+      words[i * RANGE_WORDS + 5] = r.v4 ? 1 : 0;
+    });
     this.exact = exact;
-    this.ranges = ranges;
+    this.ranges = words;
   }
 
   /** How many entries were usable. */
   get size(): number {
-    return this.exact.length / 4 + this.ranges.length;
+    return this.exact.length / 4 + this.ranges.length / RANGE_WORDS;
   }
 
   /** Whether `address` is one of the single addresses or in one of the ranges. */
@@ -267,8 +280,10 @@ export class AddressSet {
       if (d > 0) lo = mid + 1;
       else hi = mid - 1;
     }
-    const ranges = this.ranges;
-    for (let i = 0; i < ranges.length; i++) if (inCidr(address, ranges[i]!)) return true;
+    const r = this.ranges;
+    for (let at = 0; at < r.length; at += RANGE_WORDS) {
+      if (inRange(address, r[at]!, r[at + 1]!, r[at + 2]!, r[at + 3]!, r[at + 4]!, r[at + 5] === 1)) return true;
+    }
     return false;
   }
 }

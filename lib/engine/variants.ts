@@ -124,10 +124,12 @@ export function compileVariants(
   if (totalWeight <= 0) return undefined; // also no variants at all
 
   const results = defs.map(result);
-  let overrides: Override[] | null = null;
+  const found: Override[] = [];
   defs.forEach((d, i) => {
-    for (const o of d.overrides ?? []) (overrides ??= []).push(new Override(o.contextName, o.values ?? [], results[i]!));
+    for (const o of d.overrides ?? []) found.push(new Override(o.contextName, o.values ?? [], results[i]!));
   });
+  // A copy of exactly its length: the list `push` grew keeps room for more.
+  const overrides = found.length === 0 ? null : found.slice();
   const sticky = stickiness === undefined || stickiness === '' || stickiness === 'default' ? STICKY_DEFAULT : stickiness === 'random' ? STICKY_RANDOM : STICKY_FIELD;
   return new VariantSelector(defs, results, totalWeight, overrides, groupId, sticky, sticky === STICKY_DEFAULT ? 'default' : stickiness!, env, from);
 }

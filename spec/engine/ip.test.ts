@@ -271,4 +271,30 @@ describe('agreement with node:net and ipaddr.js', () => {
       { numRuns: 20000 },
     );
   });
+
+  test('an AddressSet holds an address exactly when one of its entries, read alone, contains it', () => {
+    // The set packs single addresses and ranges into typed arrays; each entry read alone
+    // (parseCidr, inCidr) is the reference, for sets of ranges only, singles only, or both.
+    const entry = fc.oneof(
+      fc.oneof(quad, ipv6, mapped),
+      fc.tuple(quad, fc.integer({ min: 0, max: 32 })).map(([a, n]) => `${a}/${n}`),
+      fc.tuple(fc.oneof(ipv6, mapped), fc.integer({ min: 0, max: 128 })).map(([a, n]) => `${a}/${n}`),
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 12 }), fc.array(fc.oneof(quad, ipv6, mapped), { minLength: 1, maxLength: 8 }), (entries, probes) => {
+        const invalid: string[] = [];
+        const set = new AddressSet(entries, (e) => invalid.push(e));
+        const ranges = entries.map((e) => parseCidr(e));
+        expect(invalid).toEqual(entries.filter((_, i) => ranges[i] === undefined));
+        expect(set.size).toBe(ranges.filter((r) => r !== undefined).length);
+        // Probing with the entries' own addresses too, so that hits are common.
+        for (const text of [...probes, ...entries.map((e) => e.split('/')[0]!)]) {
+          const address = parseAddress(text);
+          if (address === undefined) continue;
+          expect(set.has(address)).toBe(ranges.some((r) => r !== undefined && inCidr(address, r)));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });
