@@ -80,13 +80,17 @@ function compileStrategy(flagName: string, def: StrategyDefinition, shared: Shar
   if (def.segments.some((id) => !segments.has(id))) {
     strategy.constraints = BLOCKED;
   } else {
-    // Arrays of exactly their length (`push` would leave room for more): a service holds
-    // them for its life. A strategy whose only constraints are one segment's shares that
-    // segment's compiled list.
+    // Arrays of exactly their length (`push` leaves room for more; `slice` copies to the
+    // length): a service holds them for its life. A strategy whose only constraints are one
+    // segment's shares that segment's compiled list. No spread of a list into arguments:
+    // a hostile payload's thousands of segments or constraints would run out of stack.
     let constraints: readonly CompiledConstraint[] = def.constraints.map((c) => compileConstraint(c, env));
-    if (def.segments.length > 0) {
-      const lists = def.segments.map((id) => segmentConstraints(shared, id));
-      constraints = constraints.length === 0 && lists.length === 1 ? lists[0]! : constraints.concat(...lists);
+    if (def.segments.length === 1 && constraints.length === 0) {
+      constraints = segmentConstraints(shared, def.segments[0]!);
+    } else if (def.segments.length > 0) {
+      const all = constraints as CompiledConstraint[];
+      for (const id of def.segments) for (const c of segmentConstraints(shared, id)) all.push(c);
+      constraints = all.slice();
     }
     strategy.constraints = constraints.length === 0 ? null : constraints;
   }

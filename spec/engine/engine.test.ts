@@ -2,7 +2,7 @@ import { applyDelta, Engine } from '../../lib/engine';
 import { parseClientPayload, readClientPayload } from '../../lib/payload';
 import { isDeferred } from '../../lib/engine/compact';
 import { takenAsTheyAre } from '../support/checked';
-import type { FeatureDefinition, StrategyDefinition } from '../../lib/types';
+import type { ConstraintDefinition, FeatureDefinition, StrategyDefinition } from '../../lib/types';
 
 const s = (name: string, parameters: Record<string, string> = {}, extra: Partial<StrategyDefinition> = {}): StrategyDefinition => ({
   name, parameters, constraints: [], segments: [], variants: [], ...extra,
@@ -314,6 +314,30 @@ describe('lazy compilation', () => {
     expect(snapshot.get('cn')!.isEnabled({ userId: 'xbc' })).toBe(true);
     expect(snapshot.get('p')!.getVariant({ userId: 'abc' }).name).toBe('v');
     expect(warnings).toEqual([]);
+  });
+
+  test('a strategy with 200,000 segment references, or a segment with 200,000 constraints, compiles and answers', () => {
+    // Both used to be spread into a call's arguments at compile time, which runs out of
+    // stack past about 125,000; the flag then answered off on every call.
+    const holds: ConstraintDefinition = { contextName: 'region', operator: 'IN', values: ['eu'] };
+    const many = Array.from({ length: 200_000 }, () => holds);
+    const snapshot = load(
+      [
+        f('refs', { strategies: [s('default', {}, { segments: new Array<number>(200_000).fill(1) })] }),
+        f('refs-own', { strategies: [s('default', {}, { constraints: [holds], segments: new Array<number>(200_000).fill(1) })] }),
+        f('long-segment', { strategies: [s('default', {}, { segments: [2] })] }),
+        f('long-segment-twice', { strategies: [s('default', {}, { segments: [2, 1] })] }),
+      ],
+      [
+        { id: 1, constraints: [holds] },
+        { id: 2, constraints: many },
+      ],
+    );
+    for (const name of ['refs', 'refs-own', 'long-segment', 'long-segment-twice']) {
+      const flag = snapshot.get(name)!;
+      expect([name, flag.isEnabled({ properties: { region: 'eu' } }), flag.evaluate({ properties: { region: 'eu' } }).reason.kind]).toEqual([name, true, 'STRATEGY_MATCH']);
+      expect([name, flag.isEnabled({ properties: { region: 'us' } })]).toEqual([name, false]);
+    }
   });
 
   test('running out of stack while a flag first compiles is not remembered: the next evaluation compiles it again', () => {
