@@ -269,7 +269,9 @@ async function runEval(args: Args, io: CliIo): Promise<number> {
     io.stdout(`${JSON.stringify({ context, results: results.map((e) => (args.switches.has('--explain') ? e : { flag: e.flag, enabled: e.enabled, variant: e.variant })), warnings }, null, 2)}\n`);
     return missing.length > 0 ? 1 : 0;
   }
-  const width = Math.max(4, ...results.map((e) => e.flag.length));
+  // A loop, not Math.max(...): a file of 200,000 flags would overflow the call's arguments.
+  let width = 4;
+  for (const e of results) width = Math.max(width, e.flag.length);
   for (const e of results) {
     const payloadText = e.variant.payload === undefined ? '' : ` (${e.variant.payload.type} ${JSON.stringify(e.variant.payload.value)})`;
     const variant = e.variant.name === 'disabled' ? '' : `  variant ${e.variant.name}${payloadText}`;

@@ -49,6 +49,18 @@ describe('switchyard eval', () => {
     expect(out).toMatch(/rollout 50% by userId: bucket \d+ (<=|>) 50/);
   });
 
+  test('a file of 200,000 flags is evaluated and printed, each name padded to the longest', async () => {
+    const many = join(dir, 'many.json');
+    const features = Array.from({ length: 200_000 }, (_, i) => ({ name: `f${i}`, enabled: i % 2 === 0, strategies: [{ name: 'default', parameters: {} }] }));
+    await writeFile(many, JSON.stringify({ version: 2, features }));
+    const { code, out, err } = await cli('eval', '--features', many, 'userId=u1');
+    expect([code, err]).toEqual([0, '']);
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(200_000);
+    expect(lines[0]).toBe('f0       ON');
+    expect(lines[199_999]).toBe('f199999  OFF');
+  });
+
   test('--json gives machine output', async () => {
     const { code, out } = await cli('eval', '--features', file, '--flag', 'on', '--json', 'userId=u1');
     expect(code).toBe(0);
