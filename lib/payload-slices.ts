@@ -5,7 +5,8 @@
  * nothing.
  *
  * The body's bytes are split, without decoding, at the elements of its top-level
- * `features`, `segments` and `events` arrays; each element is decoded and parsed with
+ * `features`, `segments` and `events` arrays (and of a delta event's own `features` and
+ * `segments`: a hydration is a whole flag set); each element is decoded and parsed with
  * `JSON.parse` on its own (native speed, a few hundred bytes at a time), and the door's
  * validation (`validateBody`) then runs one flag per step. Between steps the caller's
  * `SliceControl` decides when to yield. A general-purpose streaming JSON parser would give
@@ -129,6 +130,11 @@ class Splitter {
     return this.peek() === OPEN_BRACKET;
   }
 
+  /** Whether the next value is an object (its `{` is not consumed). */
+  objectFollows(): boolean {
+    return this.peek() === OPEN_BRACE;
+  }
+
   /** The next value, parsed. */
   value(): unknown {
     this.skipSpace();
@@ -241,7 +247,8 @@ async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Ma
       let index = 0;
       while (split.moreElements(first)) {
         first = false;
-        const raw = split.value();
+        // A delta's events: a hydration holds a whole flag set, split like a full body's.
+        const raw = key === 'events' ? await eventInSlices(split, control) : split.value();
         if (check === undefined) items.push(raw);
         else {
           // What validateBody says of the same element, at the same index.
@@ -261,6 +268,38 @@ async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Ma
   } while (split.moreMembers());
   split.end();
   return body;
+}
+
+/**
+ * One element of `events`, as `JSON.parse` gives it: an object's `features` and
+ * `segments` arrays (a hydration's) are split into their elements, parsed one by one,
+ * yielding between them; anything else is parsed whole. The door checks the event later.
+ */
+async function eventInSlices(split: Splitter, control: SliceControl): Promise<unknown> {
+  if (!split.objectFollows()) return split.value();
+  split.expect(OPEN_BRACE);
+  const event: Record<string, unknown> = {};
+  if (split.objectEnds(true)) return event;
+  do {
+    const key = split.key();
+    let value: unknown;
+    if ((key === 'features' || key === 'segments') && split.arrayFollows()) {
+      split.expect(OPEN_BRACKET);
+      const items: unknown[] = [];
+      let first = true;
+      while (split.moreElements(first)) {
+        first = false;
+        items.push(split.value());
+        if (control.shouldYield()) await control.pause();
+      }
+      value = items;
+    } else {
+      value = split.value();
+    }
+    // As JSON.parse: a repeated key keeps the last value; __proto__ is an own property.
+    Object.defineProperty(event, key, { value, writable: true, enumerable: true, configurable: true });
+  } while (split.moreMembers());
+  return event;
 }
 
 /**

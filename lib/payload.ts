@@ -311,31 +311,21 @@ export function parseSegment(raw: unknown, intern: Interner = new Interner()): S
   });
 }
 
-function parseList<T>(raw: unknown, parse: (v: unknown, intern: Interner) => T | undefined, what: string, warnings: string[], intern: Interner): T[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new PayloadError('PAYLOAD_INVALID', `"${what}" must be an array`);
-  const out: T[] = [];
-  raw.forEach((item, i) => {
-    const parsed = parse(item, intern);
-    if (parsed === undefined) warnings.push(`${what}[${i}] was ignored: it has no usable name or id`);
-    else out.push(parsed);
-  });
-  return out;
-}
-
-function parseEvent(raw: unknown, index: number, warnings: string[], intern: Interner): DeltaEvent | undefined {
+/**
+ * One delta event, checked; a hydration (a whole flag set) one flag or segment per step,
+ * its flags deferred with `defer` as a full body's are (`deferFeature`).
+ */
+function* parseEvent(raw: unknown, index: number, warnings: string[], intern: Interner, defer: boolean): Generator<void, DeltaEvent | undefined, void> {
   if (!isObject(raw) || typeof raw.type !== 'string') {
     throw new PayloadError('PAYLOAD_INVALID', `events[${index}] has no type`);
   }
   const eventId = typeof raw.eventId === 'number' ? raw.eventId : 0;
   switch (raw.type) {
-    case 'hydration':
-      return {
-        type: 'hydration',
-        eventId,
-        features: markCompactList(parseList(raw.features, parseFeature, `events[${index}].features`, warnings, intern)),
-        segments: parseList(raw.segments, parseSegment, `events[${index}].segments`, warnings, intern),
-      };
+    case 'hydration': {
+      const features = markCompactList(yield* parseListInSteps(raw.features, defer ? deferFeature : parseFeature, `events[${index}].features`, warnings, intern));
+      const segments = yield* parseListInSteps(raw.segments, parseSegment, `events[${index}].segments`, warnings, intern);
+      return { type: 'hydration', eventId, features, segments };
+    }
     case 'feature-updated': {
       const feature = parseFeature(raw.feature, intern);
       if (!feature) throw new PayloadError('PAYLOAD_INVALID', `events[${index}] (feature-updated) has no usable feature`);
@@ -507,7 +497,7 @@ export function* validateBody(body: unknown, defer = false): Generator<void, Par
   if (Array.isArray(body.events) && body.features === undefined) {
     const events: DeltaEvent[] = [];
     for (let i = 0; i < body.events.length; i++) {
-      const event = parseEvent(body.events[i], i, warnings, intern);
+      const event = yield* parseEvent(body.events[i], i, warnings, intern, defer);
       if (event) events.push(event);
       yield;
     }

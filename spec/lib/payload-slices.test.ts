@@ -65,6 +65,16 @@ describe('parseClientPayloadInSlices gives what readClientPayload gives (and, ch
     ['features that is not an array', '{"features":{"a":1}}'],
     ['unusable features (warnings)', `{"features":[1,null,"x",${feature('a')},{"name":""}]}`],
     ['a delta body', `{"events":[{"type":"feature-updated","eventId":1,"feature":${feature('a')}},{"type":"segment-removed","eventId":2,"segmentId":3}]}`],
+    ['a hydration (its flags split too)', `{"events":[{"type":"hydration","eventId":1,"features":[${feature('a')},${feature('b')}],"segments":[{"id":1,"constraints":[]}]},{"type":"feature-removed","eventId":2,"featureName":"a"}]}`],
+    ['a hydration with space everywhere', ` {"events" : [ { "type" : "hydration" , "eventId" : 1 , "features" : [ ${feature('a')} , ${feature('b')} ] , "segments" : [ ] } ] } `],
+    ['a hydration with unusable flags (warnings)', `{"events":[{"type":"hydration","eventId":1,"features":[1,null,{"name":""},${feature('a')}],"segments":[{"nope":1}]}]}`],
+    ['a hydration whose features is not an array', '{"events":[{"type":"hydration","eventId":1,"features":{"a":1}}]}'],
+    ['a hydration with repeated and __proto__ keys', `{"events":[{"type":"hydration","__proto__":{"x":1},"features":[${feature('a')}],"features":[${feature('b')}],"eventId":3}]}`],
+    ['an event that is not an object', '{"events":[1,{"type":"hydration","features":[]}]}'],
+    ['an empty event', '{"events":[{}]}'],
+    ['a truncated hydration', `{"events":[{"type":"hydration","eventId":1,"features":[${feature('a')},`],
+    ['a hydration with a missing comma between flags', `{"events":[{"type":"hydration","eventId":1,"features":[${feature('a')} ${feature('b')}]}]}`],
+    ['a hydration with a trailing comma in its event', `{"events":[{"type":"hydration","features":[],}]}`],
     ['numbers, literals and nested values elsewhere', `{"version":1,"query":{"project":["a"]},"meta":[1,-2.5e3,true,false,null],"features":[${feature('a')}]}`],
     // Invalid: the synchronous door decides, with its own error.
     ['a missing comma between flags', `{"features":[${feature('a')} ${feature('b')}]}`],
@@ -98,6 +108,19 @@ describe('parseClientPayloadInSlices gives what readClientPayload gives (and, ch
     );
   });
 
+  test('any JSON values in a hydration, written with any spacing', async () => {
+    const space = fc.constantFrom('', ' ', '\n', '\t', '\r\n  ');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.jsonValue(), { maxLength: 6 }), fc.array(fc.jsonValue(), { maxLength: 3 }), fc.jsonValue(), space, async (features, segments, other, s) => {
+        const list = (items: unknown[]) => `[${s}${items.map((v) => JSON.stringify(v)).join(`${s},${s}`)}${s}]`;
+        const text = `{"events":[{${s}"type"${s}:${s}"hydration"${s},"features":${list(features)},${s}"segments"${s}:${s}${list(segments)},"extra":${JSON.stringify(other)}},${JSON.stringify(other)}]}`;
+        const [sync, sliced] = await both(text);
+        expect(sliced).toEqual(sync);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   test('any text at all: the same result or the same error', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', '\\', ',', ':', ' ', 'a', '1', 'features') }), async (tail) => {
@@ -121,6 +144,19 @@ describe('slices', () => {
     const events = Array.from({ length: 30 }, (_, i) => `{"type":"feature-updated","eventId":${i},"feature":${feature(`f${i}`)}}`);
     await parseClientPayloadInSlices(Buffer.from(`{"events":[${events.join(',')}]}`), delta);
     expect(delta.pauses).toBe(60);
+  });
+
+  test("a hydration's flags and segments are split and parsed one per step, then validated one per step", async () => {
+    // A hydration is a whole flag set: one step for it would hold the loop as a full
+    // body's one-go parse does (hundreds of milliseconds at 50,000 flags).
+    const control = everyStep();
+    const flags = Array.from({ length: 40 }, (_, i) => feature(`f${i}`)).join(',');
+    const segments = Array.from({ length: 5 }, (_, i) => `{"id":${i},"constraints":[]}`).join(',');
+    const result = await parseClientPayloadInSlices(Buffer.from(`{"events":[{"type":"hydration","eventId":1,"features":[${flags}],"segments":[${segments}]}]}`), control);
+    // Split: 40 + 5 elements and the event; validated: 40 + 5 elements and the event.
+    expect(control.pauses).toBe(2 * (40 + 5 + 1));
+    const hydration = result.payload.kind === 'delta' ? result.payload.events[0] : undefined;
+    expect(hydration?.type === 'hydration' && hydration.features.every((f) => isDeferred(f))).toBe(true);
   });
 
   test('yieldingControl ends a slice after maxSteps steps whatever the time, and pauses on a later turn', async () => {

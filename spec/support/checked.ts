@@ -1,5 +1,5 @@
 /**
- * The client's door leaves each flag of a full body deferred (lib/engine/compact.ts): the
+ * The client's door leaves each flag of a full body (and of a delta's hydration) deferred (lib/engine/compact.ts): the
  * server's JSON, checked and compacted by the engine when first needed. These helpers do
  * that check, so a test can compare what the engine will use.
  */
@@ -13,9 +13,13 @@ export function checkedFeatures(features: readonly FeatureDefinition[]): Feature
   return features.map((f) => (isDeferred(f) ? parseFeature(f)! : f));
 }
 
-/** A parse or bootstrap result with its flags checked (`checkedFeatures`). */
+/** A parse or bootstrap result with its flags checked (`checkedFeatures`), a delta's hydrations' too. */
 export function checkedResult<T extends { payload: object }>(result: T): T {
-  const payload = result.payload as { features?: readonly FeatureDefinition[] };
+  const payload = result.payload as { features?: readonly FeatureDefinition[]; events?: readonly { type: string; features?: readonly FeatureDefinition[] }[] };
+  if (payload.events !== undefined) {
+    const events = payload.events.map((e) => (e.type === 'hydration' && e.features !== undefined ? { ...e, features: checkedFeatures(e.features) } : e));
+    return { ...result, payload: { ...payload, events } };
+  }
   if (payload.features === undefined) return result;
   return { ...result, payload: { ...payload, features: checkedFeatures(payload.features) } };
 }
