@@ -5,7 +5,8 @@
  *
  * - a small payload with nothing ahead of it compiles at once, synchronously, as it
  *   always did (the fast path: no turn of the event loop is lost);
- * - a large one, or any payload arriving while another is still compiling, is queued and
+ * - a large one (a full payload of many flags, or a delta on top of many: it compiles the
+ *   whole state again), or any payload arriving while another is still compiling, is queued and
  *   compiled in slices (`Engine.prepare`), yielding to the event loop between them; then
  *   the owner's work on the compiled snapshot (the client builds its flag table) runs in
  *   slices too. The engine keeps serving the old snapshot, and the owner its old table,
@@ -21,8 +22,20 @@ import type { Engine, PendingLoad, Snapshot } from './engine/engine';
 import type { SliceControl } from './payload-slices';
 import type { ClientPayload } from './types';
 
-/** Full payloads with more flags than this compile in slices. */
+/**
+ * Payloads whose compile handles more flags than this compile in slices: a full payload's
+ * flags; for a delta, the flags it leaves (it is applied to the whole state, which is
+ * compiled again) estimated as those served now plus those of its hydrations.
+ */
 export const SLICED_COMPILE_FLAGS = 2000;
+
+/** How many flags compiling `payload` on top of `served` flags handles (see SLICED_COMPILE_FLAGS). */
+function compileSize(payload: ClientPayload, served: number): number {
+  if (payload.kind === 'full') return payload.features.length;
+  let flags = served;
+  for (const e of payload.events) if (e.type === 'hydration') flags += e.features.length;
+  return flags;
+}
 
 /**
  * The owner's work on a compiled snapshot: `step` (in slices, like the compile, while the
@@ -69,7 +82,7 @@ export class SnapshotLoader {
    */
   load(payload: ClientPayload, prepare: (snapshot: Snapshot) => CommitWork, onError: (err: unknown) => void): Promise<void> | undefined {
     const full = payload.kind === 'full';
-    if (this.tail === undefined && !(full && payload.features.length > SLICED_COMPILE_FLAGS)) {
+    if (this.tail === undefined && compileSize(payload, this.engine.snapshot.size) <= SLICED_COMPILE_FLAGS) {
       let work: CommitWork;
       let pending: PendingLoad;
       try {

@@ -112,6 +112,41 @@ describe('a large update', () => {
     expect(c.status().flagCount).toBe(BIG + 1);
   });
 
+  test.each([
+    ['one changed flag', (): unknown => ({ events: [{ type: 'feature-updated', eventId: 2, feature: flag('changing', true) }] })],
+    ['a hydration of every flag', (): unknown => ({ events: [{ type: 'hydration', eventId: 2, features: body(BIG, true).features, segments: [] }] })],
+  ])('a delta on top of many flags (%s) compiles in slices too: it compiles the whole state again', async (_, delta) => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(BIG, false));
+    await served(events, 1);
+    expect(c.status().flagCount).toBe(BIG + 1);
+
+    const seen: boolean[] = [];
+    const stop = everyTurn(() => {
+      if (events.filter((e) => e.type === 'fetched').length < 2) seen.push(c.isEnabled('changing'));
+    });
+    source.push(delta());
+    // Not served in this turn: the whole state compiles in slices.
+    expect(c.isEnabled('changing')).toBe(false);
+    await served(events, 2);
+    stop();
+    expect(seen.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
+    expect(seen.every((answer) => answer === false)).toBe(true);
+    expect(c.isEnabled('changing')).toBe(true);
+    expect(c.status().flagCount).toBe(BIG + 1);
+  });
+
+  test('a small delta on top of few flags is still served at once', async () => {
+    const source = manualSource();
+    const events: UnleashEvent[] = [];
+    const c = await start(source, events);
+    source.push(body(10, false));
+    source.push({ events: [{ type: 'feature-updated', eventId: 2, feature: flag('changing', true) }] });
+    expect(c.isEnabled('changing')).toBe(true);
+  });
+
   /** Counts the compiles of `Engine.prepare` that have finished (their last `step` answered true). */
   function watchCompiles(): { done: number } {
     const seen = { done: 0 };
