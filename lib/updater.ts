@@ -24,8 +24,9 @@
  * `false` when the payload could not be applied; messages are applied one at a time, in order.
  */
 import { HttpError } from './http';
-import { parseClientPayload, PayloadError } from './payload';
-import { Poller, type PollOutcome } from './poller';
+import { PayloadError, readClientPayload, type ParseResult } from './payload';
+import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl } from './payload-slices';
+import { Poller, SLICED_PARSE_BYTES, type PollOutcome } from './poller';
 import { timerDelay, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import { StreamConnection, type StreamFailure, type StreamMessage } from './streaming';
 import type { FetchMode } from './options';
@@ -401,11 +402,24 @@ export class Updater {
     return this.probing ? 'polling goes on, and streaming is tried again later' : 'reconnecting for a fresh hydration';
   }
 
+  /**
+   * A message's data through the client's door, as the poller reads a body: in one go up
+   * to `SLICED_PARSE_BYTES` (`FIRST_LOAD_PARSE_BYTES` while the client serves no flags
+   * yet), else split and parsed in slices that yield to the event loop (a hydration of
+   * 50,000 flags is tens of megabytes). Throws or rejects with `PayloadError`.
+   */
+  private parseMessage(data: string): ParseResult | Promise<ParseResult> {
+    const oneGo = this.options.serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
+    // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
+    if (data.length <= oneGo || !(data as unknown as { isWellFormed(): boolean }).isWellFormed()) return readClientPayload(data);
+    return parseClientPayloadInSlices(Buffer.from(data, 'utf8'), yieldingControl());
+  }
+
   private async applyMessage(connection: StreamConnection, message: StreamMessage): Promise<void> {
     const url = this.options.api.shownStreamingUrl;
     let outcome: PollOutcome;
     try {
-      const { payload, warnings } = parseClientPayload(message.data);
+      const { payload, warnings } = await this.parseMessage(message.data);
       let id = parseEventId(message.id);
       if (payload.kind === 'delta') {
         const order = checkEventOrder(payload.events, id, parseEventId(this.resumeId()));

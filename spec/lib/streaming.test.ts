@@ -4,6 +4,7 @@
  * scheduler for every timer (poll interval, reconnect backoff, read timeout, the retry of
  * streaming after a failover), so nothing here waits on the wall clock.
  */
+import { jest } from '@jest/globals';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryCache } from '../../cache/memory-cache';
@@ -14,6 +15,10 @@ import { openHttpStream } from '../../lib/http';
 import type { UnleashConfig } from '../../lib/options';
 import { MAX_TIMER_DELAY, systemScheduler, timerDelay } from '../../lib/scheduler';
 import { StreamConnection } from '../../lib/streaming';
+import { Updater } from '../../lib/updater';
+import { Engine } from '../../lib/engine/engine';
+import { SLICED_PARSE_BYTES } from '../../lib/poller';
+import { SLICED_COMPILE_FLAGS } from '../../lib/snapshot-loader';
 import { ForwardProxy } from '../support/forward-proxy';
 import { ManualScheduler } from '../support/manual-scheduler';
 import { selfSignedCertificate } from '../support/self-signed';
@@ -117,6 +122,52 @@ describe('streaming', () => {
     await until(() => !client.isEnabled('a'), 'the removal applied');
     expect(client.status()).toMatchObject({ etag: '4', flagCount: 1 });
     expect(server.requestsTo(FEATURES)).toHaveLength(0);
+    expect(errors()).toEqual([]);
+  });
+});
+
+describe('streaming: a large message', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('a hydration over SLICED_PARSE_BYTES is parsed in slices: the loop turns between the message and its compile, and answers stay old until the swap', async () => {
+    server.setFlag(flag('a', false));
+    const client = makeClient({ mode: 'streaming' });
+    await client.start();
+    await server.waitForStreams(1);
+    // From the message handed over (complete) to the compile's start: the parse.
+    let parsing = false;
+    let turnsWhileParsing = 0;
+    const handle = (Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }).handleMessage;
+    jest.spyOn(Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }, 'handleMessage').mockImplementation(function (this: unknown, ...args) {
+      parsing = true;
+      return handle.apply(this, args);
+    });
+    const prepare = Engine.prototype.prepare;
+    jest.spyOn(Engine.prototype, 'prepare').mockImplementation(function (this: Engine, payload) {
+      parsing = false;
+      return prepare.call(this, payload);
+    });
+    const answers: boolean[] = [];
+    let on = true;
+    const tick = (): void => {
+      if (!on) return;
+      if (parsing) turnsWhileParsing++;
+      if (client.status().etag !== '9') answers.push(client.isEnabled('a'));
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const count = 3 * SLICED_COMPILE_FLAGS;
+    const features = Array.from({ length: count }, (_, i) => flag(`f${i}`, true, { description: 'x'.repeat(200) }));
+    features.push(flag('a', true));
+    const data = JSON.stringify({ events: [{ type: 'hydration', eventId: 9, features, segments: [] }] });
+    expect(data.length).toBeGreaterThan(SLICED_PARSE_BYTES);
+    server.sendRaw(`event: unleash-updated\nid: 9\ndata: ${data}\n\n`);
+    await until(() => client.isEnabled('a'), 'the hydration served');
+    on = false;
+    // A slice ends after at most 2,000 steps: the flags split, then validated, one step each.
+    expect(turnsWhileParsing).toBeGreaterThanOrEqual((2 * count) / 2000 - 1);
+    expect(answers.every((answer) => answer === false)).toBe(true);
+    expect(client.status().flagCount).toBe(count + 1);
     expect(errors()).toEqual([]);
   });
 });
