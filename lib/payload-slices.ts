@@ -22,7 +22,11 @@
  * the split checks the punctuation between them. Whenever the split finds anything it does
  * not expect, it hands the whole body to `readClientPayload`, whose error (or answer) is
  * then the answer: both paths give the same result or the same `PayloadError` by
- * construction, and the split never has to explain an error itself.
+ * construction, and the split never has to explain an error itself. The one exception is
+ * a body over `ONE_GO_FALLBACK_BYTES` (8 MiB) that the split cannot read: it is refused
+ * with an error of the split's own (other words; `PAYLOAD_INVALID` for anything that does
+ * not start as an object, well-formed or not), since parsing it whole would hold the
+ * event loop (see `unreadable`).
  */
 import { deferFeature, newerVersionWarning, parseJsonText, parseSegment, PayloadError, readClientPayload, validateBody, type ParseResult } from './payload';
 import { Interner } from './engine/compact';
@@ -50,6 +54,14 @@ class Unexpected extends Error {}
  * @internal
  */
 export const FIRST_LOAD_PARSE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A body the split cannot read (invalid JSON, not an object) is parsed whole, for the
+ * one-go door's exact error, up to this many bytes; a larger one is refused as it stands
+ * (see `unreadable`). The one-go bound of a first load: about 50 ms of parsing.
+ * @internal
+ */
+export const ONE_GO_FALLBACK_BYTES = FIRST_LOAD_PARSE_BYTES;
 
 const SPLIT_KEYS = new Set(['features', 'segments', 'events']);
 
@@ -226,8 +238,7 @@ interface ValidatedList {
  * parsed (`validated` gets the lists): a segment is checked and compacted, a flag only
  * checked for a usable name and left deferred (`deferFeature`), as `readClientPayload` does.
  */
-async function parseInSlices(bytes: Buffer, control: SliceControl, validated: Map<string, ValidatedList>): Promise<Record<string, unknown>> {
-  const split = new Splitter(bytes);
+async function parseInSlices(split: Splitter, control: SliceControl, validated: Map<string, ValidatedList>): Promise<Record<string, unknown>> {
   // One table of shared strings for the whole body (./engine/compact.ts).
   const intern = new Interner();
   split.expect(OPEN_BRACE);
@@ -303,6 +314,26 @@ async function eventInSlices(split: Splitter, control: SliceControl): Promise<un
 }
 
 /**
+ * A body the split cannot read: the one-go door's answer (its error, with the position
+ * `JSON.parse` names), up to `ONE_GO_FALLBACK_BYTES`. Above that, parsing it whole just to
+ * word the error would hold the event loop as long as the slices were meant to avoid (a
+ * proxy that truncates a 36 MB body would do so on every poll: about 230 ms, measured), so
+ * it is refused as it stands: `PAYLOAD_INVALID` when it is not an object at all,
+ * `PAYLOAD_NOT_JSON` otherwise (the split reads every well-formed object), naming the
+ * byte where the split stopped. Throws `PayloadError`.
+ */
+function unreadable(bytes: Buffer, at: number): ParseResult {
+  if (bytes.length <= ONE_GO_FALLBACK_BYTES) return readClientPayload(bytes);
+  let first = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (first < bytes.length && isSpace(bytes[first]!)) first++;
+  if (first < bytes.length && bytes[first] !== OPEN_BRACE) {
+    const start = JSON.stringify(String.fromCharCode(bytes[first]!));
+    throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object; this one of ${bytes.length} bytes starts with ${start} and was not parsed further`);
+  }
+  throw new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON (the ${bytes.length} bytes could not be read past byte ${at}; not parsed further)`);
+}
+
+/**
  * `readClientPayload` for bytes, spread over turns of the event loop as `control`
  * decides: the same `ParseResult`, or the same `PayloadError`, as the synchronous door
  * gives for the same bytes. A body the split cannot read is parsed by the synchronous
@@ -311,10 +342,11 @@ async function eventInSlices(split: Splitter, control: SliceControl): Promise<un
 export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceControl): Promise<ParseResult> {
   let body: Record<string, unknown>;
   const validated = new Map<string, ValidatedList>();
+  const split = new Splitter(bytes);
   try {
-    body = await parseInSlices(bytes, control, validated);
+    body = await parseInSlices(split, control, validated);
   } catch (err) {
-    if (err instanceof Unexpected || err instanceof PayloadError) return readClientPayload(bytes);
+    if (err instanceof Unexpected || err instanceof PayloadError) return unreadable(bytes, split.pos);
     throw err;
   }
   const features = validated.get('features');

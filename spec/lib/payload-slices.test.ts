@@ -2,12 +2,12 @@
  * The sliced door gives what the synchronous one gives, for every body: the same
  * ParseResult, or the same PayloadError. And it does yield, as often as told.
  */
-import { describe, expect, test } from '@jest/globals';
+import { describe, expect, jest, test } from '@jest/globals';
 import fc from 'fast-check';
 import { parseClientPayload, PayloadError, readClientPayload, type ParseResult } from '../../lib/payload';
 import { isDeferred } from '../../lib/engine/compact';
 import { checkedResult } from '../support/checked';
-import { parseClientPayloadInSlices, stringifyInSlices, yieldingControl, type SliceControl } from '../../lib/payload-slices';
+import { ONE_GO_FALLBACK_BYTES, parseClientPayloadInSlices, stringifyInSlices, yieldingControl, type SliceControl } from '../../lib/payload-slices';
 
 /** Yields after every step (the most slices), counting them. */
 function everyStep(): SliceControl & { pauses: number } {
@@ -129,6 +129,59 @@ describe('parseClientPayloadInSlices gives what readClientPayload gives (and, ch
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('a body over ONE_GO_FALLBACK_BYTES that the split cannot read', () => {
+  // Parsing 8 MiB or more whole, only to word the error, would hold the event loop as long
+  // as the slices avoid: such a body is refused as it stands, never given to JSON.parse whole.
+  const big = (): string => {
+    const flags: string[] = [];
+    let size = 0;
+    for (let i = 0; size <= ONE_GO_FALLBACK_BYTES + 100_000; i++) {
+      const f = feature(`flag-${i}`, `,"description":"${'d'.repeat(400)}"`);
+      flags.push(f);
+      size += f.length + 1;
+    }
+    return `{"version":2,"features":[${flags.join(',')}]}`;
+  };
+  const text = big();
+
+  async function refusal(input: string): Promise<{ code: string; message: string; longestParse: number }> {
+    const parse = JSON.parse;
+    let longestParse = 0;
+    const spy = jest.spyOn(JSON, 'parse').mockImplementation((t: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      longestParse = Math.max(longestParse, t.length);
+      return parse(t, reviver);
+    });
+    try {
+      await parseClientPayloadInSlices(Buffer.from(input), yieldingControl());
+      throw new Error('not refused');
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      return { code: err.code, message: err.message, longestParse };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test.each([
+    ['truncated (a proxy cut it short)', text.slice(0, -5000), 'PAYLOAD_NOT_JSON', /^payload is not valid JSON \(the \d+ bytes could not be read past byte \d+; not parsed further\)$/],
+    ['a missing comma in the middle', text.replace('},{"name":"flag-20",', '} {"name":"flag-20",'), 'PAYLOAD_NOT_JSON', /could not be read past byte \d+/],
+    ['a flag that is not JSON', text.replace('"name":"flag-30"', '"name":flag-30'), 'PAYLOAD_NOT_JSON', /could not be read past byte \d+/],
+    ['a top-level array', `[${text}]`, 'PAYLOAD_INVALID', /^payload must be a JSON object; this one of \d+ bytes starts with "\[" and was not parsed further$/],
+    ['a top-level string, after a BOM and space', `\ufeff  ${JSON.stringify(text)}`, 'PAYLOAD_INVALID', /starts with "\\"" and was not parsed further/],
+  ])('%s: refused with a PayloadError, no JSON.parse of the whole', async (_, input, code, message) => {
+    expect(Buffer.byteLength(input)).toBeGreaterThan(ONE_GO_FALLBACK_BYTES);
+    const refused = await refusal(input);
+    expect(refused.code).toBe(code);
+    expect(refused.message).toMatch(message);
+    expect(refused.longestParse).toBeLessThan(64 * 1024);
+  });
+
+  test('the same body, well formed, is read in slices', async () => {
+    const result = await parseClientPayloadInSlices(Buffer.from(text), yieldingControl());
+    expect(result.payload.kind === 'full' && result.payload.features.length).toBeGreaterThan(10_000);
   });
 });
 
