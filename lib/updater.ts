@@ -410,16 +410,30 @@ export class Updater {
    */
   private parseMessage(data: string): ParseResult | Promise<ParseResult> {
     const oneGo = this.options.serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
+    // The bound counts bytes, as for a polled body (a character is up to three).
+    const size = data.length > oneGo / 3 ? Buffer.byteLength(data, 'utf8') : data.length;
     // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
-    if (data.length <= oneGo || !(data as unknown as { isWellFormed(): boolean }).isWellFormed()) return readClientPayload(data);
-    return parseClientPayloadInSlices(Buffer.from(data, 'utf8'), yieldingControl());
+    if (size <= oneGo || !(data as unknown as { isWellFormed(): boolean }).isWellFormed()) return readClientPayload(data);
+    // A stopped updater ends the parse at its next slice (`destroy()` must not wait for it).
+    const control = yieldingControl();
+    return parseClientPayloadInSlices(Buffer.from(data, 'utf8'), {
+      shouldYield: () => control.shouldYield(),
+      pause: async () => {
+        await control.pause();
+        if (this.stopped) throw new Error('the client stopped while the message was read');
+      },
+    });
   }
 
   private async applyMessage(connection: StreamConnection, message: StreamMessage): Promise<void> {
     const url = this.options.api.shownStreamingUrl;
     let outcome: PollOutcome;
     try {
-      const { payload, warnings } = await this.parseMessage(message.data);
+      const parsed = await this.parseMessage(message.data);
+      // A large message is read over several turns: the client may have stopped, or the
+      // stream been replaced, meanwhile; its flags then belong to no current stream.
+      if (this.stopped || connection !== this.connection) return;
+      const { payload, warnings } = parsed;
       let id = parseEventId(message.id);
       if (payload.kind === 'delta') {
         const order = checkEventOrder(payload.events, id, parseEventId(this.resumeId()));
@@ -431,6 +445,8 @@ export class Updater {
           ? { kind: 'unchanged' }
           : { kind: 'updated', payload, etag: id === undefined ? undefined : String(id), warnings };
     } catch (err) {
+      // Stopped, or the stream replaced, while a large message was read: nothing to report.
+      if (this.stopped || connection !== this.connection) return;
       const reason = err instanceof PayloadError ? err.message : String(err);
       const error = new HttpError(err instanceof PayloadError ? err.code : 'PAYLOAD_INVALID', url, `GET ${url}: the "${message.event}" message is unusable (${reason}); ${this.afterDistrust()}`);
       await this.deliver({ kind: 'failed', error, fatal: false });

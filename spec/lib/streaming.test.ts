@@ -172,6 +172,43 @@ describe('streaming: a large message', () => {
   });
 });
 
+describe('streaming: a large message read while the client stops', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('destroy() during the sliced read: the read ends at its next slice, nothing is compiled, served or reported', async () => {
+    server.setFlag(flag('a', false));
+    const client = makeClient({ mode: 'streaming' });
+    await client.start();
+    await server.waitForStreams(1);
+    let handled = false;
+    const handle = (Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }).handleMessage;
+    jest.spyOn(Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }, 'handleMessage').mockImplementation(function (this: unknown, ...args) {
+      handled = true;
+      return handle.apply(this, args);
+    });
+    const prepare = jest.spyOn(Engine.prototype, 'prepare');
+    let parsedElements = 0;
+    const parse = JSON.parse;
+    jest.spyOn(JSON, 'parse').mockImplementation((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+      if (handled) parsedElements++;
+      return parse(text, reviver);
+    });
+    const count = 3 * SLICED_COMPILE_FLAGS;
+    const features = Array.from({ length: count }, (_, i) => flag(`f${i}`, true, { description: 'x'.repeat(200) }));
+    const data = JSON.stringify({ events: [{ type: 'hydration', eventId: 9, features, segments: [] }] });
+    server.sendRaw(`event: unleash-updated\nid: 9\ndata: ${data}\n\n`);
+    await until(() => handled && parsedElements > 0, 'the read started');
+    const fetchedBefore = of('fetched').length;
+    await client.destroy();
+    await settle(50);
+    // At most a slice more (2,000 elements) was read after destroy(), not the whole message.
+    expect(parsedElements).toBeLessThan(count);
+    expect(prepare).not.toHaveBeenCalled();
+    expect(of('fetched')).toHaveLength(fetchedBefore);
+    expect(errors()).toEqual([]);
+  });
+});
+
 describe('streaming: resuming, keep-alives and the read timeout', () => {
   test('a dropped stream reconnects on a backoff with Last-Event-ID and receives what it missed', async () => {
     server.setFlag(flag('a'));
