@@ -63,8 +63,6 @@ export const FIRST_LOAD_PARSE_BYTES = 8 * 1024 * 1024;
  */
 export const ONE_GO_FALLBACK_BYTES = FIRST_LOAD_PARSE_BYTES;
 
-const SPLIT_KEYS = new Set(['features', 'segments', 'events']);
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
@@ -140,6 +138,19 @@ class Splitter {
   /** Whether the next value is an array (its `[` is not consumed). */
   arrayFollows(): boolean {
     return this.peek() === OPEN_BRACKET;
+  }
+
+  /** Whether the document's first non-space byte is `byte` (nothing is consumed). */
+  startsWith(byte: number): boolean {
+    this.skipSpace();
+    return this.pos < this.bytes.length && this.bytes[this.pos] === byte;
+  }
+
+  /** Whether the document starts as a number or a literal (`true`, `false`, `null`). */
+  startsWithScalar(): boolean {
+    this.skipSpace();
+    const b = this.bytes[this.pos];
+    return b !== undefined && (b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e);
   }
 
   /** Whether the next value is an object (its `{` is not consumed). */
@@ -249,7 +260,10 @@ async function parseInSlices(split: Splitter, control: SliceControl, validated: 
   }
   do {
     const key = split.key();
-    if (SPLIT_KEYS.has(key) && split.arrayFollows()) {
+    // Any array member is split (a body of the wrong shape, `{"toggles":[…]}` from a
+    // misconfigured URL, must not be parsed in one piece either); `features`, `segments`
+    // and `events` are checked as they go.
+    if (split.arrayFollows()) {
       split.expect(OPEN_BRACKET);
       const items: unknown[] = [];
       const check = key === 'features' ? deferFeature : key === 'segments' ? parseSegment : undefined;
@@ -322,15 +336,34 @@ async function eventInSlices(split: Splitter, control: SliceControl): Promise<un
  * `PAYLOAD_NOT_JSON` otherwise (the split reads every well-formed object), naming the
  * byte where the split stopped. Throws `PayloadError`.
  */
-function unreadable(bytes: Buffer, at: number): ParseResult {
+async function unreadable(bytes: Buffer, at: number, control: SliceControl): Promise<ParseResult> {
   if (bytes.length <= ONE_GO_FALLBACK_BYTES) return readClientPayload(bytes);
-  let first = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  while (first < bytes.length && isSpace(bytes[first]!)) first++;
-  if (first < bytes.length && bytes[first] !== OPEN_BRACE) {
-    const start = JSON.stringify(String.fromCharCode(bytes[first]!));
-    throw new PayloadError('PAYLOAD_INVALID', `payload must be a JSON object; this one of ${bytes.length} bytes starts with ${start} and was not parsed further`);
+  const split = new Splitter(bytes);
+  // A top-level array is read element by element: well-formed, it is the one-go door's
+  // "not an object" (PAYLOAD_INVALID); any other value (a string, a number) is one value,
+  // parsed as the one-go door does. Whatever does not parse is PAYLOAD_NOT_JSON.
+  if (split.startsWith(OPEN_BRACKET)) {
+    try {
+      split.expect(OPEN_BRACKET);
+      let first = true;
+      while (split.moreElements(first)) {
+        first = false;
+        split.value();
+        if (control.shouldYield()) await control.pause();
+      }
+      split.end();
+    } catch (err) {
+      if (!(err instanceof Unexpected || err instanceof PayloadError)) throw err;
+      throw notJson(bytes, split.pos);
+    }
+    throw new PayloadError('PAYLOAD_INVALID', 'payload must be a JSON object, got an array');
   }
-  throw new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON (the ${bytes.length} bytes could not be read past byte ${at}; not parsed further)`);
+  if (split.startsWith(QUOTE) || split.startsWithScalar()) return readClientPayload(bytes);
+  throw notJson(bytes, at);
+}
+
+function notJson(bytes: Buffer, at: number): PayloadError {
+  return new PayloadError('PAYLOAD_NOT_JSON', `payload is not valid JSON (the ${bytes.length} bytes could not be read past byte ${at}; not parsed further)`);
 }
 
 /**
@@ -346,16 +379,15 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
   try {
     body = await parseInSlices(split, control, validated);
   } catch (err) {
-    if (err instanceof Unexpected || err instanceof PayloadError) return unreadable(bytes, split.pos);
+    if (err instanceof Unexpected || err instanceof PayloadError) return unreadable(bytes, split.pos, control);
     throw err;
   }
   const features = validated.get('features');
-  if (features !== undefined && body.features === features.items) {
-    // A full body (it has a features array), validated already. Anything unusual about
-    // its segments goes to the synchronous door, which says what validateBody would.
-    const segments = validated.get('segments');
-    const ownSegments = segments !== undefined && body.segments === segments.items ? segments : undefined;
-    if (ownSegments === undefined && body.segments !== undefined && body.segments !== null) return readClientPayload(bytes);
+  const segments = validated.get('segments');
+  const ownSegments = segments !== undefined && body.segments === segments.items ? segments : undefined;
+  const usableSegments = ownSegments !== undefined || body.segments === undefined || body.segments === null;
+  if (features !== undefined && body.features === features.items && usableSegments) {
+    // A full body (it has a features array), validated already.
     const version = typeof body.version === 'number' ? body.version : 1;
     const warnings = version > 2 ? [newerVersionWarning(version)] : [];
     // A loop, not push(...): a body of 200,000 unusable flags would overflow the call's arguments.
@@ -371,8 +403,10 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
     if (body.meta !== undefined) payload.meta = body.meta;
     return { payload, warnings };
   }
-  // A delta (or a body the door refuses): validated in steps. Segments validated in a
-  // body that turns out not to be full are ignored there, as validateBody ignores them.
+  // A delta, or a body the door refuses (segments the split did not check, as they are no
+  // array: validateBody refuses them without the body being parsed again): validated in
+  // steps. Segments validated in a body that turns out not to be full are ignored there,
+  // as validateBody ignores them.
   const steps = validateBody(body, true);
   for (;;) {
     const next = steps.next();

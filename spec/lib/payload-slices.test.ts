@@ -146,6 +146,8 @@ describe('a body over ONE_GO_FALLBACK_BYTES that the split cannot read', () => {
     return `{"version":2,"features":[${flags.join(',')}]}`;
   };
   const text = big();
+  // The same flags as a top-level array (the shape the frontend API's list would have).
+  const list = text.slice(text.indexOf('['), text.lastIndexOf(']') + 1);
 
   async function refusal(input: string): Promise<{ code: string; message: string; longestParse: number }> {
     const parse = JSON.parse;
@@ -169,14 +171,36 @@ describe('a body over ONE_GO_FALLBACK_BYTES that the split cannot read', () => {
     ['truncated (a proxy cut it short)', text.slice(0, -5000), 'PAYLOAD_NOT_JSON', /^payload is not valid JSON \(the \d+ bytes could not be read past byte \d+; not parsed further\)$/],
     ['a missing comma in the middle', text.replace('},{"name":"flag-20",', '} {"name":"flag-20",'), 'PAYLOAD_NOT_JSON', /could not be read past byte \d+/],
     ['a flag that is not JSON', text.replace('"name":"flag-30"', '"name":flag-30'), 'PAYLOAD_NOT_JSON', /could not be read past byte \d+/],
-    ['a top-level array', `[${text}]`, 'PAYLOAD_INVALID', /^payload must be a JSON object; this one of \d+ bytes starts with "\[" and was not parsed further$/],
-    ['a top-level string, after a BOM and space', `\ufeff  ${JSON.stringify(text)}`, 'PAYLOAD_INVALID', /starts with "\\"" and was not parsed further/],
-  ])('%s: refused with a PayloadError, no JSON.parse of the whole', async (_, input, code, message) => {
+    ['a truncated top-level array', list.slice(0, -5000), 'PAYLOAD_NOT_JSON', /could not be read past byte \d+/],
+    ['an HTML page', `<!DOCTYPE html><html><body>${'<p>x</p>'.repeat(1_200_000)}</body></html>`, 'PAYLOAD_NOT_JSON', /could not be read past byte \d+;/],
+  ])('%s: refused with PAYLOAD_NOT_JSON of its own, no JSON.parse of the whole', async (_, input, code, message) => {
     expect(Buffer.byteLength(input)).toBeGreaterThan(ONE_GO_FALLBACK_BYTES);
     const refused = await refusal(input);
     expect(refused.code).toBe(code);
     expect(refused.message).toMatch(message);
     expect(refused.longestParse).toBeLessThan(64 * 1024);
+  });
+
+  test.each([
+    // Well-formed JSON of the wrong shape: read in slices all the same, and refused with
+    // exactly the one-go door's error.
+    ['a top-level array', list, true],
+    ['an object without features (the frontend API\'s toggles)', text.replace('"features":', '"toggles":'), true],
+    ['segments that are no array', text.replace(/\]\}$/, '],"segments":{"1":{}}}'), true],
+    // One value: parsed whole, as the one-go door does (a string parses at memory speed).
+    ['a top-level string, after a BOM and space', `\ufeff  ${JSON.stringify(text)}`, false],
+  ])('%s: the one-go door\'s error', async (_, input, sliced) => {
+    expect(Buffer.byteLength(input)).toBeGreaterThan(ONE_GO_FALLBACK_BYTES);
+    const refused = await refusal(input);
+    let expected: PayloadError | undefined;
+    try {
+      readClientPayload(Buffer.from(input));
+    } catch (err) {
+      expected = err as PayloadError;
+    }
+    expect([refused.code, refused.message]).toEqual([expected!.code, expected!.message]);
+    expect(refused.code).toBe('PAYLOAD_INVALID');
+    if (sliced) expect(refused.longestParse).toBeLessThan(64 * 1024);
   });
 
   test('the same body, well formed, is read in slices', async () => {
