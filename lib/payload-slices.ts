@@ -23,10 +23,9 @@
  * not expect, it hands the whole body to `readClientPayload`, whose error (or answer) is
  * then the answer: both paths give the same result or the same `PayloadError` by
  * construction, and the split never has to explain an error itself. The one exception is
- * a body over `ONE_GO_FALLBACK_BYTES` (8 MiB) that the split cannot read: it is refused
- * with an error of the split's own (other words; `PAYLOAD_INVALID` for anything that does
- * not start as an object, well-formed or not), since parsing it whole would hold the
- * event loop (see `unreadable`).
+ * a body over `ONE_GO_FALLBACK_BYTES` (8 MiB) that does not parse: it is refused with a
+ * `PAYLOAD_NOT_JSON` of the split's own words (where reading stopped), since parsing it
+ * whole would hold the event loop (see `unreadable`).
  */
 import { deferFeature, newerVersionWarning, parseJsonText, parseSegment, PayloadError, readClientPayload, validateBody, type ParseResult } from './payload';
 import { Interner } from './engine/compact';
@@ -328,13 +327,14 @@ async function eventInSlices(split: Splitter, control: SliceControl): Promise<un
 }
 
 /**
- * A body the split cannot read: the one-go door's answer (its error, with the position
- * `JSON.parse` names), up to `ONE_GO_FALLBACK_BYTES`. Above that, parsing it whole just to
- * word the error would hold the event loop as long as the slices were meant to avoid (a
- * proxy that truncates a 36 MB body would do so on every poll: about 230 ms, measured), so
- * it is refused as it stands: `PAYLOAD_INVALID` when it is not an object at all,
- * `PAYLOAD_NOT_JSON` otherwise (the split reads every well-formed object), naming the
- * byte where the split stopped. Throws `PayloadError`.
+ * A body the split cannot read as an object: the one-go door's answer (its error, with
+ * the position `JSON.parse` names), up to `ONE_GO_FALLBACK_BYTES`. Above that, parsing it
+ * whole just to word the error would hold the event loop as long as the slices were meant
+ * to avoid (a proxy that truncates a 36 MB body would do so on every poll: about 230 ms,
+ * measured). So a top-level array is read in slices (well-formed: the door's "not an
+ * object", `PAYLOAD_INVALID`), a string or number is parsed as the door does (one value),
+ * and anything that does not parse is `PAYLOAD_NOT_JSON` naming the byte where reading
+ * stopped (the split reads every well-formed object). Throws `PayloadError`.
  */
 async function unreadable(bytes: Buffer, at: number, control: SliceControl): Promise<ParseResult> {
   if (bytes.length <= ONE_GO_FALLBACK_BYTES) return readClientPayload(bytes);
