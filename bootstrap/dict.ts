@@ -12,7 +12,7 @@ import { SwitchyardError, type SwitchyardErrorCode } from '../lib/errors';
 import { applyDelta } from '../lib/engine/delta';
 import { markCompactList } from '../lib/engine/compact';
 import { markValidated, PayloadError, readClientPayload, type ParseResult } from '../lib/payload';
-import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl } from '../lib/payload-slices';
+import { FIRST_LOAD_PARSE_BYTES, readClientBody, yieldingControl } from '../lib/payload-slices';
 
 /**
  * The codes a `BootstrapError` carries (see `SwitchyardErrorCode`): `FILE_NOT_FOUND` and
@@ -97,22 +97,17 @@ export function parseBootstrapBody(body: unknown, source = 'dict'): BootstrapRes
  * the same `BootstrapError`, with the text parsed element by element in slices
  * (lib/payload-slices.ts). A flag's parsed JSON is then validated and dropped at once,
  * instead of the whole parsed tree living through the garbage collections of its own
- * validation, and the event loop is not held for the whole parse. Anything else, and a
- * body of up to `slicedFrom` bytes (default `FIRST_LOAD_PARSE_BYTES`, lib/payload-slices.ts:
- * a bootstrap comes before the client serves anything), goes to `parseBootstrapBody`.
+ * validation, and the event loop is not held for the whole parse. A body of up to
+ * `slicedFrom` bytes (default `FIRST_LOAD_PARSE_BYTES`, lib/payload-slices.ts: a bootstrap
+ * comes before the client serves anything) is read in one go (`readClientBody`); anything
+ * but text or bytes goes to `parseBootstrapBody`.
  */
 export async function parseBootstrapBodyInSlices(body: unknown, source = 'dict', slicedFrom = FIRST_LOAD_PARSE_BYTES): Promise<BootstrapResult> {
-  let bytes: Buffer | undefined;
-  if (typeof body === 'string') {
-    // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
-    if (body.length > slicedFrom && (body as unknown as { isWellFormed(): boolean }).isWellFormed()) bytes = Buffer.from(body, 'utf8');
-  } else if (body instanceof Uint8Array && body.byteLength > slicedFrom) {
-    bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  }
-  if (bytes === undefined) return parseBootstrapBody(body, source);
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) return parseBootstrapBody(body, source);
+  const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let parsed;
   try {
-    parsed = await parseClientPayloadInSlices(bytes, yieldingControl());
+    parsed = await readClientBody(text, slicedFrom, yieldingControl);
   } catch (err) {
     // The parser's messages already leave the body out, so it is safe as the cause.
     if (err instanceof PayloadError) throw new BootstrapError(err.code, source, err.message, { cause: err });

@@ -263,16 +263,12 @@ async function parseInSlices(split: Splitter, control: SliceControl, validated: 
     // misconfigured URL, must not be parsed in one piece either); `features`, `segments`
     // and `events` are checked as they go.
     if (split.arrayFollows()) {
-      split.expect(OPEN_BRACKET);
       const items: unknown[] = [];
       const check = key === 'features' ? deferFeature : key === 'segments' ? parseSegment : undefined;
       const warnings: string[] = [];
-      let first = true;
-      let index = 0;
-      while (split.moreElements(first)) {
-        first = false;
-        // A delta's events: a hydration holds a whole flag set, split like a full body's.
-        const raw = key === 'events' ? await eventInSlices(split, control) : split.value();
+      // A delta's events: a hydration holds a whole flag set, split like a full body's.
+      const read = key === 'events' ? () => eventInSlices(split, control) : () => split.value();
+      await eachElement(split, control, read, (raw, index) => {
         if (check === undefined) items.push(raw);
         else {
           // What validateBody says of the same element, at the same index.
@@ -280,9 +276,7 @@ async function parseInSlices(split: Splitter, control: SliceControl, validated: 
           if (item === undefined) warnings.push(`${key}[${index}] was ignored: it has no usable name or id`);
           else items.push(item);
         }
-        index++;
-        if (control.shouldYield()) await control.pause();
-      }
+      });
       if (check !== undefined) validated.set(key, { items, warnings });
       // As JSON.parse: a repeated key keeps the last value; __proto__ is an own property.
       Object.defineProperty(body, key, { value: items, writable: true, enumerable: true, configurable: true });
@@ -292,6 +286,24 @@ async function parseInSlices(split: Splitter, control: SliceControl, validated: 
   } while (split.moreMembers());
   split.end();
   return body;
+}
+
+/**
+ * An array, at the split's position: its `[`, then each element read by `read` (parsed)
+ * and handed to `take` with its index, yielding between elements as `control` decides,
+ * then its `]`. Throws `Unexpected` (or `PayloadError`) where the bytes are not an array.
+ */
+async function eachElement(
+  split: Splitter,
+  control: SliceControl,
+  read: () => unknown,
+  take: (raw: unknown, index: number) => void,
+): Promise<void> {
+  split.expect(OPEN_BRACKET);
+  for (let index = 0; split.moreElements(index === 0); index++) {
+    take(await read(), index);
+    if (control.shouldYield()) await control.pause();
+  }
 }
 
 /**
@@ -308,14 +320,8 @@ async function eventInSlices(split: Splitter, control: SliceControl): Promise<un
     const key = split.key();
     let value: unknown;
     if ((key === 'features' || key === 'segments') && split.arrayFollows()) {
-      split.expect(OPEN_BRACKET);
       const items: unknown[] = [];
-      let first = true;
-      while (split.moreElements(first)) {
-        first = false;
-        items.push(split.value());
-        if (control.shouldYield()) await control.pause();
-      }
+      await eachElement(split, control, () => split.value(), (raw) => items.push(raw));
       value = items;
     } else {
       value = split.value();
@@ -344,13 +350,7 @@ async function unreadable(bytes: Buffer, at: number, control: SliceControl): Pro
   // parsed as the one-go door does. Whatever does not parse is PAYLOAD_NOT_JSON.
   if (split.startsWith(OPEN_BRACKET)) {
     try {
-      split.expect(OPEN_BRACKET);
-      let first = true;
-      while (split.moreElements(first)) {
-        first = false;
-        split.value();
-        if (control.shouldYield()) await control.pause();
-      }
+      await eachElement(split, control, () => split.value(), () => undefined);
       split.end();
     } catch (err) {
       if (!(err instanceof Unexpected || err instanceof PayloadError)) throw err;
@@ -413,6 +413,28 @@ export async function parseClientPayloadInSlices(bytes: Buffer, control: SliceCo
     if (next.done === true) return next.value;
     if (control.shouldYield()) await control.pause();
   }
+}
+
+/**
+ * The client's door for a body as it arrived (text or bytes), paced: in one go up to
+ * `oneGoBytes` bytes, else `parseClientPayloadInSlices` with the pacing `control()` gives;
+ * the same `ParseResult`, or the same `PayloadError`, either way. Text with a lone
+ * surrogate would not survive the trip through UTF-8 bytes unchanged: it is read in one
+ * go. The poller, the stream and the bootstrap read bodies through this.
+ * @internal
+ */
+export function readClientBody(body: string | Buffer, oneGoBytes: number, control: () => SliceControl): ParseResult | Promise<ParseResult> {
+  let bytes: Buffer;
+  if (typeof body === 'string') {
+    // Bytes, not characters, are what the bound counts (a character is one to three bytes).
+    const size = body.length > oneGoBytes / 3 ? Buffer.byteLength(body, 'utf8') : body.length;
+    if (size <= oneGoBytes || !(body as unknown as { isWellFormed(): boolean }).isWellFormed()) return readClientPayload(body);
+    bytes = Buffer.from(body, 'utf8');
+  } else {
+    if (body.length <= oneGoBytes) return readClientPayload(body);
+    bytes = body;
+  }
+  return parseClientPayloadInSlices(bytes, control());
 }
 
 /**

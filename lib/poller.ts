@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpError } from './http';
-import { PayloadError, readClientPayload, type ParseResult } from './payload';
-import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl, type SliceControl } from './payload-slices';
+import { PayloadError, type ParseResult } from './payload';
+import { FIRST_LOAD_PARSE_BYTES, readClientBody, yieldingControl, type SliceControl } from './payload-slices';
 import { MAX_TIMER_DELAY, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import type { ClientPayload } from './types';
 import type { PollPath, UnleashApi } from './unleash-api';
@@ -26,6 +26,16 @@ export type PollOutcome =
  * once the client serves flags; before, the bound is `FIRST_LOAD_PARSE_BYTES`.
  */
 export const SLICED_PARSE_BYTES = 1024 * 1024;
+
+/**
+ * The one-go bound of a body for a client that serves flags already (`SLICED_PARSE_BYTES`)
+ * or not yet (`FIRST_LOAD_PARSE_BYTES`: nothing is answered from flags before the first
+ * load, so a longer one-go parse costs no stall). `serving` absent: serving.
+ * @internal
+ */
+export function oneGoBytes(serving: (() => boolean) | undefined): number {
+  return serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
+}
 /** The bytes hashed per slice of a large body's digest (about 10 ms of SHA-256). */
 const DIGEST_SLICE_BYTES = 4 * 1024 * 1024;
 
@@ -286,7 +296,7 @@ export class Poller {
    * is digested and parsed in slices that yield to the event loop.
    */
   private async read(body: Buffer, etag: string | undefined, fresh: boolean): Promise<PollOutcome> {
-    const oneGo = this.options.serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
+    const oneGo = oneGoBytes(this.options.serving);
     // Servers without ETags (or behind proxies that drop them) resend the same body on
     // every poll; compiling it again would be wasted work at 50k flags.
     const digest = await this.digest(body, oneGo);
@@ -314,7 +324,7 @@ export class Poller {
   }
 
   private parse(body: Buffer, oneGo: number): ParseResult | Promise<ParseResult> {
-    return body.length <= oneGo ? readClientPayload(body) : parseClientPayloadInSlices(body, this.slices());
+    return readClientBody(body, oneGo, () => this.slices());
   }
 
   private slices(): SliceControl {

@@ -24,9 +24,9 @@
  * `false` when the payload could not be applied; messages are applied one at a time, in order.
  */
 import { HttpError } from './http';
-import { PayloadError, readClientPayload, type ParseResult } from './payload';
-import { FIRST_LOAD_PARSE_BYTES, parseClientPayloadInSlices, yieldingControl } from './payload-slices';
-import { Poller, SLICED_PARSE_BYTES, type PollOutcome } from './poller';
+import { PayloadError, type ParseResult } from './payload';
+import { readClientBody, yieldingControl } from './payload-slices';
+import { oneGoBytes, Poller, type PollOutcome } from './poller';
 import { timerDelay, withJitter, type Scheduler, type TimerHandle } from './scheduler';
 import { StreamConnection, type StreamFailure, type StreamMessage } from './streaming';
 import type { FetchMode } from './options';
@@ -409,19 +409,16 @@ export class Updater {
    * 50,000 flags is tens of megabytes). Throws or rejects with `PayloadError`.
    */
   private parseMessage(data: string): ParseResult | Promise<ParseResult> {
-    const oneGo = this.options.serving?.() === false ? FIRST_LOAD_PARSE_BYTES : SLICED_PARSE_BYTES;
-    // The bound counts bytes, as for a polled body (a character is up to three).
-    const size = data.length > oneGo / 3 ? Buffer.byteLength(data, 'utf8') : data.length;
-    // Text with a lone surrogate would not survive the trip through UTF-8 bytes unchanged.
-    if (size <= oneGo || !(data as unknown as { isWellFormed(): boolean }).isWellFormed()) return readClientPayload(data);
-    // A stopped updater ends the parse at its next slice (`destroy()` must not wait for it).
-    const control = yieldingControl();
-    return parseClientPayloadInSlices(Buffer.from(data, 'utf8'), {
-      shouldYield: () => control.shouldYield(),
-      pause: async () => {
-        await control.pause();
-        if (this.stopped) throw new Error('the client stopped while the message was read');
-      },
+    return readClientBody(data, oneGoBytes(this.options.serving), () => {
+      // A stopped updater ends the parse at its next slice (`destroy()` must not wait for it).
+      const control = yieldingControl();
+      return {
+        shouldYield: () => control.shouldYield(),
+        pause: async () => {
+          await control.pause();
+          if (this.stopped) throw new Error('the client stopped while the message was read');
+        },
+      };
     });
   }
 
