@@ -87,29 +87,35 @@ describe('a large update', () => {
     });
   }
 
+  /**
+   * Pushes an update that turns `changing` on (the second `fetched`) and checks it was
+   * served in slices: not in this turn, the loop turning between slices (at least one turn
+   * per 2,000 flags compiled) and only ever seeing the old answer; then the new flags, all
+   * of them at once. `meanwhile` runs right after the push.
+   */
+  async function servedInSlices(c: UnleashClient, events: UnleashEvent[], push: () => void, meanwhile?: () => void): Promise<void> {
+    const seen: boolean[] = [];
+    const stop = everyTurn(() => {
+      if (events.filter((e) => e.type === 'fetched').length < 2) seen.push(c.isEnabled('changing'));
+    });
+    push();
+    expect(c.isEnabled('changing')).toBe(false);
+    meanwhile?.();
+    await served(events, 2);
+    stop();
+    expect(seen.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
+    expect(seen.every((answer) => answer === false)).toBe(true);
+    expect(c.isEnabled('changing')).toBe(true);
+    expect(c.status().flagCount).toBe(BIG + 1);
+  }
+
   test('yields to the event loop while it compiles, and evaluations answer from the old flags until one swap', async () => {
     const source = manualSource();
     const events: UnleashEvent[] = [];
     const c = await start(source, events);
     source.push(body(10, false));
     expect(c.isEnabled('changing')).toBe(false); // small: served at once
-
-    const seen: boolean[] = [];
-    const stop = everyTurn(() => {
-      if (events.filter((e) => e.type === 'fetched').length < 2) seen.push(c.isEnabled('changing'));
-    });
-    source.push(body(BIG, true));
-    // Not served yet: the big one compiles in slices, after this turn.
-    expect(c.isEnabled('changing')).toBe(false);
-    expect(c.status().flagCount).toBe(11);
-    await served(events, 2);
-    stop();
-    // The loop ran between slices (at least one turn per 2,000 flags compiled) and only
-    // ever saw the old answer; then the new flags were there, all of them at once.
-    expect(seen.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
-    expect(seen.every((answer) => answer === false)).toBe(true);
-    expect(c.isEnabled('changing')).toBe(true);
-    expect(c.status().flagCount).toBe(BIG + 1);
+    await servedInSlices(c, events, () => source.push(body(BIG, true)), () => expect(c.status().flagCount).toBe(11));
   });
 
   test.each([
@@ -123,19 +129,8 @@ describe('a large update', () => {
     await served(events, 1);
     expect(c.status().flagCount).toBe(BIG + 1);
 
-    const seen: boolean[] = [];
-    const stop = everyTurn(() => {
-      if (events.filter((e) => e.type === 'fetched').length < 2) seen.push(c.isEnabled('changing'));
-    });
-    source.push(delta());
     // Not served in this turn: the whole state compiles in slices.
-    expect(c.isEnabled('changing')).toBe(false);
-    await served(events, 2);
-    stop();
-    expect(seen.length).toBeGreaterThanOrEqual(BIG / SLICED_COMPILE_FLAGS - 1);
-    expect(seen.every((answer) => answer === false)).toBe(true);
-    expect(c.isEnabled('changing')).toBe(true);
-    expect(c.status().flagCount).toBe(BIG + 1);
+    await servedInSlices(c, events, () => source.push(delta()));
   });
 
   test('a small delta on top of few flags is still served at once', async () => {

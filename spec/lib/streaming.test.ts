@@ -129,19 +129,39 @@ describe('streaming', () => {
 describe('streaming: a large message', () => {
   afterEach(() => jest.restoreAllMocks());
 
-  test('a hydration over SLICED_PARSE_BYTES is parsed in slices: the loop turns between the message and its compile, and answers stay old until the swap', async () => {
+  /** A streaming client serving `a` (off), its stream open. */
+  async function streamingClient(): Promise<UnleashClient> {
     server.setFlag(flag('a', false));
     const client = makeClient({ mode: 'streaming' });
     await client.start();
     await server.waitForStreams(1);
+    return client;
+  }
+
+  /** Calls `onHandled` each time a complete message is handed to the updater (before it is read). */
+  function whenHandled(onHandled: () => void): void {
+    type WithHandle = { handleMessage: (...args: unknown[]) => Promise<void> };
+    const handle = (Updater.prototype as unknown as WithHandle).handleMessage;
+    jest.spyOn(Updater.prototype as unknown as WithHandle, 'handleMessage').mockImplementation(function (this: unknown, ...args) {
+      onHandled();
+      return handle.apply(this, args);
+    });
+  }
+
+  /** An `unleash-updated` message (id 9) hydrating `count` padded flags, plus `extra`; over 1 MiB for 6,000 flags. */
+  function hydrationMessage(count: number, extra: Flag[] = []): string {
+    const features = Array.from({ length: count }, (_, i) => flag(`f${i}`, true, { description: 'x'.repeat(200) }));
+    const data = JSON.stringify({ events: [{ type: 'hydration', eventId: 9, features: [...features, ...extra], segments: [] }] });
+    expect(data.length).toBeGreaterThan(SLICED_PARSE_BYTES);
+    return `event: unleash-updated\nid: 9\ndata: ${data}\n\n`;
+  }
+
+  test('a hydration over SLICED_PARSE_BYTES is parsed in slices: the loop turns between the message and its compile, and answers stay old until the swap', async () => {
+    const client = await streamingClient();
     // From the message handed over (complete) to the compile's start: the parse.
     let parsing = false;
     let turnsWhileParsing = 0;
-    const handle = (Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }).handleMessage;
-    jest.spyOn(Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }, 'handleMessage').mockImplementation(function (this: unknown, ...args) {
-      parsing = true;
-      return handle.apply(this, args);
-    });
+    whenHandled(() => (parsing = true));
     const prepare = Engine.prototype.prepare;
     jest.spyOn(Engine.prototype, 'prepare').mockImplementation(function (this: Engine, payload) {
       parsing = false;
@@ -157,11 +177,7 @@ describe('streaming: a large message', () => {
     };
     setImmediate(tick);
     const count = 3 * SLICED_COMPILE_FLAGS;
-    const features = Array.from({ length: count }, (_, i) => flag(`f${i}`, true, { description: 'x'.repeat(200) }));
-    features.push(flag('a', true));
-    const data = JSON.stringify({ events: [{ type: 'hydration', eventId: 9, features, segments: [] }] });
-    expect(data.length).toBeGreaterThan(SLICED_PARSE_BYTES);
-    server.sendRaw(`event: unleash-updated\nid: 9\ndata: ${data}\n\n`);
+    server.sendRaw(hydrationMessage(count, [flag('a', true)]));
     await until(() => client.isEnabled('a'), 'the hydration served');
     on = false;
     // A slice ends after at most 2,000 steps: the flags split, then validated, one step each.
@@ -170,22 +186,11 @@ describe('streaming: a large message', () => {
     expect(client.status().flagCount).toBe(count + 1);
     expect(errors()).toEqual([]);
   });
-});
-
-describe('streaming: a large message read while the client stops', () => {
-  afterEach(() => jest.restoreAllMocks());
 
   test('destroy() during the sliced read: the read ends at its next slice, nothing is compiled, served or reported', async () => {
-    server.setFlag(flag('a', false));
-    const client = makeClient({ mode: 'streaming' });
-    await client.start();
-    await server.waitForStreams(1);
+    const client = await streamingClient();
     let handled = false;
-    const handle = (Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }).handleMessage;
-    jest.spyOn(Updater.prototype as unknown as { handleMessage: (...args: unknown[]) => Promise<void> }, 'handleMessage').mockImplementation(function (this: unknown, ...args) {
-      handled = true;
-      return handle.apply(this, args);
-    });
+    whenHandled(() => (handled = true));
     const prepare = jest.spyOn(Engine.prototype, 'prepare');
     let parsedElements = 0;
     const parse = JSON.parse;
@@ -194,9 +199,7 @@ describe('streaming: a large message read while the client stops', () => {
       return parse(text, reviver);
     });
     const count = 3 * SLICED_COMPILE_FLAGS;
-    const features = Array.from({ length: count }, (_, i) => flag(`f${i}`, true, { description: 'x'.repeat(200) }));
-    const data = JSON.stringify({ events: [{ type: 'hydration', eventId: 9, features, segments: [] }] });
-    server.sendRaw(`event: unleash-updated\nid: 9\ndata: ${data}\n\n`);
+    server.sendRaw(hydrationMessage(count));
     await until(() => handled && parsedElements > 0, 'the read started');
     const fetchedBefore = of('fetched').length;
     await client.destroy();
